@@ -1,0 +1,153 @@
+"""The `sim` command: run, validate and inspect scenarios.
+
+Errors the user can fix (a wrong scenario, an output folder that is not ours) are one line on stderr
+and exit code 2, with nothing written.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .scenario import Scenario, ScenarioError, load_scenario
+
+app = typer.Typer(
+    help="Simulate ageing and long-term-care capacity of a Chinese city, year by year.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(soft_wrap=True, highlight=False)
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _load(path: Path, seed: int | None, replicates: int | None, sets: list[str] | None) -> Scenario:
+    overrides = list(sets or [])
+    if seed is not None:
+        overrides.append(f"seed={seed}")
+    if replicates is not None:
+        overrides.append(f"replicates={replicates}")
+    try:
+        return load_scenario(path, overrides)
+    except ScenarioError as e:
+        fail(str(e))
+
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a scenario key, e.g. --set data.mortality_multiplier=0.9 (repeatable)."),
+]
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    out: Annotated[Path | None, typer.Option(help="Results folder [default: runs/<scenario name>].")] = None,
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
+    replicates: Annotated[int | None, typer.Option(help="Override the number of replicates.")] = None,
+    set_: SetOption = None,
+) -> None:
+    """Run a scenario and write yearly results, a summary and a manifest into a folder."""
+    from .run import OutputError, check_output_dir, run_scenario, write_run
+
+    s = _load(scenario, seed, replicates, set_)
+    out = out or Path("runs") / s.name
+    try:
+        check_output_dir(out)
+    except OutputError as e:
+        fail(str(e))
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True,
+    ) as progress:
+        task = progress.add_task(f"{s.name}: replicates", total=s.replicates)
+        result = run_scenario(s, on_replicate_done=lambda _: progress.advance(task))
+    try:
+        write_run(result, out, command=["sim", *sys.argv[1:]])
+    except OutputError as e:
+        fail(str(e))
+    _print_headline(result)
+    console.print(f"Results in [bold]{out}[/] ({result.wall_seconds:.1f} s)")
+
+
+def _print_headline(result) -> None:
+    s = result.summary
+    years = sorted({result.scenario.base_year, *range(2025, result.scenario.horizon + 1, 5), result.scenario.horizon})
+    pick = s[(s.sex == "all") & (s.capacity.isin(["all", "any_loss", "severe", "total"]))]
+    rows = {
+        "Population 60+": ("population", "60+", "all"),
+        "Population 80+": ("population", "80+", "all"),
+        "Share with any loss of capacity": ("capacity_share", "60+", "any_loss"),
+        "Life expectancy at 60 (simulated)": ("life_expectancy_60", "60", "all"),
+    }
+    table = Table(title=f"{result.scenario.name} ({result.scenario.region}), mean of {result.scenario.replicates} replicate(s)")
+    table.add_column("Indicator")
+    for y in years:
+        table.add_column(str(y), justify="right")
+    for label, (ind, group, cap) in rows.items():
+        cells = []
+        for y in years:
+            v = pick[(pick.indicator == ind) & (pick.age_group == group) & (pick.capacity == cap) & (pick.year == y)]["mean"]
+            if v.empty or v.isna().all():
+                cells.append("-")
+            elif ind == "capacity_share":
+                cells.append(f"{v.iloc[0]:.1%}")
+            elif ind == "population":
+                cells.append(f"{v.iloc[0]:,.0f}")
+            else:
+                cells.append(f"{v.iloc[0]:.2f}")
+        table.add_row(label, *cells)
+    console.print(table)
+
+
+@app.command()
+def validate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    set_: SetOption = None,
+) -> None:
+    """Check a scenario without running it."""
+    s = _load(scenario, None, None, set_)
+    console.print(f"{scenario}: valid ({s.region}, {s.base_year}-{s.horizon}, {s.replicates} replicate(s), scale {s.scale:g})")
+
+
+@app.command()
+def schema() -> None:
+    """Print the scenario JSON Schema (for editors that complete and check YAML)."""
+    print(json.dumps(Scenario.model_json_schema(), indent=2, ensure_ascii=False))
+
+
+@app.command()
+def regions() -> None:
+    """List the packaged regions with their base year, population aged 60+ and data sources."""
+    from .regions import load_region, region_keys
+
+    table = Table(title="Packaged regions")
+    for col in ("key", "name", "level", "base year", "aged 60+", "last year"):
+        table.add_column(col, overflow="fold")
+    found = [load_region(key) for key in region_keys()]
+    for r in found:
+        table.add_row(
+            r.key, f"{r.name} {r.name_zh}", r.level, str(r.base_year), f"{r.population_total():,.0f}", str(r.last_year)
+        )
+    console.print(table)
+    console.print("[bold]Sources[/] (all regions: mortality UN WPP2024; capacity levels and transitions from CLHLS "
+                  "studies and national anchors, see docs/model.md)")
+    for r in found:
+        for k, v in r.sources.items():
+            console.print(f"  {r.key} {k}: {v}", highlight=False)
+
+
+if __name__ == "__main__":
+    app()

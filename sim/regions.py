@@ -1,0 +1,140 @@
+"""Packaged region data: who lives there in the base year, who turns 60 later, and their rates.
+
+Everything is read from ``sim/data`` (built by ``data-raw/build_data.py`` with a source on every row);
+nothing is fetched or read from outside the package at run time.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.resources import files
+
+import numpy as np
+import yaml
+
+from .capacity import LEVELS, N_LEVELS
+from .demography import AGE_MAX, AGE_MIN, AGES, N_AGES, SEXES, MortalityTable, parse_age_group, split_age_groups
+
+DATA = files("sim") / "data"
+ENTRY_AGE = AGE_MIN
+FIRST_TABULATED_AGE = 40  # population_2020.csv starts here; the 45-59 year-olds are the future entrants
+
+
+def _read_csv(name: str) -> list[dict]:
+    with DATA.joinpath(name).open(encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+@cache
+def region_catalogue() -> dict[str, dict]:
+    return yaml.safe_load(DATA.joinpath("regions.yaml").read_text(encoding="utf-8"))
+
+
+def region_keys() -> list[str]:
+    return sorted(region_catalogue())
+
+
+@cache
+def data_file_hashes() -> dict[str, str]:
+    """SHA-256 of every packaged data file, recorded in each run's manifest."""
+    return {
+        f.name: hashlib.sha256(f.read_bytes()).hexdigest()
+        for f in sorted(DATA.iterdir(), key=lambda f: f.name)
+        if f.is_file() and f.name.endswith((".csv", ".yaml", ".json"))
+    }
+
+
+@cache
+def _mortality() -> MortalityTable:
+    rows = _read_csv("mortality_wpp2024.csv")
+    periods = [c for c in rows[0] if c.startswith("mx_")]
+    ages = sorted({int(r["age_start"]) for r in rows})
+    mx = np.zeros((2, len(ages), len(periods)))
+    for r in rows:
+        mx[SEXES.index(r["sex"]), ages.index(int(r["age_start"]))] = [float(r[p]) for p in periods]
+    return MortalityTable(np.array(ages), np.array([int(p[3:7]) + 2.5 for p in periods]), mx)
+
+
+def _by_sex_age_level(name: str, column: str, from_to: bool = False) -> np.ndarray:
+    shape = (2, N_AGES, N_LEVELS, N_LEVELS) if from_to else (2, N_AGES, N_LEVELS)
+    out = np.zeros(shape)
+    for r in _read_csv(name):
+        idx = (SEXES.index(r["sex"]), int(r["age"]) - AGE_MIN)
+        if from_to:
+            idx += (LEVELS.index(r["from_level"]), LEVELS.index(r["to_level"]))
+        else:
+            idx += (LEVELS.index(r["level"]),)
+        out[idx] = float(r[column])
+    return out
+
+
+@cache
+def _capacity_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return (
+        _by_sex_age_level("capacity_transitions.csv", "rate_per_year", from_to=True),
+        _by_sex_age_level("capacity_mortality.csv", "hazard_ratio"),
+        _by_sex_age_level("capacity_prevalence.csv", "share"),
+    )
+
+
+@dataclass(frozen=True)
+class RegionData:
+    """One region's inputs as arrays indexed [sex, age - 60, ...] (entrants: [sex])."""
+
+    key: str
+    name: str
+    name_zh: str
+    level: str
+    base_year: int
+    sources: dict
+    population_by_age: np.ndarray = field(repr=False)  # [sex, age 40..110], persons at the base year
+    mortality: MortalityTable = field(repr=False)
+    transition_rates: np.ndarray = field(repr=False)  # [sex, age, from, to], per person-year
+    hazard_ratio: np.ndarray = field(repr=False)  # [sex, age, level], death hazard relative to intact
+    prevalence: np.ndarray = field(repr=False)  # [sex, age, level], base-year shares by level
+
+    @property
+    def last_year(self) -> int:
+        """Last year whose new 60-year-olds are in the base-year table (aged 45 at the base year)."""
+        return self.base_year + ENTRY_AGE - (FIRST_TABULATED_AGE + 5)
+
+    def base_population(self) -> np.ndarray:
+        """Persons aged 60..110 at the base year, [sex, age]."""
+        return self.population_by_age[:, AGE_MIN - FIRST_TABULATED_AGE :]
+
+    def entrants(self, year: int, mortality_multiplier: float = 1.0) -> np.ndarray:
+        """Expected persons turning 60 in ``year``, [sex]: the base-year cohort survived to 60."""
+        age_then = ENTRY_AGE - (year - self.base_year)
+        if not FIRST_TABULATED_AGE + 5 <= age_then < ENTRY_AGE:
+            raise ValueError(f"no entrant cohort for {year} in region {self.key}")
+        persons = self.population_by_age[:, age_then - FIRST_TABULATED_AGE].copy()
+        for k in range(year - self.base_year):
+            q = self.mortality.death_probability(self.base_year + k + 0.5, np.array([age_then + k]), mortality_multiplier)
+            persons *= 1.0 - q[:, 0]
+        return persons
+
+    def population_total(self) -> float:
+        return float(self.base_population().sum())
+
+
+@cache
+def load_region(key: str) -> RegionData:
+    meta = region_catalogue()[key]
+    rows = [r for r in _read_csv("population_2020.csv") if r["region"] == key]
+    by_age = np.array([
+        split_age_groups([(*parse_age_group(r["age_group"]), float(r["persons"])) for r in rows if r["sex"] == sex])
+        for sex in SEXES
+    ])
+    assert by_age.shape[1] == AGE_MAX - FIRST_TABULATED_AGE + 1
+    rates, hr, prev = _capacity_tables()
+    return RegionData(
+        key=key, name=meta["name"], name_zh=meta["name_zh"], level=meta["level"], base_year=meta["base_year"],
+        sources=meta["sources"], population_by_age=by_age, mortality=_mortality(),
+        transition_rates=rates, hazard_ratio=hr, prevalence=prev,
+    )
+
+
+__all__ = ["AGES", "RegionData", "load_region", "region_keys", "region_catalogue", "data_file_hashes"]

@@ -1,0 +1,148 @@
+"""Running a scenario's replicates and writing the results folder, all or nothing.
+
+A results folder holds ``results.parquet`` and ``results.csv`` (one row per run, replicate, year,
+indicator and breakdown), ``summary.csv`` and ``summary.parquet`` (mean and 90% interval across
+replicates), ``scenario.yaml`` (the scenario as resolved, defaults filled in) and ``manifest.json``
+(what made it: seed, replicate streams, code and data versions, timings).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from . import __version__
+from .indicators import summarise
+from .model import AgeingModel
+from .regions import data_file_hashes
+from .scenario import Scenario
+
+MANIFEST = "manifest.json"
+
+
+class OutputError(Exception):
+    """The results folder cannot be written where asked."""
+
+
+@dataclass
+class RunResult:
+    scenario: Scenario
+    results: pd.DataFrame
+    summary: pd.DataFrame
+    replicate_seconds: list[float]
+    wall_seconds: float
+
+
+def run_replicate(scenario: Scenario, replicate: int) -> pd.DataFrame:
+    model = AgeingModel(scenario, replicate)
+    table = model.run().table()
+    table.insert(0, "replicate", replicate)
+    table.insert(0, "run", scenario.name)
+    return table
+
+
+def run_scenario(scenario: Scenario, on_replicate_done: Callable[[int], None] | None = None) -> RunResult:
+    start = time.perf_counter()
+    tables, seconds = [], []
+    for r in range(scenario.replicates):
+        t = time.perf_counter()
+        tables.append(run_replicate(scenario, r))
+        seconds.append(time.perf_counter() - t)
+        if on_replicate_done:
+            on_replicate_done(r)
+    results = pd.concat(tables, ignore_index=True)
+    return RunResult(scenario, results, summarise(results), seconds, time.perf_counter() - start)
+
+
+def code_version() -> dict:
+    """The package version and, when running from a git checkout, the commit and whether it is dirty."""
+    info = {"package": __version__, "git_commit": None, "git_dirty": None}
+    root = Path(__file__).resolve().parents[1]
+    if (root / ".git").exists():
+        try:
+            git = ["git", "-C", str(root)]
+            info["git_commit"] = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+            status = subprocess.run([*git, "status", "--porcelain", "--", "sim"], capture_output=True, text=True, check=True).stdout
+            info["git_dirty"] = bool(status.strip())
+        except (OSError, subprocess.CalledProcessError):
+            pass
+    return info
+
+
+def manifest(result: RunResult, command: list[str] | None = None) -> dict:
+    s = result.scenario
+    import mesa
+    import numpy as np
+
+    return {
+        "scenario": s.model_dump(mode="json"),
+        "seed": s.seed,
+        "replicates": s.replicates,
+        "replicate_streams": "numpy SeedSequence(seed, spawn_key=(replicate,)) -> PCG64",
+        "code": code_version(),
+        "data_files_sha256": data_file_hashes(),
+        "calibration": None,
+        "wall_seconds": round(result.wall_seconds, 3),
+        "replicate_seconds": [round(t, 3) for t in result.replicate_seconds],
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": command or sys.argv,
+        "environment": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "numpy": np.__version__,
+            "mesa": mesa.__version__,
+            "pandas": pd.__version__,
+        },
+    }
+
+
+def _is_replaceable(out: Path) -> bool:
+    return not out.exists() or (out.is_dir() and (not any(out.iterdir()) or (out / MANIFEST).exists()))
+
+
+def check_output_dir(out: Path) -> None:
+    """Refuse to write over anything but an earlier results folder (or an empty one)."""
+    if not _is_replaceable(out):
+        raise OutputError(f"{out}: exists and is not a results folder of this tool; choose another --out")
+
+
+def write_run(result: RunResult, out: Path, command: list[str] | None = None) -> Path:
+    """Write every file into a temporary folder beside ``out``, then swap it in with renames, so a
+    failure at any point leaves either the old folder or the new one, never a partial one."""
+    out = Path(out)
+    check_output_dir(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    try:
+        result.results.to_parquet(tmp / "results.parquet", index=False)
+        result.results.to_csv(tmp / "results.csv", index=False)
+        result.summary.to_parquet(tmp / "summary.parquet", index=False)
+        result.summary.to_csv(tmp / "summary.csv", index=False)
+        (tmp / "scenario.yaml").write_text(
+            yaml.safe_dump(result.scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True), encoding="utf-8"
+        )
+        (tmp / MANIFEST).write_text(json.dumps(manifest(result, command), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        if out.exists():
+            out.rename(old)
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not out.exists():
+            old.rename(out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    return out
