@@ -120,8 +120,14 @@ def build_population(shared: Path, regions: dict) -> list[dict]:
             for sex in ("male", "female"):
                 for label in GROUPS_KEPT:
                     rows.append(
-                        dict(region=key, sex=sex, age_group=label, persons=round(groups[(sex, label)]),
-                             method="census", source=CENSUS_SOURCE + f"; rows {meta['census_region']}")
+                        dict(
+                            region=key,
+                            sex=sex,
+                            age_group=label,
+                            persons=round(groups[(sex, label)]),
+                            method="census",
+                            source=CENSUS_SOURCE + f"; rows {meta['census_region']}",
+                        )
                     )
             continue
         prov = census_groups(census, meta["shape_from"])
@@ -139,7 +145,9 @@ def build_population(shared: Path, regions: dict) -> list[dict]:
                 band = "15-59" if lo < 60 else ("60-64" if lo < 65 else "65+")
                 rows.append(
                     dict(
-                        region=key, sex=sex, age_group=label,
+                        region=key,
+                        sex=sex,
+                        age_group=label,
                         persons=round(prov[(sex, label)] * factors[band]),
                         method=f"derived: {meta['shape_from']} census count x {factors[band]:.6f} "
                         f"(city {band} total / province {band} total)",
@@ -156,10 +164,13 @@ def build_mortality(shared: Path) -> tuple[list[dict], MortalityTable]:
     out = []
     for r in rows:
         out.append(
-            dict(sex=SEX_CODE[r["sex"]], age_start=int(r["age_start"].rstrip("+")),
-                 **{p: float(r[p]) for p in periods},
-                 source="UN DESA, World Population Prospects 2024, central death rates mx, China (code 156); "
-                 + r["source"].replace("UN WPP2024 via ", "file "))
+            dict(
+                sex=SEX_CODE[r["sex"]],
+                age_start=int(r["age_start"].rstrip("+")),
+                **{p: float(r[p]) for p in periods},
+                source="UN DESA, World Population Prospects 2024, central death rates mx, China (code 156); "
+                + r["source"].replace("UN WPP2024 via ", "file "),
+            )
         )
     return out, mortality_from_rows(out)
 
@@ -178,8 +189,12 @@ def mortality_from_rows(rows: list[dict]) -> MortalityTable:
 def fu_rates(shared: Path) -> dict[str, np.ndarray]:
     """Fu et al. (2021) intensities as arrays [sex, age 45..110]; below 65 extrapolated log-linearly."""
     rows = [r for r in read_csv(shared / "disability_transitions_china.csv") if r["source_id"] == "fu2021_clhls_static"]
-    kinds = {("healthy", "disabled"): "onset", ("disabled", "healthy"): "recovery",
-             ("healthy", "dead"): "death_healthy", ("disabled", "dead"): "death_disabled"}
+    kinds = {
+        ("healthy", "disabled"): "onset",
+        ("disabled", "healthy"): "recovery",
+        ("healthy", "dead"): "death_healthy",
+        ("disabled", "dead"): "death_disabled",
+    }
     ages = np.arange(COHORT_START_AGE, AGE_MAX + 1)
     out = {k: np.zeros((2, ages.size)) for k in kinds.values()}
     for r in rows:
@@ -273,9 +288,9 @@ def fit_capacity(fu: dict, weights: np.ndarray, q60: np.ndarray) -> tuple[tuple,
     params = to_params(fit.x)
     got = anchor_values(cohort_prevalence(fu, params)[:, i60:], weights, q60)
     report = {
-        "method": "scipy.optimize.least_squares on log(simulated/observed) of the four anchors; "
+        "method": "scipy.optimize.least_squares on log(simulated/observed) of the fitted anchors; "
         "synthetic cohort intact at 45 run through the yearly matrix exponential of the intensities",
-        "parameters": dict(zip(PARAM_NAMES, params)),
+        "parameters": dict(zip(PARAM_NAMES, params, strict=True)),
         "anchors": {
             k: {"observed": round(v, 5), "model": round(got[k], 5), "fitted": k in FITTED, "source": src}
             for k, (v, src) in ANCHORS.items()
@@ -307,15 +322,22 @@ def main() -> None:
 
     fu = fu_rates(args.shared)
     national = {
-        s: split_age_groups([(*parse_age_group(r["age_group"]), r["persons"]) for r in population
-                             if r["region"] == "china" and r["sex"] == s])
+        s: split_age_groups(
+            [
+                (*parse_age_group(r["age_group"]), r["persons"])
+                for r in population
+                if r["region"] == "china" and r["sex"] == s
+            ]
+        )
         for s in ("male", "female")
     }
-    weights = np.array([national[s][60 - 40:] for s in ("male", "female")])
+    weights = np.array([national[s][60 - 40 :] for s in ("male", "female")])
     ages60 = np.arange(60, AGE_MAX + 1)
     q60 = mortality.death_probability(2020.5, ages60)
     params, report = fit_capacity(fu, weights, q60)
-    report["life_expectancy_60_table_2020_5"] = dict(zip(("male", "female"), life_expectancy(q60).round(3).tolist()))
+    report["life_expectancy_60_table_2020_5"] = dict(
+        zip(("male", "female"), life_expectancy(q60).round(3).tolist(), strict=True)
+    )
     (OUT / "capacity_fit.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
     i60 = 60 - COHORT_START_AGE
@@ -328,24 +350,51 @@ def main() -> None:
     r_severe = R_SEVERE
     worse = f"k_worse (male {k_worse_m:.4f}, female {k_worse_f:.4f}) x onset"
     structure = {
-        (0, 1): f"k_mild={k_mild:.4f} x onset", (0, 2): "onset", (1, 0): "recovery", (1, 2): worse,
-        (2, 1): "recovery", (2, 3): worse, (3, 2): f"r_severe={r_severe:.4f} x recovery", (3, 4): worse,
+        (0, 1): f"k_mild={k_mild:.4f} x onset",
+        (0, 2): "onset",
+        (1, 0): "recovery",
+        (1, 2): worse,
+        (2, 1): "recovery",
+        (2, 3): worse,
+        (3, 2): f"r_severe={r_severe:.4f} x recovery",
+        (3, 4): worse,
         (4, 3): f"r_severe={r_severe:.4f} x recovery",
     }
     trans_rows, hr_rows, prev_rows = [], [], []
     for s, sex in enumerate(("male", "female")):
         for i, age in enumerate(ages60):
             for (a, b), how in structure.items():
-                trans_rows.append(dict(sex=sex, age=age, from_level=LEVELS[a], to_level=LEVELS[b],
-                                       rate_per_year=f"{rates[s, i, a, b]:.8g}",
-                                       basis=f"{how}; {fu_note}; multipliers fitted (capacity_fit.json)"))
+                trans_rows.append(
+                    dict(
+                        sex=sex,
+                        age=age,
+                        from_level=LEVELS[a],
+                        to_level=LEVELS[b],
+                        rate_per_year=f"{rates[s, i, a, b]:.8g}",
+                        basis=f"{how}; {fu_note}; multipliers fitted (capacity_fit.json)",
+                    )
+                )
             for lvl in range(N_LEVELS):
-                hr_rows.append(dict(sex=sex, age=age, level=LEVELS[lvl], hazard_ratio=f"{hr[s, i, lvl]:.6g}",
-                                    basis=f"(Fu et al. disabled/healthy death-rate ratio) ** {LOG_HR_WEIGHT[lvl]}"
-                                    " (weight is an assumption)"))
-                prev_rows.append(dict(sex=sex, age=age, level=LEVELS[lvl], share=f"{prev[s, i, lvl]:.6g}",
-                                      basis="survivors' level shares at exact age of a cohort intact at 45 run "
-                                      "through these intensities and hazard ratios (capacity_fit.json)"))
+                hr_rows.append(
+                    dict(
+                        sex=sex,
+                        age=age,
+                        level=LEVELS[lvl],
+                        hazard_ratio=f"{hr[s, i, lvl]:.6g}",
+                        basis=f"(Fu et al. disabled/healthy death-rate ratio) ** {LOG_HR_WEIGHT[lvl]}"
+                        " (weight is an assumption)",
+                    )
+                )
+                prev_rows.append(
+                    dict(
+                        sex=sex,
+                        age=age,
+                        level=LEVELS[lvl],
+                        share=f"{prev[s, i, lvl]:.6g}",
+                        basis="survivors' level shares at exact age of a cohort intact at 45 run "
+                        "through these intensities and hazard ratios (capacity_fit.json)",
+                    )
+                )
     write_csv(OUT / "capacity_transitions.csv", trans_rows)
     write_csv(OUT / "capacity_mortality.csv", hr_rows)
     write_csv(OUT / "capacity_prevalence.csv", prev_rows)

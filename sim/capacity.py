@@ -49,9 +49,7 @@ def annual_transition_probabilities(rates: np.ndarray) -> np.ndarray:
     return expm(q)
 
 
-def aligned_death_probability(
-    q_table: np.ndarray, hazard_ratio: np.ndarray, weights: np.ndarray
-) -> np.ndarray:
+def aligned_death_probability(q_table: np.ndarray, hazard_ratio: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Death probability by level, ``q[sex, age, level]``, consistent with the life table.
 
     Solves, for every sex and age, the baseline hazard ``h`` such that

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -29,7 +30,7 @@ err = Console(stderr=True)
 
 
 def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -69,8 +70,12 @@ def run(
     except OutputError as e:
         fail(str(e))
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
     ) as progress:
         task = progress.add_task(f"{s.name}: replicates", total=s.replicates)
         result = run_scenario(s, on_replicate_done=lambda _: progress.advance(task))
@@ -78,6 +83,8 @@ def run(
         write_run(result, out, command=["sim", *sys.argv[1:]])
     except OutputError as e:
         fail(str(e))
+    except OSError as e:
+        fail(f"{out}: results not written ({e}); nothing was changed there", code=1)
     _print_headline(result)
     console.print(f"Results in [bold]{out}[/] ({result.wall_seconds:.1f} s)")
 
@@ -92,14 +99,18 @@ def _print_headline(result) -> None:
         "Share with any loss of capacity": ("capacity_share", "60+", "any_loss"),
         "Life expectancy at 60 (simulated)": ("life_expectancy_60", "60", "all"),
     }
-    table = Table(title=f"{result.scenario.name} ({result.scenario.region}), mean of {result.scenario.replicates} replicate(s)")
+    table = Table(
+        title=f"{result.scenario.name} ({result.scenario.region}), mean of {result.scenario.replicates} replicate(s)"
+    )
     table.add_column("Indicator")
     for y in years:
         table.add_column(str(y), justify="right")
     for label, (ind, group, cap) in rows.items():
         cells = []
         for y in years:
-            v = pick[(pick.indicator == ind) & (pick.age_group == group) & (pick.capacity == cap) & (pick.year == y)]["mean"]
+            v = pick[(pick.indicator == ind) & (pick.age_group == group) & (pick.capacity == cap) & (pick.year == y)][
+                "mean"
+            ]
             if v.empty or v.isna().all():
                 cells.append("-")
             elif ind == "capacity_share":
@@ -119,7 +130,9 @@ def validate(
 ) -> None:
     """Check a scenario without running it."""
     s = _load(scenario, None, None, set_)
-    console.print(f"{scenario}: valid ({s.region}, {s.base_year}-{s.horizon}, {s.replicates} replicate(s), scale {s.scale:g})")
+    console.print(
+        f"{scenario}: valid ({s.region}, {s.base_year}-{s.horizon}, {s.replicates} replicate(s), scale {s.scale:g})"
+    )
 
 
 @app.command()
@@ -142,8 +155,10 @@ def regions() -> None:
             r.key, f"{r.name} {r.name_zh}", r.level, str(r.base_year), f"{r.population_total():,.0f}", str(r.last_year)
         )
     console.print(table)
-    console.print("[bold]Sources[/] (all regions: mortality UN WPP2024; capacity levels and transitions from CLHLS "
-                  "studies and national anchors, see docs/model.md)")
+    console.print(
+        "[bold]Sources[/] (all regions: mortality UN WPP2024; capacity levels and transitions from CLHLS "
+        "studies and national anchors, see docs/model.md)"
+    )
     for r in found:
         for k, v in r.sources.items():
             console.print(f"  {r.key} {k}: {v}", highlight=False)

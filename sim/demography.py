@@ -99,9 +99,7 @@ def life_expectancy(q: np.ndarray) -> np.ndarray:
     person-years are ``(1 - q/2) / q`` per survivor. Works on any leading shape (e.g. sexes).
     """
     q = np.clip(np.asarray(q, dtype=float), 1e-12, 1.0)
-    survivors = np.concatenate(
-        [np.ones(q.shape[:-1] + (1,)), np.cumprod(1.0 - q[..., :-1], axis=-1)], axis=-1
-    )
+    survivors = np.concatenate([np.ones(q.shape[:-1] + (1,)), np.cumprod(1.0 - q[..., :-1], axis=-1)], axis=-1)
     years = survivors[..., :-1] * (1.0 - q[..., :-1] / 2.0)
     open_years = survivors[..., -1] * (1.0 - q[..., -1] / 2.0) / q[..., -1]
     return years.sum(axis=-1) + open_years

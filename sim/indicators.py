@@ -56,7 +56,9 @@ class YearlyRecord:
     def table(self) -> pd.DataFrame:
         rows: list[tuple] = []
         for i, year in enumerate(self.years):
-            rows += _year_rows(year, self.counts[i] * self.scale, self.deaths[i], self.exposure[i], self.entrants[i], self.scale)
+            rows += _year_rows(
+                year, self.counts[i] * self.scale, self.deaths[i], self.exposure[i], self.entrants[i], self.scale
+            )
         return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -105,12 +107,14 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     """Across replicates: mean and the 90% interval (5th and 95th percentiles) of every value."""
     keys = ["run", "year", "indicator", "sex", "age_group", "capacity", "unit"]
     grouped = results.groupby(keys, sort=False, dropna=False)["value"]
-    out = pd.DataFrame({
-        "mean": grouped.mean(),
-        "p05": grouped.quantile(0.05),
-        "p95": grouped.quantile(0.95),
-        "replicates": grouped.count(),
-    })
+    out = pd.DataFrame(
+        {
+            "mean": grouped.mean(),
+            "p05": grouped.quantile(0.05),
+            "p95": grouped.quantile(0.95),
+            "replicates": grouped.count(),
+        }
+    )
     return out.reset_index()
 
 

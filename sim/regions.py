@@ -112,7 +112,9 @@ class RegionData:
             raise ValueError(f"no entrant cohort for {year} in region {self.key}")
         persons = self.population_by_age[:, age_then - FIRST_TABULATED_AGE].copy()
         for k in range(year - self.base_year):
-            q = self.mortality.death_probability(self.base_year + k + 0.5, np.array([age_then + k]), mortality_multiplier)
+            q = self.mortality.death_probability(
+                self.base_year + k + 0.5, np.array([age_then + k]), mortality_multiplier
+            )
             persons *= 1.0 - q[:, 0]
         return persons
 
@@ -124,16 +126,26 @@ class RegionData:
 def load_region(key: str) -> RegionData:
     meta = region_catalogue()[key]
     rows = [r for r in _read_csv("population_2020.csv") if r["region"] == key]
-    by_age = np.array([
-        split_age_groups([(*parse_age_group(r["age_group"]), float(r["persons"])) for r in rows if r["sex"] == sex])
-        for sex in SEXES
-    ])
+    by_age = np.array(
+        [
+            split_age_groups([(*parse_age_group(r["age_group"]), float(r["persons"])) for r in rows if r["sex"] == sex])
+            for sex in SEXES
+        ]
+    )
     assert by_age.shape[1] == AGE_MAX - FIRST_TABULATED_AGE + 1
     rates, hr, prev = _capacity_tables()
     return RegionData(
-        key=key, name=meta["name"], name_zh=meta["name_zh"], level=meta["level"], base_year=meta["base_year"],
-        sources=meta["sources"], population_by_age=by_age, mortality=_mortality(),
-        transition_rates=rates, hazard_ratio=hr, prevalence=prev,
+        key=key,
+        name=meta["name"],
+        name_zh=meta["name_zh"],
+        level=meta["level"],
+        base_year=meta["base_year"],
+        sources=meta["sources"],
+        population_by_age=by_age,
+        mortality=_mortality(),
+        transition_rates=rates,
+        hazard_ratio=hr,
+        prevalence=prev,
     )
 
 

@@ -74,8 +74,12 @@ def code_version() -> dict:
     if (root / ".git").exists():
         try:
             git = ["git", "-C", str(root)]
-            info["git_commit"] = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-            status = subprocess.run([*git, "status", "--porcelain", "--", "sim"], capture_output=True, text=True, check=True).stdout
+            info["git_commit"] = subprocess.run(
+                [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+            ).stdout.strip()
+            status = subprocess.run(
+                [*git, "status", "--porcelain", "--", "sim"], capture_output=True, text=True, check=True
+            ).stdout
             info["git_dirty"] = bool(status.strip())
         except (OSError, subprocess.CalledProcessError):
             pass
@@ -133,9 +137,12 @@ def write_run(result: RunResult, out: Path, command: list[str] | None = None) ->
         result.summary.to_parquet(tmp / "summary.parquet", index=False)
         result.summary.to_csv(tmp / "summary.csv", index=False)
         (tmp / "scenario.yaml").write_text(
-            yaml.safe_dump(result.scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True), encoding="utf-8"
+            yaml.safe_dump(result.scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True),
+            encoding="utf-8",
         )
-        (tmp / MANIFEST).write_text(json.dumps(manifest(result, command), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (tmp / MANIFEST).write_text(
+            json.dumps(manifest(result, command), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         if out.exists():
             out.rename(old)
         tmp.rename(out)

@@ -27,7 +27,9 @@ class DataOverrides(_Strict):
     """Changes to the packaged region data, for sensitivity and local knowledge."""
 
     population_60plus: int | None = Field(
-        None, gt=0, description="Rescale the base-year population aged 60+ to this many persons (ages and sexes keep their shares)."
+        None,
+        gt=0,
+        description="Rescale the base-year population aged 60+ to this many persons (age-sex shares kept).",
     )
     entrants_multiplier: float = Field(
         1.0, ge=0, le=10, description="Multiplier on the persons turning 60 each year (e.g. >1 for net in-migration)."
@@ -61,7 +63,9 @@ class Scenario(_Strict):
     horizon: int = Field(2035, description="Last simulated year.")
     seed: int = Field(20201101, ge=0, lt=2**63, description="Seed of the random streams; replicate r uses stream r.")
     replicates: int = Field(1, ge=1, le=1000, description="Independent runs with different random streams.")
-    scale: float = Field(1.0, ge=1, le=10000, description="Persons per agent; 1 = one agent per person. Results are always in persons.")
+    scale: float = Field(
+        1.0, ge=1, le=10000, description="Persons per agent; 1 = one agent per person. Results are always in persons."
+    )
     data: DataOverrides = Field(default_factory=DataOverrides)
     policy: Policy = Field(default_factory=Policy)
 
@@ -76,7 +80,9 @@ class Scenario(_Strict):
     def _years(self) -> Scenario:
         region = load_region(self.region)
         if self.base_year != region.base_year:
-            raise _FieldError("base_year", self.base_year, f"must be {region.base_year}, the base year of region {self.region}")
+            raise _FieldError(
+                "base_year", self.base_year, f"must be {region.base_year}, the base year of region {self.region}"
+            )
         if not self.base_year < self.horizon <= region.last_year:
             raise _FieldError(
                 "horizon", self.horizon, f"must be after base_year ({self.base_year}) and at most {region.last_year}"
@@ -125,7 +131,7 @@ def _describe(err: dict) -> str:
     bounds = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
     if kind in bounds:
         limit = next(iter(ctx.values()))
-        return f"{key} = {value!r}: must be {bounds[kind]} {limit}"
+        return f"{key} = {value!r}: must be {bounds[kind]} {limit:g}"
     if kind == "value_error":
         return f"{key} = {value!r}: {ctx.get('error', err['msg'])}"
     return f"{key} = {value!r}: {_MESSAGES.get(kind, err['msg'])}"

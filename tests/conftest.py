@@ -1,0 +1,21 @@
+from pathlib import Path
+
+import pytest
+
+from sim.model import AgeingModel
+from sim.scenario import parse_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_scenario(**values):
+    values.setdefault("region", "shengzhou")
+    return parse_scenario(values, "test")
+
+
+@pytest.fixture(scope="session")
+def tianjin_run():
+    """Tianjin at one agent per person, 2020-2035, seed 1: shared by the tests that need a city of millions."""
+    model = AgeingModel(make_scenario(region="tianjin", seed=1))
+    model.run()
+    return model

@@ -1,0 +1,186 @@
+import json
+
+import pandas as pd
+import pytest
+from conftest import ROOT
+from typer.testing import CliRunner
+
+from sim.cli import app
+
+runner = CliRunner()
+ALL_KEYS = "base_year, data, description, horizon, name, policy, region, replicates, scale, seed"
+
+BAD = {
+    "unknown_region": (
+        "region: paris\n",
+        "region = 'paris': unknown region (allowed: china, shengzhou, tianjin, wenzhou, xuchang)",
+    ),
+    "horizon_before_base": (
+        "region: tianjin\nhorizon: 2019\n",
+        "horizon = 2019: must be after base_year (2020) and at most 2035",
+    ),
+    "horizon_too_late": (
+        "region: tianjin\nhorizon: 2040\n",
+        "horizon = 2040: must be after base_year (2020) and at most 2035",
+    ),
+    "base_year_not_census": (
+        "region: tianjin\nbase_year: 2010\n",
+        "base_year = 2010: must be 2020, the base year of region tianjin",
+    ),
+    "replicates_text": ("region: tianjin\nreplicates: many\n", "replicates = 'many': must be a whole number"),
+    "replicates_fraction": ("region: tianjin\nreplicates: 2.5\n", "replicates = 2.5: must be a whole number"),
+    "replicates_zero": ("region: tianjin\nreplicates: 0\n", "replicates = 0: must be >= 1"),
+    "scale_below_one": ("region: tianjin\nscale: 0.5\n", "scale = 0.5: must be >= 1"),
+    "scale_quoted": ("region: tianjin\nscale: '10'\n", "scale = '10': must be a number"),
+    "seed_negative": ("region: tianjin\nseed: -1\n", "seed = -1: must be >= 0"),
+    "misspelt_key": ("region: tianjin\nhorizonn: 2030\n", f"horizonn = 2030: unknown key (allowed: {ALL_KEYS})"),
+    "negative_multiplier": (
+        "region: tianjin\ndata:\n  entrants_multiplier: -0.5\n",
+        "data.entrants_multiplier = -0.5: must be >= 0",
+    ),
+    "negative_count": (
+        "region: tianjin\ndata:\n  population_60plus: -100\n",
+        "data.population_60plus = -100: must be > 0",
+    ),
+    "unknown_data_key": (
+        "region: tianjin\ndata:\n  fertility: 2\n",
+        "data.fertility = 2: unknown key (allowed: entrants_multiplier, mortality_multiplier, onset_multiplier, "
+        "population_60plus, recovery_multiplier, worsening_multiplier)",
+    ),
+    "policy_not_yet": (
+        "region: tianjin\npolicy:\n  beds: 100000\n",
+        "policy.beds = 100000: unknown key (allowed: none yet)",
+    ),
+    "section_not_mapping": ("region: tianjin\ndata: 3\n", "data = 3: must be a mapping of keys to values"),
+    "missing_region": ("horizon: 2030\n", "region: is required"),
+    "not_yaml": ("region: [tianjin\n", "not valid YAML at line 2"),
+    "empty_file": ("", "the file is empty; a scenario needs at least `region`"),
+    "list_not_mapping": ("- region: tianjin\n", "must be a mapping of keys to values, got list"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_bad_scenario_is_one_line_exit_2_and_writes_nothing(tmp_path, case, command):
+    text, message = BAD[case]
+    path = tmp_path / f"{case}.yaml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    args = [command, str(path)] + (["--out", str(out)] if command == "run" else [])
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: {path}: {message}"
+    assert "Traceback" not in result.output
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_bad_override_names_the_key_and_writes_nothing(tmp_path):
+    out = tmp_path / "out"
+    scenario = ROOT / "scenarios" / "shengzhou-baseline.yaml"
+    result = runner.invoke(app, ["run", str(scenario), "--out", str(out), "--set", "data.onset_multiplier=abc"])
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: {scenario}: data.onset_multiplier = 'abc': must be a number"
+    assert not out.exists()
+
+
+def test_missing_file(tmp_path):
+    result = runner.invoke(app, ["validate", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2 and result.output.strip() == f"error: {tmp_path / 'nope.yaml'}: no such file"
+
+
+@pytest.mark.parametrize("name", ["tianjin", "wenzhou", "xuchang", "shengzhou", "china"])
+def test_shipped_scenarios_validate(name):
+    result = runner.invoke(app, ["validate", str(ROOT / "scenarios" / f"{name}-baseline.yaml")])
+    assert result.exit_code == 0, result.output
+    assert f"valid ({name}, 2020-2035" in result.output
+
+
+def test_run_writes_results_summary_manifest_and_scenario(tmp_path):
+    out = tmp_path / "run"
+    scenario = ROOT / "scenarios" / "shengzhou-baseline.yaml"
+    result = runner.invoke(
+        app, ["run", str(scenario), "--out", str(out), "--replicates", "3", "--seed", "9", "--set", "horizon=2030"]
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "manifest.json",
+        "results.csv",
+        "results.parquet",
+        "scenario.yaml",
+        "summary.csv",
+        "summary.parquet",
+    ]
+    results = pd.read_parquet(out / "results.parquet")
+    assert list(results.columns) == [
+        "run",
+        "replicate",
+        "year",
+        "indicator",
+        "sex",
+        "age_group",
+        "capacity",
+        "unit",
+        "value",
+    ]
+    assert sorted(results.replicate.unique()) == [0, 1, 2] and results.year.max() == 2030
+    pd.testing.assert_frame_equal(results, pd.read_csv(out / "results.csv"), check_dtype=False)
+    summary = pd.read_csv(out / "summary.csv")
+    assert (summary.p05 <= summary["mean"] + 1e-9).all() and (summary["mean"] <= summary.p95 + 1e-9).all()
+    pop = summary[
+        (summary.indicator == "population")
+        & (summary.sex == "all")
+        & (summary.age_group == "60+")
+        & (summary.year == 2030)
+    ]
+    assert pop.replicates.iloc[0] == 3 and pop.p05.iloc[0] < pop.p95.iloc[0]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 9 and manifest["replicates"] == 3
+    assert manifest["scenario"]["horizon"] == 2030 and manifest["scenario"]["region"] == "shengzhou"
+    from sim.regions import data_file_hashes
+
+    assert manifest["data_files_sha256"] == data_file_hashes()
+    assert manifest["code"]["package"]
+    # the resolved scenario reproduces the run
+    again = tmp_path / "again"
+    assert runner.invoke(app, ["run", str(out / "scenario.yaml"), "--out", str(again)]).exit_code == 0
+    pd.testing.assert_frame_equal(results, pd.read_parquet(again / "results.parquet"))
+
+
+def test_a_failed_write_leaves_no_partial_results_and_keeps_the_old_ones(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    scenario = ROOT / "scenarios" / "shengzhou-baseline.yaml"
+    assert runner.invoke(app, ["run", str(scenario), "--out", str(out), "--set", "horizon=2022"]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.name != "manifest.json"}
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", broken)
+    result = runner.invoke(app, ["run", str(scenario), "--out", str(out), "--set", "horizon=2025"])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"error: {out}: results not written (disk full); nothing was changed there"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no temporary folder left behind
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.name != "manifest.json"} == before
+
+
+def test_will_not_overwrite_a_folder_that_is_not_a_results_folder(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.docx").write_text("precious")
+    result = runner.invoke(app, ["run", str(ROOT / "scenarios" / "shengzhou-baseline.yaml"), "--out", str(out)])
+    assert result.exit_code == 2
+    assert (
+        result.output.strip() == f"error: {out}: exists and is not a results folder of this tool; choose another --out"
+    )
+    assert [p.name for p in out.iterdir()] == ["thesis.docx"]
+
+
+def test_schema_and_regions():
+    schema = json.loads(runner.invoke(app, ["schema"]).output)
+    assert schema["required"] == ["region"]
+    assert schema["properties"]["horizon"]["default"] == 2035
+    assert "mortality_multiplier" in schema["$defs"]["DataOverrides"]["properties"]
+    listing = runner.invoke(app, ["regions"]).output
+    for name in ("Tianjin", "Wenzhou", "Xuchang", "Shengzhou", "China", "3,002,688", "WPP2024"):
+        assert name in listing

@@ -1,0 +1,145 @@
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_scenario
+
+from sim.capacity import LEVELS
+from sim.demography import AGES, life_expectancy
+from sim.indicators import FIVE_YEAR_GROUPS
+from sim.model import AgeingModel
+from sim.regions import load_region
+from sim.run import run_replicate
+
+
+def table(**values) -> pd.DataFrame:
+    return run_replicate(make_scenario(**values), 0)
+
+
+def value(df, indicator, year, sex="all", age_group="60+", capacity="all"):
+    row = df[
+        (df.indicator == indicator)
+        & (df.year == year)
+        & (df.sex == sex)
+        & (df.age_group == age_group)
+        & (df.capacity == capacity)
+    ]
+    assert len(row) == 1
+    return row.value.iloc[0]
+
+
+def test_same_seed_same_results_and_other_seeds_differ():
+    a, b, c = table(seed=7), table(seed=7), table(seed=8)
+    pd.testing.assert_frame_equal(a, b)
+    assert not np.allclose(a.value.fillna(0), c.value.fillna(0))
+
+
+def test_replicates_use_their_own_streams():
+    s = make_scenario(seed=7)
+    r0, r1 = run_replicate(s, 0), run_replicate(s, 1)
+    assert not np.allclose(r0.value.fillna(0), r1.value.fillna(0))
+    pd.testing.assert_frame_equal(r1, run_replicate(s, 1))
+
+
+def test_persons_are_conserved_every_year(tianjin_run):
+    rec = tianjin_run.record
+    started = rec.counts[0].sum()
+    for i in range(1, len(rec.years)):
+        assert rec.counts[i].sum() == rec.counts[i - 1].sum() - rec.deaths[i].sum() + rec.entrants[i].sum()
+    alive = rec.counts[-1].sum()
+    dead = sum(d.sum() for d in rec.deaths[1:])
+    entered = sum(e.sum() for e in rec.entrants[1:])
+    assert alive + dead == started + entered
+    assert alive == len(tianjin_run.elders)
+
+
+def test_simulated_life_expectancy_matches_the_life_table(tianjin_run):
+    df = tianjin_run.record.table()
+    mortality = load_region("tianjin").mortality
+    for year in range(2021, 2036):
+        expected = life_expectancy(mortality.death_probability(year - 1 + 0.5, AGES))
+        for s, sex in enumerate(("male", "female")):
+            got = value(df, "life_expectancy_60", year, sex=sex, age_group="60")
+            assert abs(got - expected[s]) < 0.3, (year, sex, got, expected[s])
+
+
+def test_base_year_prevalence_matches_the_input_within_sampling_error(tianjin_run):
+    region = load_region("tianjin")
+    counts = tianjin_run.record.counts[0]  # [sex, age, level], agents at the census
+    expected_share = region.prevalence
+    for lo, hi in FIVE_YEAR_GROUPS.values():
+        ages = slice(lo - 60, (hi - 60) if hi else None)
+        for s in range(2):
+            n_by_age = counts[s, ages].sum(-1)
+            observed = counts[s, ages].sum(0)
+            expected = (n_by_age[:, None] * expected_share[s, ages]).sum(0)
+            sd = np.sqrt((n_by_age[:, None] * expected_share[s, ages] * (1 - expected_share[s, ages])).sum(0))
+            assert (np.abs(observed - expected) <= 4 * sd + 1).all(), (lo, s, observed, expected)
+
+
+def test_base_year_population_is_the_census(tianjin_run):
+    first = tianjin_run.record.counts[0]
+    persons = load_region("tianjin").base_population()
+    by_age = first.sum(-1)
+    # stochastic rounding of split single-year counts: within a few persons per age
+    assert np.abs(by_age - persons).max() <= 1
+    assert abs(by_age.sum() - 3002688) < 60
+
+
+def test_results_are_reported_in_persons_whatever_the_scale():
+    full = table(seed=3)
+    tenth = table(seed=3, scale=10)
+    p_full = value(full, "population", 2035)
+    p_tenth = value(tenth, "population", 2035)
+    assert abs(p_tenth - p_full) / p_full < 0.01
+    assert value(tenth, "population", 2020) == pytest.approx(value(full, "population", 2020), rel=0.001)
+
+
+def test_data_overrides_change_what_they_should():
+    base = table(seed=5)
+    assert value(table(seed=5, data={"population_60plus": 250000}), "population", 2020) == pytest.approx(
+        250000, abs=30
+    )  # stochastic rounding of 102 cells
+    no_entrants = table(seed=5, data={"entrants_multiplier": 0})
+    assert value(no_entrants, "entrants", 2030, age_group="60") == 0
+    assert value(no_entrants, "population", 2035) < value(base, "population", 2035)
+    deadlier = table(seed=5, data={"mortality_multiplier": 1.5})
+    assert (
+        value(deadlier, "life_expectancy_60", 2030, age_group="60")
+        < value(base, "life_expectancy_60", 2030, age_group="60") - 1
+    )
+    healthier = table(seed=5, data={"onset_multiplier": 0.5})
+    assert value(healthier, "capacity_share", 2035, capacity="any_loss") < value(
+        base, "capacity_share", 2035, capacity="any_loss"
+    )
+
+
+def test_every_indicator_row_is_well_formed(tianjin_run):
+    df = tianjin_run.record.table()
+    assert set(df.indicator) == {
+        "population",
+        "deaths",
+        "entrants",
+        "elders_by_capacity",
+        "capacity_share",
+        "life_expectancy_60",
+    }
+    assert df.year.min() == 2020 and df.year.max() == 2035
+    assert not df.duplicated(["year", "indicator", "sex", "age_group", "capacity"]).any()
+    shares = df[df.indicator == "capacity_share"]
+    assert shares.value.between(0, 1).all()
+    by_level = df[(df.indicator == "elders_by_capacity") & (df.sex == "all")].groupby("year").value.sum()
+    pop = df[(df.indicator == "population") & (df.sex == "all") & (df.age_group == "60+")].set_index("year").value
+    assert np.allclose(by_level, pop)
+    assert set(df[df.indicator == "elders_by_capacity"].capacity) == set(LEVELS)
+
+
+def test_model_is_a_mesa_model_stepping_one_year():
+    import mesa
+
+    model = AgeingModel(make_scenario(horizon=2022))
+    assert isinstance(model, mesa.Model)
+    steps = 0
+    while model.running:
+        model.step()
+        steps += 1
+    assert steps == 2 and model.year == 2022
