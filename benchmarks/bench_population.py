@@ -1,4 +1,4 @@
-"""Benchmark: a city at one agent per person, 2020 -> 2035, against the NumPy floor.
+"""Benchmark: the population engine alone, a city at one agent per person, 2020 -> 2035, against the NumPy floor.
 
     python benchmarks/bench_population.py [--scenario scenarios/tianjin-baseline.yaml] [--repeat 3]
 
@@ -37,10 +37,10 @@ def _model_run(scenario_path: str, queue) -> None:
     scenario = load_scenario(Path(scenario_path), ["replicates=1", "scale=1"])
     # Start-up, not model cost: reading the packaged files and loading the compiled kernel from cache.
     load_region(scenario.region)
-    AgeingModel(scenario.model_copy(update={"scale": 10000.0})).step()
+    AgeingModel(scenario.model_copy(update={"scale": 10000.0}), care=False).step()
     base_mb = _peak_mb()
     start = time.perf_counter()
-    model = AgeingModel(scenario)
+    model = AgeingModel(scenario, care=False)
     agents = [len(model.elders)]
     while model.running:
         model.step()

@@ -41,40 +41,100 @@ def pool_cells(per_cell: np.ndarray) -> np.ndarray:
     return out
 
 
+# Further state of each elder, set by the care system: name -> (dtype, value for a new agent).
+COLUMNS = {
+    "uid": (np.int64, -1),  # stable identity; increases with entry, so the column stays sorted
+    "urban": (np.bool_, False),
+    "income": (np.int8, 0),  # 0 destitute 特困, 1 minimum income 低保, 2 low, 3 middle, 4 high
+    "scheme": (np.int8, 0),  # medical insurance: 0 employee 职工, 1 urban resident, 2 rural resident
+    "dementia": (np.bool_, False),
+    "spouse": (np.int64, -1),  # row of a spouse aged 60+, -1 none, -2 a spouse outside the model (under 60)
+    "children": (np.int8, 0),  # nearest child: 0 none, 1 farther, 2 same county, 3 neighbourhood, 4 co-resident
+    "child_working": (np.bool_, False),
+    "carer_trained": (np.bool_, False),
+    "burden": (np.float32, 0.0),  # family's accumulated strain
+    "setting": (np.int8, 0),  # care arrangement, see care.SETTINGS
+    "home": (np.int32, -1),  # index of the care home for residents
+    "bed": (np.int8, -1),  # bed type for residents: 0 general, 1 nursing, 2 dementia
+    "waiting_since": (np.int16, 0),  # year joined the public-home waiting list, 0 = not waiting
+    "last_level": (np.int8, -1),  # capacity level when the arrangement was last made
+}
+
+
 class Elders:
     """The living population aged 60+: the ``cell`` column, with ``sex`` (0 male, 1 female), ``age``
-    (completed years) and ``level`` (capacity level, 0 intact ... 4 total loss) read from it."""
+    (completed years) and ``level`` (capacity level, 0 intact ... 4 total loss) read from it, plus the
+    columns in ``COLUMNS``."""
 
     def __init__(self) -> None:
-        self.cell = np.empty(0, dtype=np.int32)
+        # Columns are views of the first `len(self)` rows of buffers that grow by half when full, so that
+        # adding the year's new 60-year-olds and removing the dead need not copy every column.
+        self._buffers = {"cell": np.empty(0, dtype=np.int32)} | {
+            name: np.empty(0, dtype=dtype) for name, (dtype, _) in COLUMNS.items()
+        }
+        self._n = 0
+        self._expose()
         self.cell_counts = np.zeros(N_CELLS, dtype=np.int64)  # agents per cell, kept in step with `cell`
+        self.next_uid = 0
+
+    def _expose(self) -> None:
+        for name, buffer in self._buffers.items():
+            setattr(self, name, buffer[: self._n])
 
     def __len__(self) -> int:
         return self.cell.size
 
+    # sex, age and level are read from `cell`, decoded once per change of the population
     @property
     def level(self) -> np.ndarray:
-        return self.cell % N_LEVELS
+        return self._decoded()[2]
 
     @property
     def age(self) -> np.ndarray:
-        return np.minimum(self.cell // N_LEVELS % N_CELL_AGES + AGE_MIN, AGE_MAX)
+        return self._decoded()[1]
 
     @property
     def sex(self) -> np.ndarray:
-        return self.cell // (N_LEVELS * N_CELL_AGES)
+        return self._decoded()[0]
+
+    def _decoded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self.__dict__.get("_decoded_cache") is None:
+            arrays = _decode(self.cell, N_LEVELS, N_CELL_AGES, AGE_MIN, AGE_MAX)
+            for a in arrays:
+                a.flags.writeable = False
+            self.__dict__["_decoded_cache"] = arrays
+        return self.__dict__["_decoded_cache"]
+
+    def _changed(self) -> None:
+        self.__dict__["_decoded_cache"] = None
 
     def counts(self) -> np.ndarray:
         """Agents by [sex, age 60..110, level]."""
         return pool_cells(self.cell_counts)
 
-    def add(self, agents: np.ndarray) -> None:
-        """Add agents given as counts by [sex, age 60..110, level]; they join in cell order."""
+    def add(self, agents: np.ndarray) -> slice:
+        """Add agents given as counts by [sex, age 60..110, level]; they join in cell order with default
+        values in the other columns. Returns the rows of the new agents."""
         per_cell = np.zeros((2, N_CELL_AGES, N_LEVELS), dtype=np.int64)
         per_cell[:, :N_AGES] = agents
         per_cell = per_cell.ravel()
-        self.cell = np.concatenate([self.cell, np.repeat(np.arange(N_CELLS, dtype=np.int32), per_cell)])
+        start, n = len(self), int(per_cell.sum())
+        if start + n > self._buffers["cell"].size:
+            size = max(start + n, int(1.5 * self._buffers["cell"].size))
+            for name, buffer in self._buffers.items():
+                grown = np.empty(size, dtype=buffer.dtype)
+                grown[:start] = buffer[:start]
+                self._buffers[name] = grown
+        self._n = start + n
+        self._expose()
+        self.cell[start:] = np.repeat(np.arange(N_CELLS, dtype=np.int32), per_cell)
         self.cell_counts += per_cell
+        for name, (_, fill) in COLUMNS.items():
+            getattr(self, name)[start:] = fill
+        self.uid[start:] = np.arange(self.next_uid, self.next_uid + n)
+        self.next_uid += n
+        self._changed()
+        return slice(start, start + n)
 
     def live_one_year(self, thresholds: np.ndarray, outcomes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Draw each agent's outcome of the year (same level, another level, or death) and apply it.
@@ -85,22 +145,33 @@ class Elders:
         """
         u = rng.random(self.cell.size)
         deaths = np.zeros(N_CELLS, dtype=np.int64)
-        alive = _live_one_year(self.cell, u, thresholds, outcomes, self.cell_counts, deaths)
-        self.cell = self.cell[:alive]
+        died = np.zeros(self.cell.size, dtype=np.bool_)
+        new_row = np.empty(self.cell.size, dtype=np.int64)
+        alive = _live_one_year(self.cell, u, thresholds, outcomes, self.cell_counts, deaths, died, new_row)
+        if alive < died.size:
+            linked = self.spouse >= 0  # a spouse who died (new row -1) leaves a widow or widower
+            self.spouse[linked] = new_row[self.spouse[linked]]
+            for name in COLUMNS:
+                _compact(getattr(self, name), died)
+        self._n = alive
+        self._expose()
+        self._changed()
         return deaths
 
     def age_one_year(self) -> None:
         if self.cell_counts.reshape(2, N_CELL_AGES, N_LEVELS)[:, -1].any():
             raise OverflowError(f"agents aged past {AGE_MIN + N_CELL_AGES - 1}; raise AGE_HEADROOM")
-        self.cell += N_LEVELS
+        self.cell += N_LEVELS  # in place, in the buffer
+        self._changed()
         self.cell_counts = np.roll(self.cell_counts.reshape(2, N_CELL_AGES, N_LEVELS), 1, axis=1).ravel()
 
 
 @numba.njit(cache=True, nogil=True)
-def _live_one_year(cell, u, thresholds, outcomes, cell_counts, deaths):  # pragma: no cover - compiled
+def _live_one_year(cell, u, thresholds, outcomes, cell_counts, deaths, died, new_row):  # pragma: no cover - compiled
     """The yearly draw in one pass: a NumPy version touches every agent three or four times (look-up,
     compare, select, delete) and is several times slower at city scale. Survivors are compacted to the
-    front of ``cell`` in order; returns how many there are."""
+    front of ``cell`` in order, the dead are marked in ``died``, and ``new_row`` gives each agent's row
+    after compaction (-1 for the dead); returns how many survive."""
     alive = 0
     for i in range(cell.size):
         c = cell[i]
@@ -111,11 +182,39 @@ def _live_one_year(cell, u, thresholds, outcomes, cell_counts, deaths):  # pragm
             cell_counts[c] -= 1
             if outcomes[c, j] == DEAD:
                 deaths[c] += 1
+                died[i] = True
+                new_row[i] = -1
                 continue
             c = c - c % N_LEVELS + outcomes[c, j]
             cell_counts[c] += 1
         cell[alive] = c
+        new_row[i] = alive
         alive += 1
+    return alive
+
+
+@numba.njit(cache=True, nogil=True)
+def _decode(cell, n_levels, n_cell_ages, age_min, age_max):  # pragma: no cover - compiled
+    sex = np.empty(cell.size, dtype=np.int8)
+    age = np.empty(cell.size, dtype=np.int16)
+    level = np.empty(cell.size, dtype=np.int8)
+    for i in range(cell.size):
+        c = cell[i]
+        level[i] = c % n_levels
+        a = c // n_levels
+        age[i] = min(a % n_cell_ages + age_min, age_max)
+        sex[i] = a // n_cell_ages
+    return sex, age, level
+
+
+@numba.njit(cache=True, nogil=True)
+def _compact(column, died):  # pragma: no cover - compiled
+    """Move the survivors' values to the front of ``column``, in order, in place."""
+    alive = 0
+    for i in range(column.size):
+        if not died[i]:
+            column[alive] = column[i]
+            alive += 1
     return alive
 
 

@@ -28,7 +28,7 @@ INDICATORS = {
     "capacity_share": ("share", "Share of the age group at the capacity level ('any_loss' = mild or worse)"),
     "life_expectancy_60": ("years", "Period life expectancy at 60 from the year's simulated death rates"),
 }
-COLUMNS = ["year", "indicator", "sex", "age_group", "capacity", "unit", "value"]
+COLUMNS = ["year", "indicator", "sex", "age_group", "capacity", "group", "unit", "value"]
 
 
 def _age_mask(lo: int, hi: int | None) -> np.ndarray:
@@ -45,13 +45,15 @@ class YearlyRecord:
     deaths: list[np.ndarray | None] = field(default_factory=list)
     exposure: list[np.ndarray | None] = field(default_factory=list)
     entrants: list[np.ndarray | None] = field(default_factory=list)
+    care: list[dict | None] = field(default_factory=list)
 
-    def add(self, year: int, counts: np.ndarray, deaths=None, exposure=None, entrants=None) -> None:
+    def add(self, year: int, counts: np.ndarray, deaths=None, exposure=None, entrants=None, care=None) -> None:
         self.years.append(year)
         self.counts.append(counts)
         self.deaths.append(deaths)
         self.exposure.append(exposure)
         self.entrants.append(entrants)
+        self.care.append(care)
 
     def table(self) -> pd.DataFrame:
         rows: list[tuple] = []
@@ -59,6 +61,8 @@ class YearlyRecord:
             rows += _year_rows(
                 year, self.counts[i] * self.scale, self.deaths[i], self.exposure[i], self.entrants[i], self.scale
             )
+            if self.care[i] is not None:
+                rows += care_rows(year, self.care[i], self.counts[i].sum() * self.scale, self.scale)
         return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -83,29 +87,126 @@ def _year_rows(year, persons, deaths, exposure, entrants, scale) -> list[tuple]:
     by_sex = {name: persons[idx].sum(axis=0) for name, idx in SEX_BREAKDOWN.items()}  # [age, level]
     for sex, p in by_sex.items():
         for group, (lo, hi) in BROAD_GROUPS.items():
-            rows.append((year, "population", sex, group, "all", "persons", float(p[_age_mask(lo, hi)].sum())))
+            rows.append((year, "population", sex, group, "all", "all", "persons", float(p[_age_mask(lo, hi)].sum())))
         for lvl, name in enumerate(LEVELS):
-            rows.append((year, "elders_by_capacity", sex, "60+", name, "persons", float(p[:, lvl].sum())))
+            rows.append((year, "elders_by_capacity", sex, "60+", name, "all", "persons", float(p[:, lvl].sum())))
         for group, (lo, hi) in (FIVE_YEAR_GROUPS | BROAD_GROUPS).items():
             in_group = p[_age_mask(lo, hi)].sum(axis=0)
             total = in_group.sum()
             shares = in_group / total if total > 0 else np.full(len(LEVELS), np.nan)
             for lvl, name in enumerate(LEVELS):
-                rows.append((year, "capacity_share", sex, group, name, "share", float(shares[lvl])))
-            rows.append((year, "capacity_share", sex, group, "any_loss", "share", float(shares[1:].sum())))
+                rows.append((year, "capacity_share", sex, group, name, "all", "share", float(shares[lvl])))
+            rows.append((year, "capacity_share", sex, group, "any_loss", "all", "share", float(shares[1:].sum())))
     if deaths is not None:
         e60 = simulated_life_expectancy_60(deaths.sum(axis=-1), exposure.sum(axis=-1))
         for k, sex in enumerate(("male", "female", "all")):
             idx = SEX_BREAKDOWN[sex]
-            rows.append((year, "deaths", sex, "60+", "all", "persons", float(deaths[idx].sum() * scale)))
-            rows.append((year, "entrants", sex, "60", "all", "persons", float(entrants[idx].sum() * scale)))
-            rows.append((year, "life_expectancy_60", sex, "60", "all", "years", float(e60[k])))
+            rows.append((year, "deaths", sex, "60+", "all", "all", "persons", float(deaths[idx].sum() * scale)))
+            rows.append((year, "entrants", sex, "60", "all", "all", "persons", float(entrants[idx].sum() * scale)))
+            rows.append((year, "life_expectancy_60", sex, "60", "all", "all", "years", float(e60[k])))
+    return rows
+
+
+def care_rows(year: int, snap: dict, pop60: float, scale: float) -> list[tuple]:
+    """The care system's indicators for one year (sex 'all', ages 60+ unless a breakdown says otherwise)."""
+    from .care import SETTINGS
+    from .institutions import BED_TYPES, OWNERSHIP, PUBLIC
+    from .workforce import CERT_LEVELS
+
+    rows: list[tuple] = []
+
+    def add(indicator, value, unit, group="all", capacity="all"):
+        rows.append((year, indicator, "all", "60+", capacity, group, unit, float(value)))
+
+    care, level = snap["care"], snap["elders_level"]
+    unmet = care.unmet
+    in_setting = np.zeros((len(SETTINGS), len(LEVELS)))
+    np.add.at(in_setting, (care.setting, level), 1)
+    in_setting[0, 0] += pop60 / scale - in_setting.sum()  # everyone else: no need, no arrangement
+    for s, name in enumerate(SETTINGS):
+        add("elders_by_setting", in_setting[s].sum() * scale, "persons", group=name)
+        for lvl, lname in enumerate(LEVELS):
+            add("elders_by_setting", in_setting[s, lvl] * scale, "persons", group=name, capacity=lname)
+    split = {"home": in_setting[:3].sum(), "community": in_setting[3:5].sum(), "institution": in_setting[5].sum()}
+    for name, n in split.items():
+        add("care_split", n * scale / pop60 if pop60 else np.nan, "share", group=name)
+
+    for name, hours in (("need", care.need), ("informal", care.informal), ("formal", care.formal), ("unmet", unmet)):
+        add("care_hours", hours.sum() * 52 * scale, "hours per year", group=name)
+    with_need = care.need > 0
+    add("persons_with_need", with_need.sum() * scale, "persons")
+    add("persons_with_unmet_need", (unmet > 1e-9).sum() * scale, "persons")
+    add("unmet_need_share", (unmet > 1e-9).sum() / max(with_need.sum(), 1), "share")
+    for lvl, lname in enumerate(LEVELS[1:], start=1):
+        add("persons_with_unmet_need", ((unmet > 1e-9) & (level == lvl)).sum() * scale, "persons", capacity=lname)
+
+    beds, owner, occupied, load, staff = (
+        snap["homes_beds"],
+        snap["homes_ownership"],
+        snap["occupied"],
+        snap["load"],
+        snap["staff"],
+    )
+    p = snap["p"]
+    spare = np.maximum(staff - load, 0.0) * p.residents_per_worker[2]
+    staffed = np.minimum(beds.sum(axis=1), occupied.sum(axis=1) + np.floor(spare))
+    for o, oname in [(None, "all")] + list(enumerate(OWNERSHIP)):
+        mine = np.ones(owner.size, dtype=bool) if o is None else owner == o
+        for b, bname in [(None, "all")] + list(enumerate(BED_TYPES)):
+            cols = slice(None) if b is None else b
+            n_beds = beds[mine][:, cols].sum()
+            n_occ = occupied[mine][:, cols].sum()
+            add("beds", n_beds * scale, "beds", group=f"{oname}/{bname}")
+            add("occupied_beds", n_occ * scale, "beds", group=f"{oname}/{bname}")
+        add("staffed_beds", staffed[mine].sum() * scale, "beds", group=f"{oname}/all")
+    other = owner != PUBLIC
+    for name, n_occ, n_beds in (
+        ("all", occupied.sum(), beds.sum()),
+        ("public", occupied[owner == PUBLIC].sum(), beds[owner == PUBLIC].sum()),
+        ("private", occupied[other].sum(), beds[other].sum()),
+        *((bname, occupied[:, b].sum(), beds[:, b].sum()) for b, bname in enumerate(BED_TYPES)),
+    ):
+        add("occupancy", n_occ / n_beds if n_beds else np.nan, "share", group=name)
+    add("beds_per_1000", beds.sum() * scale / pop60 * 1000, "beds per 1,000 aged 60+")
+    add("nursing_share", beds[:, 1:].sum() / beds.sum() if beds.sum() else np.nan, "share")
+    add("dementia_beds_per_10k", beds[:, 2].sum() * scale / pop60 * 1e4, "beds per 10,000 aged 60+")
+    add("waiting_list", care.waiting.size * scale, "persons")
+    add("mean_wait", care.wait_years.mean() if care.wait_years.size else 0.0, "years")
+    add("admissions", care.admitted.size * scale, "persons")
+    cap = snap["capacity"]
+    add("family_beds", cap.family_beds * scale, "beds")
+    add("day_care_places", cap.day_care_places * scale, "places")
+    add("home_care_hours_capacity", cap.home_care_hours_per_week * 52 * scale, "hours per year")
+
+    workers = snap["workers_by_level"]
+    for lvl, lname in enumerate(CERT_LEVELS):
+        add("workers", workers[lvl] * scale, "persons", group=lname)
+    add("workers", workers.sum() * scale, "persons")
+    add("workers_per_10k", workers.sum() * scale / pop60 * 1e4, "workers per 10,000 aged 60+")
+    add("certified_workers_per_10k", workers[1:].sum() * scale / pop60 * 1e4, "workers per 10,000 aged 60+")
+    needed = load.sum() + (beds.sum() - occupied.sum()) / p.residents_per_worker[2]
+    needed += care.formal[np.isin(care.setting, (2, 4))].sum() * 52 / p.home_care_hours_per_worker
+    add("staff_gap", max(0.0, needed - workers.sum()) * scale, "persons")
+    add("workers_joined", snap["workers_joined"] * scale, "persons")
+    add("workers_left", snap["workers_left"] * scale, "persons")
+    add("workers_trained", snap["workers_trained_total"] * scale, "persons (cumulative)")
+    add("family_carers_trained", snap["carers_trained_total"] * scale, "persons (cumulative)")
+
+    fund, money = snap["fund"], care.money
+    add("ltci_income", fund["income"], "yuan")
+    add("ltci_spending", fund["spending"], "yuan")
+    add("ltci_balance", fund["balance"], "yuan")
+    add("ltci_public_top_up", fund["public_top_up"], "yuan")
+    add("ltci_beneficiaries", care.beneficiaries * scale, "persons")
+    for name in ("voucher_spending", "destitute_support", "nursing_and_allowance", "respite_spending"):
+        add("public_spending", money[name] * scale, "yuan", group=name.removesuffix("_spending"))
+    add("out_of_pocket", money["out_of_pocket"] * scale, "yuan")
     return rows
 
 
 def summarise(results: pd.DataFrame) -> pd.DataFrame:
     """Across replicates: mean and the 90% interval (5th and 95th percentiles) of every value."""
-    keys = ["run", "year", "indicator", "sex", "age_group", "capacity", "unit"]
+    keys = ["run", "year", "indicator", "sex", "age_group", "capacity", "group", "unit"]
     grouped = results.groupby(keys, sort=False, dropna=False)["value"]
     out = pd.DataFrame(
         {

@@ -46,11 +46,131 @@ class DataOverrides(_Strict):
     recovery_multiplier: float = Field(
         1.0, ge=0, le=10, description="Multiplier on the rates of moving to a better level."
     )
+    parameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Care-system parameters by name (sim/data/care_parameters.yaml lists them with units and sources).",
+    )
+
+    @field_validator("parameters")
+    @classmethod
+    def _known_parameters(cls, v: dict[str, Any]) -> dict[str, Any]:
+        from .parameters import ParameterError, check_overrides
+
+        try:
+            check_overrides(v)
+        except ParameterError as e:
+            raise _FieldError(f"data.parameters.{e.name}", e.value, e.allowed) from None
+        return v
+
+
+YearPath = float | dict[int, float]  # a constant, or year -> value (one year: a target; several: a schedule)
+
+
+def _path(description: str, default=None, ge: float = 0, le: float | None = None):
+    return Field(default, description=description, json_schema_extra={"minimum": ge, "maximum": le})
+
+
+class Beds(_Strict):
+    """Institutional beds and home-based capacity. Counts are persons/places, shares in 0-1."""
+
+    total: YearPath | None = _path("Institutional beds of all types (schedule or target; default: the region's count).")
+    nursing_share: YearPath | None = _path("Nursing-type beds as a share of institutional beds.", le=1)
+    dementia_per_10k: YearPath | None = _path("Dementia-care beds per 10,000 older people.", le=10000)
+    public_share_of_new: float = Field(0.2, ge=0, le=1, description="Share of new beds built in public homes.")
+    family_beds: YearPath | None = _path("Family elderly-care beds (家庭养老床位): institutional-grade care at home.")
+    day_care_places: YearPath | None = _path("Day-care places in community care centres.")
+
+
+class Insurance(_Strict):
+    """Long-term-care insurance (长期护理保险). Defaults are Tianjin's pilot rules (2020)."""
+
+    start_year: int | None = Field(None, description="First year benefits are paid; null = no insurance.")
+    coverage: str = Field("urban_employees", description="Who is covered: urban_employees, urban or all.")
+    eligible_from: str = Field("severe", description="Lowest capacity level that qualifies: moderate, severe or total.")
+    institution_daily: float = Field(70.0, ge=0, description="Standard daily amount for institutional care, yuan.")
+    institution_share: float = Field(0.70, ge=0, le=1, description="Share of the daily amount the fund pays.")
+    home_monthly_cap: float = Field(2100.0, ge=0, description="Monthly cap on home-care services, yuan.")
+    home_share: float = Field(
+        0.75, ge=0, le=1, description="Share of home-care spending (up to the cap) the fund pays."
+    )
+    family_cash_monthly: float = Field(
+        0.0, ge=0, description="Monthly cash for family carers of eligible people, yuan."
+    )
+    premium_per_person: float = Field(
+        240.0, ge=0, description="Yearly contribution per covered person (all ages), yuan."
+    )
+
+    @field_validator("coverage")
+    @classmethod
+    def _coverage(cls, v: str) -> str:
+        if v not in ("urban_employees", "urban", "all"):
+            raise ValueError("must be one of urban_employees, urban, all")
+        return v
+
+    @field_validator("eligible_from")
+    @classmethod
+    def _eligible(cls, v: str) -> str:
+        if v not in ("moderate", "severe", "total"):
+            raise ValueError("must be one of moderate, severe, total")
+        return v
+
+
+class Subsidies(_Strict):
+    nursing_subsidy_monthly: YearPath | None = _path(
+        "Nursing subsidy for poor elders at moderate loss or worse, yuan/month."
+    )
+    old_age_allowance_monthly: YearPath | None = _path("Allowance for everyone aged 80+, yuan/month.")
+    service_voucher_monthly: YearPath | None = _path(
+        "Voucher for formal care services, poor elders with a care need, yuan/month."
+    )
+
+
+class Workforce(_Strict):
+    trained_per_year: YearPath | None = _path(
+        "Care workers trained and certified per year (new entrants and upgrades)."
+    )
+    entry_share: float = Field(0.3, ge=0, le=1, description="Share of trainees who are new to care work.")
+    migrants_per_year: YearPath | None = _path("Care workers recruited from outside the region per year.")
+    pay_uplift: YearPath | None = _path("Pay rise for care workers as a share of the base wage.", le=5)
+    certification_bonus_monthly: YearPath | None = _path("Post allowance for certified workers, yuan/month.")
+    attrition_multiplier: float = Field(1.0, ge=0, le=5, description="Multiplier on the yearly leaving rate.")
+
+
+class Family(_Strict):
+    carers_trained_per_year: YearPath | None = _path("Family carers trained per year.")
+    respite_days: YearPath | None = _path(
+        "Respite days per year for each family caring for an elder at severe loss or worse.", le=365
+    )
+
+
+class Health(_Strict):
+    onset_multiplier: YearPath | None = _path("Prevention: multiplier on the onset of capacity loss, by year.", le=10)
 
 
 class Policy(_Strict):
-    """Policy levers (beds, insurance, workforce, family support). None are modelled yet: the care
-    system comes with the next part of the model, and any key given here is rejected until then."""
+    """Policy levers. A lever is a number, or a mapping year -> value: one year is a target reached by
+    that year along a straight line from the base year, several years a schedule."""
+
+    beds: Beds = Field(default_factory=Beds)
+    insurance: Insurance = Field(default_factory=Insurance)
+    subsidies: Subsidies = Field(default_factory=Subsidies)
+    workforce: Workforce = Field(default_factory=Workforce)
+    family: Family = Field(default_factory=Family)
+    health: Health = Field(default_factory=Health)
+
+
+class Target(_Strict):
+    indicator: str = Field(description="A plan indicator (see docs/model.md, Targets).")
+    value: float = Field(description="Target value.")
+    year: int = Field(description="Year by which it should be met.")
+    direction: str = Field("at_least", description="at_least or at_most.")
+
+    @field_validator("direction")
+    @classmethod
+    def _direction(cls, v: str) -> str:
+        if v not in ("at_least", "at_most"):
+            raise ValueError("must be at_least or at_most")
+        return v
 
 
 class Scenario(_Strict):
@@ -68,6 +188,7 @@ class Scenario(_Strict):
     )
     data: DataOverrides = Field(default_factory=DataOverrides)
     policy: Policy = Field(default_factory=Policy)
+    targets: list[Target] = Field(default_factory=list, description="Plan targets checked every year.")
 
     @field_validator("region")
     @classmethod
@@ -87,12 +208,59 @@ class Scenario(_Strict):
             raise _FieldError(
                 "horizon", self.horizon, f"must be after base_year ({self.base_year}) and at most {region.last_year}"
             )
+        _check_paths(self.policy, "policy", self.base_year, self.horizon)
+        _check_targets(self.targets, self.base_year, self.horizon)
+        if self.policy.insurance.start_year is not None and not self.base_year <= self.policy.insurance.start_year:
+            raise _FieldError(
+                "policy.insurance.start_year", self.policy.insurance.start_year, f"must be {self.base_year} or later"
+            )
         return self
+
+
+def _check_paths(model: BaseModel, prefix: str, base_year: int, horizon: int) -> None:
+    """Every lever path: years within the run, values within the lever's range."""
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name)
+        key = f"{prefix}.{name}"
+        if isinstance(value, BaseModel):
+            _check_paths(value, key, base_year, horizon)
+            continue
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else None
+        if extra is None or value is None:
+            continue
+        lo, hi = extra["minimum"], extra["maximum"]
+        values = list(value.values()) if isinstance(value, dict) else [value]
+        if isinstance(value, dict) and any(not base_year <= y <= horizon for y in value):
+            raise _FieldError(key, value, f"years must be from {base_year} to {horizon}")
+        if any(v < lo or (hi is not None and v > hi) for v in values):
+            allowed = f"between {lo:g} and {hi:g}" if hi is not None else f">= {lo:g}"
+            raise _FieldError(key, value, f"must be {allowed}" + (" in every year" if isinstance(value, dict) else ""))
+
+
+def _check_targets(targets: list[Target], base_year: int, horizon: int) -> None:
+    from .targets import TARGETS
+
+    for i, t in enumerate(targets):
+        if t.indicator not in TARGETS:
+            raise _FieldError(
+                f"targets.{i}.indicator", t.indicator, f"unknown indicator (allowed: {', '.join(TARGETS)})"
+            )
+        if not base_year <= t.year <= horizon:
+            raise _FieldError(f"targets.{i}.year", t.year, f"must be from {base_year} to {horizon}")
+
+
+def _show(value: Any) -> str:
+    """A value as the user wrote it: whole numbers without '.0' (validation turns them into floats)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_show(k)}: {_show(v)}" for k, v in value.items()) + "}"
+    return repr(value)
 
 
 class _FieldError(ValueError):
     def __init__(self, key: str, value: Any, allowed: str):
-        super().__init__(f"{key} = {value!r}: {allowed}")
+        super().__init__(f"{key} = {_show(value)}: {allowed}")
         self.key, self.value, self.allowed = key, value, allowed
 
 

@@ -15,7 +15,8 @@ def make_scenario(**values):
 
 @pytest.fixture(scope="session")
 def tianjin_run():
-    """Tianjin at one agent per person, 2020-2035, seed 1: shared by the tests that need a city of millions."""
-    model = AgeingModel(make_scenario(region="tianjin", seed=1))
+    """Tianjin's population at one agent per person, 2020-2035, seed 1: shared by the tests that need a city
+    of millions (the care system is left out; it does not change the population, see test_model)."""
+    model = AgeingModel(make_scenario(region="tianjin", seed=1), care=False)
     model.run()
     return model

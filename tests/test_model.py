@@ -133,6 +133,21 @@ def test_every_indicator_row_is_well_formed(tianjin_run):
     assert set(df[df.indicator == "elders_by_capacity"].capacity) == set(LEVELS)
 
 
+def test_the_care_system_does_not_change_the_population():
+    """Population and care draw from separate streams: policy changes compare like with like."""
+    s = make_scenario(seed=3, horizon=2026)
+    alone = AgeingModel(s, care=False)
+    alone.run()
+    cared = AgeingModel(s)
+    cared.run()
+    for a, b in zip(alone.record.counts, cared.record.counts, strict=True):
+        assert np.array_equal(a, b)
+    with_care = cared.record.table()
+    assert {"beds", "waiting_list", "care_hours", "ltci_balance"} <= set(with_care.indicator)
+    population = with_care[with_care.indicator.isin(alone.record.table().indicator.unique())]
+    pd.testing.assert_frame_equal(population.reset_index(drop=True), alone.record.table())
+
+
 def test_model_is_a_mesa_model_stepping_one_year():
     import mesa
 

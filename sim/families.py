@@ -1,0 +1,139 @@
+"""Families: the spouse and children around each elder, the care hours they can give, and their strain.
+
+- A married elder's spouse is another elder agent when both are 60+ (linked by row, kept up to date as
+  the dead are removed, which also widows the survivor); a married elder
+  whose spouse is not among the elders (under 60) has ``spouse = -2`` and is cared for by an able spouse.
+- The nearest child lives in the same home, the neighbourhood, the county, farther away, or there is
+  none; new 60-year-olds live with a child less often each year (household shrinkage).
+- Family hours come from an able spouse (intact or mild) and the nearest child; trained carers sustain
+  more. Strain (hours given / hours the family can give) accumulates; beyond a limit the family stops
+  caring alone and the elder needs formal care.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+
+from .capacity import MILD
+from .elders import Elders
+from .parameters import Parameters
+from .regions import load_region
+
+CHILD_PLACES = ("none", "farther", "county", "neighbourhood", "coresident")
+NONE, FARTHER, COUNTY, NEIGHBOURHOOD, CORESIDENT = range(5)
+SPOUSE_OUTSIDE = -2  # married, spouse under 60 and so not an elder agent
+
+
+@cache
+def _married_slope(share_65plus: float, sex: int) -> float:
+    """Yearly fall in the married share above 65 that gives ``share_65plus`` on average for China's 2020
+    age structure (the census table gives only the 65+ average)."""
+    persons = load_region("china").base_population()[sex, 5:]  # ages 65..110
+    ages = np.arange(65, 65 + persons.size)
+    lo, hi = 0.0, 0.1
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        share = np.clip(_married_65(ages, mid, share_65plus, persons), 0, 1)
+        lo, hi = (mid, hi) if (share * persons).sum() / persons.sum() > share_65plus else (lo, mid)
+    return (lo + hi) / 2
+
+
+def _married_65(ages: np.ndarray, slope: float, mean: float, persons: np.ndarray) -> np.ndarray:
+    # a line through the 65+ mean at the mean age of the 65+ population
+    mean_age = (ages * persons).sum() / persons.sum()
+    return mean + slope * (mean_age - ages)
+
+
+def married_probability(sex: np.ndarray, age: np.ndarray, p: Parameters) -> np.ndarray:
+    out = np.empty(sex.size)
+    for s, name in enumerate(("male", "female")):
+        young = p.married_share_60_64[name]
+        mean65 = p.married_share_65plus[name]
+        slope = _married_slope(mean65, s)
+        persons = load_region("china").base_population()[s, 5:]
+        ages65 = np.arange(65, 65 + persons.size)
+        by_age = np.concatenate([np.full(5, young), np.clip(_married_65(ages65, slope, mean65, persons), 0.02, young)])
+        mine = sex == s
+        out[mine] = by_age[age[mine] - 60]
+    return out
+
+
+def coresident_share(year: int, base_year: int, p: Parameters) -> float:
+    return p.children_location["coresident"] * (1.0 + p.coresidence_trend) ** (year - base_year)
+
+
+def form_families(
+    elders: Elders, rows: slice, year: int, base_year: int, p: Parameters, rng: np.random.Generator
+) -> None:
+    """Give new elders (``rows``) a marital status, spouse links among themselves and a nearest child."""
+    sex, age = elders.sex[rows], elders.age[rows]
+    married = rng.random(sex.size) < married_probability(sex, age, p)
+    row = np.arange(rows.start, rows.stop)
+    spouse = np.full(sex.size, -1, dtype=np.int64)
+    spouse[married] = SPOUSE_OUTSIDE
+    # pair married men and women in order of age: husbands are matched to wives of similar rank
+    men = np.flatnonzero(married & (sex == 0))
+    women = np.flatnonzero(married & (sex == 1))
+    men = men[np.argsort(-age[men], kind="stable")]
+    women = women[np.argsort(-age[women], kind="stable")]
+    k = min(men.size, women.size)
+    spouse[men[:k]] = row[women[:k]]
+    spouse[women[:k]] = row[men[:k]]
+    elders.spouse[rows] = spouse
+
+    loc = p.children_location
+    shares = np.array(
+        [loc["none"], loc["farther"], loc["county"], loc["neighbourhood"], coresident_share(year, base_year, p)]
+    )
+    shares = shares / shares.sum()
+    elders.children[rows] = rng.choice(len(CHILD_PLACES), size=sex.size, p=shares)
+    elders.child_working[rows] = rng.random(sex.size) < p.coresident_child_working
+
+
+def update_outside_spouses(elders: Elders, q: np.ndarray, rng: np.random.Generator) -> None:
+    """Spouses outside the model die too, at the death rate ``q[sex, age - 60]`` of the other sex three
+    years younger (assumption; at least age 60's rate). Spouses among the elders are widowed as the dead
+    are removed."""
+    outside = np.flatnonzero(elders.spouse == SPOUSE_OUTSIDE)
+    ages = np.clip(elders.age[outside] - 3 - 60, 0, q.shape[1] - 1)
+    gone = outside[rng.random(outside.size) < q[1 - elders.sex[outside], ages]]
+    elders.spouse[gone] = -1
+
+
+def spouse_able(elders: Elders, idx: np.ndarray) -> np.ndarray:
+    """Whether each elder in ``idx`` has a spouse who can give care (alive, at most mild loss)."""
+    spouse = elders.spouse[idx]
+    able = spouse == SPOUSE_OUTSIDE
+    linked = spouse >= 0
+    able[linked] = elders.level[spouse[linked]] <= MILD
+    return able
+
+
+def family_hours(elders: Elders, idx: np.ndarray, p: Parameters) -> np.ndarray:
+    """Hours of care per week the family of each elder in ``idx`` can give."""
+    h = p.family_hours_per_week
+    hours = np.where(spouse_able(elders, idx), h["spouse"], 0.0)
+    child = elders.children[idx]
+    by_child = np.select(
+        [child == CORESIDENT, child == NEIGHBOURHOOD, child == COUNTY, child == FARTHER],
+        [
+            np.where(elders.child_working[idx], h["coresident_working"], h["coresident_not_working"]),
+            h["neighbourhood"],
+            h["county"],
+            h["farther"],
+        ],
+        0.0,
+    )
+    hours = hours + by_child
+    return hours * np.where(elders.carer_trained[idx], 1.0 + p.family_training_uplift, 1.0)
+
+
+def accumulate_strain(
+    elders: Elders, idx: np.ndarray, given: np.ndarray, capacity: np.ndarray, respite_days: np.ndarray, p: Parameters
+) -> None:
+    """Carry last year's strain forward and add this year's; respite days take time off the year's strain."""
+    strain = np.divide(given, capacity, out=np.zeros_like(given), where=capacity > 0)
+    strain *= 1.0 - np.minimum(respite_days, 365.0) / 365.0
+    elders.burden[idx] = (p.burden_decay * elders.burden[idx] + strain).astype(np.float32)

@@ -1,0 +1,205 @@
+"""Care homes (养老机构): Mesa agents with an owner, beds by type, prices and staff, and how they fill.
+
+Beds are built, converted (general to nursing-type or dementia) and added as the scenario's levers say.
+A home can only take a resident it can staff: every resident takes ``1 / residents_per_worker[level]``
+of a worker. Public homes admit from the city's waiting list by priority (destitute, then poor and
+disabled, then the more dependent) and, within a priority class, first come first served; private and
+publicly-built privately-run homes admit those who choose them and can pay, in random order.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from .parameters import Parameters
+
+OWNERSHIP = ("public", "public_built_private_run", "private")
+PUBLIC, PBPO, PRIVATE = range(3)
+BED_TYPES = ("general", "nursing", "dementia")
+GENERAL, NURSING, DEMENTIA = range(3)
+
+
+class CareHome(mesa.Agent):
+    """One care home. ``beds`` counts agents' places by bed type (persons / scale)."""
+
+    def __init__(self, model: mesa.Model, index: int, ownership: int, beds: np.ndarray, p: Parameters):
+        super().__init__(model)
+        self.index = index
+        self.ownership = ownership
+        self.beds = np.asarray(beds, dtype=np.int64)
+        base = np.array([p.bed_price_monthly[b] for b in BED_TYPES])
+        self.price = base * p.ownership_price_factor[OWNERSHIP[ownership]]
+
+
+class Homes:
+    """All care homes of the region, indexed as elders' ``home`` column refers to them."""
+
+    def __init__(self) -> None:
+        self.homes: list[CareHome] = []
+
+    def __len__(self) -> int:
+        return len(self.homes)
+
+    def add(self, model: mesa.Model, ownership: int, beds: np.ndarray, p: Parameters) -> CareHome:
+        home = CareHome(model, len(self.homes), ownership, beds, p)
+        self.homes.append(home)
+        return home
+
+    def beds(self) -> np.ndarray:
+        """[home, bed type]."""
+        return np.array([h.beds for h in self.homes], dtype=np.int64).reshape(len(self.homes), len(BED_TYPES))
+
+    def ownership(self) -> np.ndarray:
+        return np.array([h.ownership for h in self.homes], dtype=np.int8)
+
+    def prices(self) -> np.ndarray:
+        return np.array([h.price for h in self.homes]).reshape(len(self.homes), len(BED_TYPES))
+
+    def mean_price(self, public: bool) -> np.ndarray:
+        """Bed-weighted monthly price by bed type, of public or of other homes."""
+        beds, own, price = self.beds(), self.ownership(), self.prices()
+        mine = (own == PUBLIC) if public else (own != PUBLIC)
+        weight = beds[mine].sum(axis=0)
+        fallback = price[mine].mean(axis=0) if mine.any() else np.zeros(len(BED_TYPES))
+        return np.divide((beds[mine] * price[mine]).sum(axis=0), weight, out=fallback.copy(), where=weight > 0)
+
+    # --- building -----------------------------------------------------------------------------------
+    def build(
+        self,
+        model,
+        target_total: int,
+        target_nursing: int,
+        target_dementia: int,
+        occupied: np.ndarray,
+        public_share_of_new: float,
+        mean_size: float,
+        p: Parameters,
+        rng: np.random.Generator,
+    ) -> None:
+        """Add beds towards ``target_total`` (new homes of the usual size, the rest in existing homes),
+        then convert free beds so that nursing-type and dementia beds reach their targets. Beds are never
+        removed below what residents occupy."""
+        beds = self.beds()
+        extra = target_total - int(beds.sum())
+        while extra > 0:
+            size = int(min(extra, max(1, round(mean_size))))
+            if size < mean_size / 2 and self.homes:
+                home = self.homes[int(rng.integers(len(self.homes)))]
+                home.beds = home.beds + np.array([size, 0, 0])
+            else:
+                ownership = PUBLIC if rng.random() < public_share_of_new else PRIVATE
+                self.add(model, ownership, np.array([size, 0, 0]), p)
+            extra -= size
+        if extra < 0:  # closures: free general beds first, from the emptiest homes
+            self._close(-extra, occupied)
+        self._convert(GENERAL, DEMENTIA, target_dementia, occupied)
+        self._convert(GENERAL, NURSING, target_nursing, occupied)
+
+    def _free(self, occupied: np.ndarray) -> np.ndarray:
+        occ = np.zeros((len(self.homes), len(BED_TYPES)), dtype=np.int64)
+        occ[: occupied.shape[0]] = occupied
+        return self.beds() - occ
+
+    def _convert(self, frm: int, to: int, target: int, occupied: np.ndarray) -> None:
+        need = target - int(self.beds()[:, to].sum())
+        if need <= 0:
+            return
+        free = self._free(occupied)[:, frm]
+        for h in np.argsort(-free, kind="stable"):
+            if need <= 0 or free[h] <= 0:
+                break
+            k = int(min(need, free[h]))
+            self.homes[h].beds = (
+                self.homes[h].beds
+                + np.eye(len(BED_TYPES), dtype=np.int64)[to] * k
+                - np.eye(len(BED_TYPES), dtype=np.int64)[frm] * k
+            )
+            need -= k
+
+    def _close(self, n: int, occupied: np.ndarray) -> None:
+        free = self._free(occupied)
+        for b in (GENERAL, NURSING, DEMENTIA):
+            for h in np.argsort(-free[:, b], kind="stable"):
+                if n <= 0 or free[h, b] <= 0:
+                    break
+                k = int(min(n, free[h, b]))
+                self.homes[h].beds = self.homes[h].beds - np.eye(len(BED_TYPES), dtype=np.int64)[b] * k
+                free[h, b] -= k
+                n -= k
+
+    # --- admission ----------------------------------------------------------------------------------
+    def admit(
+        self,
+        homes: np.ndarray,
+        queues: dict[int, tuple[np.ndarray, np.ndarray]],
+        free_beds: np.ndarray,
+        free_staff: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Fill ``homes`` in turn from ordered queues by bed type; each home takes the first candidates in
+        each queue that its free beds and free staff allow. ``queues[b] = (elder rows, staff load)``.
+        Returns the admitted rows, their home and bed type. ``free_beds`` and ``free_staff`` are updated."""
+        taken_rows, taken_home, taken_bed = [], [], []
+        pointers = dict.fromkeys(queues, 0)
+        for h in homes:
+            for b in (DEMENTIA, NURSING, GENERAL):
+                if b not in queues:
+                    continue
+                rows, load = queues[b]
+                start = pointers[b]
+                if start >= rows.size or free_beds[h, b] <= 0 or free_staff[h] <= 0:
+                    continue
+                fits = int(
+                    np.searchsorted(
+                        np.cumsum(load[start : start + free_beds[h, b]]), free_staff[h] + 1e-9, side="right"
+                    )
+                )
+                if fits == 0:
+                    continue
+                taken_rows.append(rows[start : start + fits])
+                taken_home.append(np.full(fits, h))
+                taken_bed.append(np.full(fits, b))
+                free_beds[h, b] -= fits
+                free_staff[h] -= load[start : start + fits].sum()
+                pointers[b] = start + fits
+        if not taken_rows:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty, empty
+        return np.concatenate(taken_rows), np.concatenate(taken_home), np.concatenate(taken_bed)
+
+
+def initial_homes(model, baseline: dict, scale: float, p: Parameters, rng: np.random.Generator) -> Homes:
+    """The base-year homes: count, ownership and beds from the region's baseline; sizes vary."""
+    homes = Homes()
+    n = max(1, round(baseline["homes"] / scale))
+    total = int(round(baseline["beds"] / scale))
+    n_public = int(round(baseline["public_share_of_homes"] * n))
+    if baseline["public_share_of_homes"] > 0 and n_public == 0 and n > 1:
+        n_public = 1
+    owners = np.full(n, PRIVATE)
+    owners[:n_public] = PUBLIC
+    private = np.flatnonzero(owners == PRIVATE)
+    owners[private[: int(round(baseline["public_built_private_run_share_of_private"] * private.size))]] = PBPO
+    public_beds = int(round(baseline["public_share_of_beds"] * total)) if n_public else 0
+    sizes = np.zeros(n, dtype=np.int64)
+    for group, beds in ((owners == PUBLIC, public_beds), (owners != PUBLIC, total - public_beds)):
+        k = int(group.sum())
+        if k:
+            shares = rng.dirichlet(np.full(k, 4.0))  # homes differ in size around the mean
+            sizes[group] = _round_to_total(shares * beds, beds)
+    nursing = _round_to_total(sizes * baseline["nursing_share"], int(round(baseline["nursing_share"] * total)))
+    dementia = _round_to_total(
+        sizes * 0.0 + baseline["dementia_beds"] / scale / n, int(round(baseline["dementia_beds"] / scale))
+    )
+    dementia = np.minimum(dementia, sizes - nursing)
+    for i in range(n):
+        homes.add(model, int(owners[i]), np.array([sizes[i] - nursing[i] - dementia[i], nursing[i], dementia[i]]), p)
+    return homes
+
+
+def _round_to_total(x: np.ndarray, total: int) -> np.ndarray:
+    floor = np.floor(x).astype(np.int64)
+    short = total - int(floor.sum())
+    if short > 0:
+        floor[np.argsort(-(x - floor), kind="stable")[:short]] += 1
+    return floor

@@ -1,0 +1,92 @@
+"""Care-system parameters: declared once, with units and sources, in ``sim/data/care_parameters.yaml``.
+
+A scenario (or a calibration) overrides any of them by name under ``data.parameters``; an override
+must have the same shape as the default (a number for a number, a list of the same length, a mapping
+with the same keys).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import numpy as np
+import yaml
+
+from .regions import DATA
+
+
+@cache
+def _declared() -> dict[str, dict]:
+    return yaml.safe_load(DATA.joinpath("care_parameters.yaml").read_text(encoding="utf-8"))
+
+
+@cache
+def care_baselines() -> dict[str, dict]:
+    return yaml.safe_load(DATA.joinpath("care_regions.yaml").read_text(encoding="utf-8"))
+
+
+def parameter_names() -> list[str]:
+    return sorted(_declared())
+
+
+def _same_shape(default: Any, value: Any) -> str | None:
+    """None if ``value`` can replace ``default``, else what is allowed."""
+    if isinstance(default, dict):
+        if not isinstance(value, dict) or set(value) != set(default):
+            return f"must be a mapping with keys {', '.join(default)}"
+        for k in default:
+            problem = _same_shape(default[k], value[k])
+            if problem:
+                return f"{k} {problem}"
+        return None
+    if isinstance(default, list):
+        if not isinstance(value, list) or len(value) != len(default):
+            return f"must be a list of {len(default)} numbers"
+        return None if all(_is_number(v) for v in value) else f"must be a list of {len(default)} numbers"
+    return None if _is_number(value) else "must be a number"
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+class ParameterError(ValueError):
+    def __init__(self, name: str, value: Any, allowed: str):
+        super().__init__(f"{name} = {value!r}: {allowed}")
+        self.name, self.value, self.allowed = name, value, allowed
+
+
+def check_overrides(overrides: dict[str, Any]) -> None:
+    """Raise ParameterError naming the first bad override and what is allowed."""
+    declared = _declared()
+    for name, value in overrides.items():
+        if name not in declared:
+            raise ParameterError(name, value, "unknown parameter (sim/data/care_parameters.yaml lists them)")
+        problem = _same_shape(declared[name]["value"], value)
+        if problem:
+            raise ParameterError(name, value, problem)
+
+
+class Parameters:
+    """Parameter values by name: numbers as floats, lists as arrays, mappings as dicts of those."""
+
+    def __init__(self, overrides: dict[str, Any] | None = None):
+        overrides = overrides or {}
+        check_overrides(overrides)
+        self.values = {name: overrides.get(name, spec["value"]) for name, spec in _declared().items()}
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            value = self.__dict__["values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+        return _as_arrays(value)
+
+
+def _as_arrays(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _as_arrays(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return np.asarray(value, dtype=float)
+    return float(value)
