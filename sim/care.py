@@ -59,8 +59,11 @@ class CareYear:
     waiting: np.ndarray  # rows on the public-home waiting list
     wait_years: np.ndarray
     admitted: np.ndarray  # rows admitted to a home this year
+    admitted_public: np.ndarray  # rows admitted to a public home this year, and when they joined its list
+    admitted_public_joined: np.ndarray
     beneficiaries: int
     money: dict[str, float]
+    ltci: np.ndarray | None = None  # monthly insurance payment to each row (benefits and family cash)
 
     @property
     def unmet(self) -> np.ndarray:
@@ -135,14 +138,19 @@ def option_hours(
     """Professional and family hours per week an arrangement gives, for each elder.
 
     Professional hours are capped by what the arrangement provides (all of the need in a care home);
-    paid care replaces family care only in part (``informal_substitution`` hours per paid hour)."""
+    paid care replaces family care only in part (``informal_substitution`` hours per paid hour), and the
+    family never gives more than the need left after paid care."""
     caps = np.array(
         [0.0, p.home_care_hours_per_week, p.day_care_hours_per_week, p.family_bed_hours_per_week, np.inf, np.inf]
     )
     option = np.broadcast_to(option, need.shape)
     formal = np.minimum(caps[option], need)
-    informal = np.maximum(np.minimum(family, need) - p.informal_substitution * formal, 0.0)
-    return formal, np.where(option >= O_PUBLIC, 0.0, informal)
+    return formal, np.where(option >= O_PUBLIC, 0.0, family_given(need, family, formal, p))
+
+
+def family_given(need: np.ndarray, family: np.ndarray, formal: np.ndarray, p: Parameters) -> np.ndarray:
+    """Hours the family gives alongside ``formal`` paid hours."""
+    return np.clip(np.minimum(family, need) - p.informal_substitution * formal, 0.0, need - formal)
 
 
 class CareArranger:
@@ -194,7 +202,7 @@ class CareArranger:
             O_BED: max(0, capacity.family_beds - int((kept == FAMILY_BED).sum())),
             O_DAY: max(0, capacity.day_care_places - int((kept == DAY_CARE).sum())),
         }
-        admitted = self._choose(
+        admitted, public, joined = self._choose(
             elders, reviewers, year, homes, staff, places, benefits, rng, inertia=not everyone_reviews
         )
         elders.last_level[candidates] = elders.level[candidates]
@@ -210,9 +218,7 @@ class CareArranger:
         demand = formal[visiting].sum()
         if demand > capacity.home_care_hours_per_week:  # not enough home-care workers: everyone gets less
             formal[visiting] *= capacity.home_care_hours_per_week / demand
-            informal[visiting] = np.maximum(
-                np.minimum(family[visiting], need[visiting]) - p.informal_substitution * formal[visiting], 0.0
-            )
+            informal[visiting] = family_given(need[visiting], family[visiting], formal[visiting], p)
         severe = elders.level[home] >= SEVERE
         accumulate_strain(elders, home, informal, family, np.where(severe, respite_days, 0.0), p)
 
@@ -233,6 +239,8 @@ class CareArranger:
             waiting=waiting,
             wait_years=(year - elders.waiting_since[waiting]).astype(float),
             admitted=admitted,
+            admitted_public=public,
+            admitted_public_joined=joined,
             beneficiaries=0,
             money={},
         )
@@ -334,6 +342,8 @@ class CareArranger:
             got = self._place(elders, choosers, queue[order], bed, homes, homes_in_turn, free_beds, free_staff)
             placed[got] = True
             admitted.append(choosers[got])
+            if option == O_PUBLIC:
+                public, public_joined = choosers[got], joined[got]
         waiting = np.flatnonzero((choice == O_PUBLIC) & ~placed)
         elders.waiting_since[choosers] = 0
         elders.waiting_since[choosers[waiting]] = joined[waiting]
@@ -354,7 +364,7 @@ class CareArranger:
         elders.setting[at_home] = OPTION_SETTING[choice[~placed]]
         elders.home[at_home] = -1
         elders.bed[at_home] = -1
-        return np.concatenate(admitted)
+        return np.concatenate(admitted), public, public_joined
 
     def _place(
         self,
@@ -420,7 +430,8 @@ class CareArranger:
         )
         severe_at_home = (elders.level[rows] >= SEVERE) & (setting != INSTITUTION)
         respite = severe_at_home.sum() * respite_days * p.bed_price_monthly["nursing"] / DAYS_PER_MONTH
-        care.beneficiaries = int((eligible & ((ltci > 0) | (cash > 0))).sum())
+        care.ltci = ltci + cash
+        care.beneficiaries = int((care.ltci > 0).sum())
         care.money = {
             "ltci_spending": 12 * (ltci.sum() + cash.sum()),
             "voucher_spending": 12 * voucher.sum(),

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -86,18 +87,26 @@ def run(
     except OSError as e:
         fail(f"{out}: results not written ({e}); nothing was changed there", code=1)
     _print_headline(result)
+    _print_targets(result)
     console.print(f"Results in [bold]{out}[/] ({result.wall_seconds:.1f} s)")
 
 
 def _print_headline(result) -> None:
     s = result.summary
     years = sorted({result.scenario.base_year, *range(2025, result.scenario.horizon + 1, 5), result.scenario.horizon})
-    pick = s[(s.sex == "all") & (s.capacity.isin(["all", "any_loss", "severe", "total"]))]
+    pick = s[(s.sex == "all") & (s.capacity.isin(["all", "any_loss"]))]
     rows = {
         "Population 60+": ("population", "60+", "all"),
         "Population 80+": ("population", "80+", "all"),
         "Share with any loss of capacity": ("capacity_share", "60+", "any_loss"),
         "Life expectancy at 60 (simulated)": ("life_expectancy_60", "60", "all"),
+        "In care homes": ("elders_by_setting", "60+", "all", "institution"),
+        "Beds": ("beds", "60+", "all", "all/all"),
+        "Occupancy": ("occupancy", "60+", "all", "all"),
+        "Waiting list (public homes)": ("waiting_list", "60+", "all", "all"),
+        "With unmet need": ("persons_with_unmet_need", "60+", "all", "all"),
+        "Care workers": ("workers", "60+", "all", "all"),
+        "LTCI fund balance (million yuan)": ("ltci_balance", "60+", "all", "all"),
     }
     table = Table(
         title=f"{result.scenario.name} ({result.scenario.region}), mean of {result.scenario.replicates} replicate(s)"
@@ -105,21 +114,49 @@ def _print_headline(result) -> None:
     table.add_column("Indicator")
     for y in years:
         table.add_column(str(y), justify="right")
-    for label, (ind, group, cap) in rows.items():
+    for label, (ind, group, cap, *breakdown) in rows.items():
         cells = []
+        chosen = pick[(pick.indicator == ind) & (pick.age_group == group) & (pick.capacity == cap)]
+        chosen = chosen[chosen.group == (breakdown[0] if breakdown else "all")]
+        if chosen.empty:
+            continue
         for y in years:
-            v = pick[(pick.indicator == ind) & (pick.age_group == group) & (pick.capacity == cap) & (pick.year == y)][
-                "mean"
-            ]
+            v = chosen[chosen.year == y]["mean"]
             if v.empty or v.isna().all():
                 cells.append("-")
-            elif ind == "capacity_share":
+            elif ind in ("capacity_share", "occupancy"):
                 cells.append(f"{v.iloc[0]:.1%}")
-            elif ind == "population":
-                cells.append(f"{v.iloc[0]:,.0f}")
-            else:
+            elif ind == "life_expectancy_60":
                 cells.append(f"{v.iloc[0]:.2f}")
+            elif ind == "ltci_balance":
+                cells.append(f"{v.iloc[0] / 1e6:,.0f}")
+            else:
+                cells.append(f"{v.iloc[0]:,.0f}")
         table.add_row(label, *cells)
+    console.print(table)
+
+
+def _number(v: float) -> str:
+    return "-" if pd.isna(v) else (f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}")
+
+
+def _print_targets(result) -> None:
+    if result.targets.empty:
+        return
+    table = Table(title="Plan targets")
+    for col in ("target", "by", "target value", "value then", "met", "first met", "gap then"):
+        table.add_column(col, justify="left" if col == "target" else "right")
+    for t in result.targets.itertuples():
+        first = "-" if pd.isna(t.first_year_met) else str(int(t.first_year_met))
+        table.add_row(
+            t.target,
+            str(t.target_year),
+            _number(t.target_value),
+            _number(t.value_at_target_year),
+            "yes" if t.met_at_target_year else "no",
+            first,
+            _number(t.gap_at_target_year),
+        )
     console.print(table)
 
 

@@ -66,11 +66,13 @@ class Elders:
     (completed years) and ``level`` (capacity level, 0 intact ... 4 total loss) read from it, plus the
     columns in ``COLUMNS``."""
 
-    def __init__(self) -> None:
+    def __init__(self, columns: dict = COLUMNS) -> None:
+        """``columns``: which of COLUMNS to keep (the population engine alone needs none of them)."""
         # Columns are views of the first `len(self)` rows of buffers that grow by half when full, so that
         # adding the year's new 60-year-olds and removing the dead need not copy every column.
+        self.columns = columns
         self._buffers = {"cell": np.empty(0, dtype=np.int32)} | {
-            name: np.empty(0, dtype=dtype) for name, (dtype, _) in COLUMNS.items()
+            name: np.empty(0, dtype=dtype) for name, (dtype, _) in columns.items()
         }
         self._n = 0
         self._expose()
@@ -129,9 +131,10 @@ class Elders:
         self._expose()
         self.cell[start:] = np.repeat(np.arange(N_CELLS, dtype=np.int32), per_cell)
         self.cell_counts += per_cell
-        for name, (_, fill) in COLUMNS.items():
+        for name, (_, fill) in self.columns.items():
             getattr(self, name)[start:] = fill
-        self.uid[start:] = np.arange(self.next_uid, self.next_uid + n)
+        if "uid" in self.columns:
+            self.uid[start:] = np.arange(self.next_uid, self.next_uid + n)
         self.next_uid += n
         self._changed()
         return slice(start, start + n)
@@ -148,10 +151,10 @@ class Elders:
         died = np.zeros(self.cell.size, dtype=np.bool_)
         new_row = np.empty(self.cell.size, dtype=np.int64)
         alive = _live_one_year(self.cell, u, thresholds, outcomes, self.cell_counts, deaths, died, new_row)
-        if alive < died.size:
+        if alive < died.size and self.columns:
             linked = self.spouse >= 0  # a spouse who died (new row -1) leaves a widow or widower
             self.spouse[linked] = new_row[self.spouse[linked]]
-            for name in COLUMNS:
+            for name in self.columns:
                 _compact(getattr(self, name), died)
         self._n = alive
         self._expose()

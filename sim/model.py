@@ -29,7 +29,7 @@ from .capacity import (
 from .care import FAMILY, FAMILY_BED, Capacity, CareArranger, CareYear, resident_load
 from .care import HOME_CARE as HOME_CARE_SETTING
 from .demography import AGE_MIN, AGES, N_AGES
-from .elders import DEAD, Elders, expand_to_cells, pool_cells, stochastic_round
+from .elders import COLUMNS, DEAD, Elders, expand_to_cells, pool_cells, stochastic_round
 from .finance import Benefits, Fund
 from .indicators import YearlyRecord
 from .institutions import initial_homes
@@ -65,7 +65,7 @@ class AgeingModel(mesa.Model):
             data.onset_multiplier, data.worsening_multiplier, data.recovery_multiplier
         )
         self.transitions = annual_transition_probabilities(scaled_rates(self.region.transition_rates, self.multipliers))
-        self.elders = Elders()
+        self.elders = Elders(COLUMNS if care else {})
         self.record = YearlyRecord(scale=self.scale)
 
         self.p = Parameters(data.parameters)

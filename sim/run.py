@@ -2,7 +2,8 @@
 
 A results folder holds ``results.parquet`` and ``results.csv`` (one row per run, replicate, year,
 indicator and breakdown), ``summary.csv`` and ``summary.parquet`` (mean and 90% interval across
-replicates), ``scenario.yaml`` (the scenario as resolved, defaults filled in) and ``manifest.json``
+replicates), ``targets.csv`` (each plan target: met by its year or not, first year met, gap),
+``scenario.yaml`` (the scenario as resolved, defaults filled in) and ``manifest.json``
 (what made it: seed, replicate streams, code and data versions, timings).
 """
 
@@ -29,6 +30,7 @@ from .indicators import summarise
 from .model import AgeingModel
 from .regions import data_file_hashes
 from .scenario import Scenario
+from .targets import check_targets
 
 MANIFEST = "manifest.json"
 
@@ -42,6 +44,7 @@ class RunResult:
     scenario: Scenario
     results: pd.DataFrame
     summary: pd.DataFrame
+    targets: pd.DataFrame
     replicate_seconds: list[float]
     wall_seconds: float
 
@@ -64,7 +67,9 @@ def run_scenario(scenario: Scenario, on_replicate_done: Callable[[int], None] | 
         if on_replicate_done:
             on_replicate_done(r)
     results = pd.concat(tables, ignore_index=True)
-    return RunResult(scenario, results, summarise(results), seconds, time.perf_counter() - start)
+    summary = summarise(results)
+    targets = check_targets(summary, scenario.targets)
+    return RunResult(scenario, results, summary, targets, seconds, time.perf_counter() - start)
 
 
 def code_version() -> dict:
@@ -136,6 +141,7 @@ def write_run(result: RunResult, out: Path, command: list[str] | None = None) ->
         result.results.to_csv(tmp / "results.csv", index=False)
         result.summary.to_parquet(tmp / "summary.parquet", index=False)
         result.summary.to_csv(tmp / "summary.csv", index=False)
+        result.targets.to_csv(tmp / "targets.csv", index=False)
         (tmp / "scenario.yaml").write_text(
             yaml.safe_dump(result.scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True),
             encoding="utf-8",

@@ -133,6 +133,7 @@ def test_run_writes_results_summary_manifest_and_scenario(tmp_path):
         "scenario.yaml",
         "summary.csv",
         "summary.parquet",
+        "targets.csv",
     ]
     results = pd.read_parquet(out / "results.parquet")
     assert list(results.columns) == [

@@ -1,0 +1,57 @@
+"""Benchmark: the whole model (population and care system) against the population engine alone.
+
+    python benchmarks/bench_care.py [--scenario scenarios/tianjin-14th-fyp.yaml] [--repeat 2]
+
+Runs the scenario at one agent per person, 2020 -> 2035, in a fresh process per run, and prints wall
+seconds (creating the agents, every yearly step and the tidy results table; reading the packaged data
+and loading the compiled kernels are start-up and not timed), peak memory, and the ratio to the same
+scenario run with the population engine only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from bench_population import ROOT, _in_process, _peak_mb
+
+
+def _run(scenario_path: str, care: bool, queue) -> None:
+    from sim.model import AgeingModel
+    from sim.regions import load_region
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(Path(scenario_path), ["replicates=1", "scale=1"])
+    load_region(scenario.region)
+    AgeingModel(scenario.model_copy(update={"scale": 1000.0}), care=care).step()  # start-up: compiled kernels
+    start = time.perf_counter()
+    model = AgeingModel(scenario, care=care)
+    model.run()
+    rows = len(model.record.table())
+    queue.put(dict(wall=time.perf_counter() - start, peak_mb=_peak_mb(), rows=rows, agents=len(model.elders)))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "tianjin-14th-fyp.yaml"))
+    ap.add_argument("--repeat", type=int, default=2)
+    args = ap.parse_args()
+    full = min((_in_process(_run, args.scenario, True) for _ in range(args.repeat)), key=lambda r: r["wall"])
+    alone = min((_in_process(_run, args.scenario, False) for _ in range(args.repeat)), key=lambda r: r["wall"])
+    out = {
+        "scenario": Path(args.scenario).name,
+        "agents_end": full["agents"],
+        "model_wall_s": round(full["wall"], 2),
+        "model_peak_mb": round(full["peak_mb"]),
+        "result_rows": full["rows"],
+        "population_only_wall_s": round(alone["wall"], 2),
+        "population_only_peak_mb": round(alone["peak_mb"]),
+        "ratio_to_population_only": round(full["wall"] / alone["wall"], 1),
+    }
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,237 @@
+"""The care system: invariants on every step, the directions a planner relies on, levers and targets."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_scenario
+
+from sim.capacity import SEVERE
+from sim.care import FAMILY, INSTITUTION, NO_NEED, SETTINGS, needed_bed, priority_group
+from sim.institutions import DEMENTIA
+from sim.model import AgeingModel
+from sim.paths import path_value
+from sim.run import run_replicate
+from sim.targets import check_targets
+
+PLAN = dict(
+    region="shengzhou",
+    seed=11,
+    horizon=2028,
+    policy={
+        "beds": {
+            "total": {2024: 4500},
+            "nursing_share": {2024: 0.6},
+            "dementia_per_10k": {2024: 17},
+            "family_beds": {2024: 300},
+        },
+        "workforce": {"trained_per_year": 300},
+        "family": {"carers_trained_per_year": 100, "respite_days": 14},
+        "insurance": {"start_year": 2022, "coverage": "urban", "eligible_from": "severe", "family_cash_monthly": 300},
+        "subsidies": {"service_voucher_monthly": 200},
+    },
+)
+
+
+def check_invariants(model: AgeingModel) -> None:
+    e = model.elders
+    snap = model.record.care[-1]
+    care = snap["care"]
+    # persons conserved across settings: everyone has exactly one, and the table adds up to the population
+    assert len(e) == model._counts.sum()
+    assert set(np.unique(e.setting)) <= set(range(len(SETTINGS)))
+    resident = e.setting == INSTITUTION
+    assert (e.home[resident] >= 0).all() and (e.home[~resident] == -1).all()
+    assert (e.bed[resident] >= 0).all() and (e.bed[~resident] == -1).all()
+    assert ((e.setting == NO_NEED) <= ((e.level == 0) | (e.waiting_since > 0))).all()
+    table = model.record.table()
+    now = table[(table.year == model.year) & (table.indicator == "elders_by_setting") & (table.capacity == "all")]
+    assert now.value.sum() == pytest.approx(len(e) * model.scale)
+
+    # occupied beds <= staffed beds <= beds, for every home and bed type
+    beds, occupied = snap["homes_beds"], snap["occupied"]
+    assert (occupied <= beds).all()
+    staffed = table[(table.year == model.year) & (table.indicator == "staffed_beds")].set_index("group").value
+    occ = table[(table.year == model.year) & (table.indicator == "occupied_beds")].set_index("group").value
+    all_beds = table[(table.year == model.year) & (table.indicator == "beds")].set_index("group").value
+    for owner in ("all", "public", "public_built_private_run", "private"):
+        assert occ[f"{owner}/all"] <= staffed[f"{owner}/all"] + 1e-9 <= all_beds[f"{owner}/all"] + 2e-9
+
+    # no negative stocks or money
+    assert (beds >= 0).all() and snap["workers_by_level"].min() >= 0
+    assert snap["fund"]["balance"] >= 0 and min(snap["fund"].values()) >= 0
+    assert min(care.money.values()) >= 0
+    assert (care.need >= 0).all() and (care.informal >= 0).all() and (care.formal >= 0).all()
+    assert (care.informal + care.formal <= care.need + 1e-9).all()
+
+    # within a priority class, the public waiting list is first come, first served
+    dementia_beds = beds[:, DEMENTIA].sum() > 0
+
+    def classes(rows):
+        return np.stack([priority_group(e, rows), e.level[rows], needed_bed(e, rows, dementia_beds)], axis=1)
+
+    waiting = care.waiting
+    admitted, joined = care.admitted_public, care.admitted_public_joined
+    for cls in {tuple(c) for c in classes(admitted)}:
+        got = joined[(classes(admitted) == cls).all(axis=1)]
+        still = e.waiting_since[waiting][(classes(waiting) == cls).all(axis=1)]
+        if still.size:
+            assert got.max() <= still.min(), (cls, got.max(), still.min())
+
+    # insurance pays only eligible, covered people
+    paid = care.rows[care.ltci > 0]
+    benefits = model._benefits()
+    assert benefits.eligible(e, paid).all()
+    if not benefits.active:
+        assert paid.size == 0
+
+
+def test_invariants_hold_every_year_of_a_plan():
+    model = AgeingModel(make_scenario(**PLAN))
+    check_invariants(model)
+    years_with_queue = 0
+    while model.running:
+        model.step()
+        check_invariants(model)
+        years_with_queue += model.record.care[-1]["care"].waiting.size > 0
+    assert years_with_queue > 0  # the queue rule was exercised
+    last = model.record.care[-1]["care"]
+    assert last.beneficiaries > 0 and last.admitted_public.size > 0
+
+
+def outcome(table: pd.DataFrame, indicator: str, year: int, group: str = "all", capacity: str = "all") -> float:
+    rows = table[
+        (table.indicator == indicator)
+        & (table.year == year)
+        & (table.group == group)
+        & (table.capacity == capacity)
+        & (table.sex == "all")
+    ]
+    assert len(rows) == 1, (indicator, group, capacity)
+    return rows.value.iloc[0]
+
+
+def run(**changes) -> pd.DataFrame:
+    values = dict(region="shengzhou", seed=5, horizon=2027) | changes
+    return run_replicate(make_scenario(**values), 0)
+
+
+STAFFED = {"trained_per_year": 600, "entry_share": 1.0, "migrants_per_year": 200}
+
+
+def test_more_nursing_beds_shorten_the_queue():
+    few = run(policy={"workforce": STAFFED})
+    many = run(policy={"workforce": STAFFED, "beds": {"nursing_share": {2022: 0.95}}})
+    assert outcome(many, "waiting_list", 2027) < outcome(few, "waiting_list", 2027)
+
+
+def test_insurance_raises_formal_care_and_cuts_unmet_need_among_the_eligible():
+    without = run()
+    with_ltci = run(policy={"insurance": {"start_year": 2021, "coverage": "all", "eligible_from": "severe"}})
+
+    def formal_share(t):
+        formal = sum(
+            outcome(t, "elders_by_setting", 2027, s, lvl)
+            for s in ("home_care", "day_care", "family_bed", "institution")
+            for lvl in ("severe", "total")
+        )
+        everyone = sum(outcome(t, "elders_by_setting", 2027, s, lvl) for s in SETTINGS for lvl in ("severe", "total"))
+        return formal / everyone
+
+    def unmet(t):
+        return sum(outcome(t, "persons_with_unmet_need", 2027, capacity=lvl) for lvl in ("severe", "total"))
+
+    assert formal_share(with_ltci) > formal_share(without)
+    assert unmet(with_ltci) < unmet(without)
+
+
+def test_a_larger_training_pipeline_means_more_workers_and_staffed_beds():
+    small = run()
+    large = run(policy={"workforce": {"trained_per_year": 800, "entry_share": 1.0}})
+    assert outcome(large, "workers", 2027) > outcome(small, "workers", 2027)
+    assert outcome(large, "staffed_beds", 2027, "all/all") > outcome(small, "staffed_beds", 2027, "all/all")
+
+
+def test_higher_attrition_means_fewer_workers_and_staffed_beds():
+    usual = run()
+    leaky = run(policy={"workforce": {"attrition_multiplier": 2.0}})
+    assert outcome(leaky, "workers", 2027) < outcome(usual, "workers", 2027)
+    assert outcome(leaky, "staffed_beds", 2027, "all/all") < outcome(usual, "staffed_beds", 2027, "all/all")
+
+
+def test_fewer_children_nearby_means_more_formal_demand():
+    near = run()
+    far = run(
+        data={
+            "parameters": {
+                "children_location": {
+                    "coresident": 0.1,
+                    "neighbourhood": 0.1,
+                    "county": 0.3,
+                    "farther": 0.3,
+                    "none": 0.2,
+                }
+            }
+        }
+    )
+
+    def formal_demand(t):
+        users = sum(
+            outcome(t, "elders_by_setting", 2027, s) for s in ("home_care", "day_care", "family_bed", "institution")
+        )
+        return users + outcome(t, "waiting_list", 2027)
+
+    assert formal_demand(far) > formal_demand(near)
+
+
+def test_family_care_falls_as_households_shrink_over_time():
+    model = AgeingModel(make_scenario(region="shengzhou", seed=2, horizon=2035))
+    model.run()
+    e = model.elders
+    entered_2021 = e.age == 60 + 14
+    entered_2035 = e.age == 60
+    assert (e.children[entered_2035] == 4).mean() < (e.children[entered_2021] == 4).mean()
+    assert (model.elders.setting == FAMILY).any()
+
+
+def test_levers_move_from_the_base_year_to_targets_and_hold():
+    assert path_value(None, 2023, 2020, 76000) == 76000
+    assert path_value(5.0, 2023, 2020, 76000) == 5.0
+    assert path_value({2025: 100000}, 2021, 2020, 76000) == pytest.approx(80800)
+    assert path_value({2025: 100000}, 2030, 2020, 76000) == 100000
+    schedule = {2022: 10, 2024: 30}
+    assert [path_value(schedule, y, 2020, 0) for y in range(2020, 2027)] == [0, 5, 10, 20, 30, 30, 30]
+    assert path_value({2020: 3, 2022: 7}, 2021, 2020, 0) == 5  # an explicit base-year value replaces the data's
+
+
+def test_targets_report_whether_when_and_by_how_much():
+    summary = pd.DataFrame(
+        {
+            "year": [2020, 2021, 2022, 2023] * 2,
+            "indicator": ["beds"] * 4 + ["waiting_list"] * 4,
+            "group": ["all/all"] * 4 + ["all"] * 4,
+            "sex": "all",
+            "mean": [76000, 82000, 90000, 101000, 900, 700, 400, 300],
+        }
+    )
+    targets = make_scenario(
+        region="tianjin",
+        horizon=2023,
+        targets=[
+            {"indicator": "beds_total", "value": 100000, "year": 2022},
+            {"indicator": "waiting_list", "value": 500, "year": 2022, "direction": "at_most"},
+        ],
+    ).targets
+    report = check_targets(summary, targets).set_index("target")
+    assert not report.loc["beds_total", "met_at_target_year"]
+    assert report.loc["beds_total", "first_year_met"] == 2023
+    assert report.loc["beds_total", "gap_at_target_year"] == 10000
+    assert report.loc["waiting_list", "met_at_target_year"]
+    assert report.loc["waiting_list", "first_year_met"] == 2022
+    assert report.loc["waiting_list", "gap_at_target_year"] == -100
+
+
+def test_severe_share_cannot_exceed_need():
+    table = run(horizon=2022)
+    severe = outcome(table, "persons_with_unmet_need", 2022, capacity="severe")
+    assert 0 <= severe <= outcome(table, "persons_with_need", 2022)
+    assert SEVERE == 3
