@@ -45,15 +45,17 @@ class YearlyRecord:
     deaths: list[np.ndarray | None] = field(default_factory=list)
     exposure: list[np.ndarray | None] = field(default_factory=list)
     entrants: list[np.ndarray | None] = field(default_factory=list)
-    care: list[dict | None] = field(default_factory=list)
+    care_rows: list[list[tuple]] = field(default_factory=list)
 
     def add(self, year: int, counts: np.ndarray, deaths=None, exposure=None, entrants=None, care=None) -> None:
+        """``care`` is the care system's snapshot of the year, turned into rows at once (snapshots hold
+        arrays over everyone with a need and would cost memory if kept for every year)."""
         self.years.append(year)
         self.counts.append(counts)
         self.deaths.append(deaths)
         self.exposure.append(exposure)
         self.entrants.append(entrants)
-        self.care.append(care)
+        self.care_rows.append(care_rows(year, care, counts.sum() * self.scale, self.scale) if care else [])
 
     def table(self) -> pd.DataFrame:
         rows: list[tuple] = []
@@ -61,8 +63,7 @@ class YearlyRecord:
             rows += _year_rows(
                 year, self.counts[i] * self.scale, self.deaths[i], self.exposure[i], self.entrants[i], self.scale
             )
-            if self.care[i] is not None:
-                rows += care_rows(year, self.care[i], self.counts[i].sum() * self.scale, self.scale)
+            rows += self.care_rows[i]
         return pd.DataFrame(rows, columns=COLUMNS)
 
 

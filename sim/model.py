@@ -55,6 +55,7 @@ class AgeingModel(mesa.Model):
         """``care=False`` runs the population alone (ageing, deaths, capacity): same results for it."""
         super().__init__(rng=replicate_rng(scenario.seed, replicate))
         self.with_care = care
+        self.last_care: dict | None = None  # the latest year's care snapshot, for inspection
         self.config = scenario  # the validated scenario (mesa.Model reserves `scenario` for its own class)
         self.care_rng = replicate_rng(scenario.seed, replicate, stream=1)
         self.region = load_region(scenario.region)
@@ -75,7 +76,7 @@ class AgeingModel(mesa.Model):
         snapshot = None
         if self.with_care:
             self._start_care_system()
-            snapshot = self._care_snapshot(self._arrange_care(everyone_reviews=True))
+            snapshot = self.last_care = self._care_snapshot(self._arrange_care(everyone_reviews=True))
         self.record.add(self.year, self._counts, care=snapshot)
         self.running = self.year < scenario.horizon
 
@@ -92,7 +93,7 @@ class AgeingModel(mesa.Model):
             self._update_families()
             self._update_workforce()
             self._build_beds()
-            snapshot = self._care_snapshot(self._arrange_care(everyone_reviews=False))
+            snapshot = self.last_care = self._care_snapshot(self._arrange_care(everyone_reviews=False))
         self.record.add(self.year, self._counts, deaths, exposure, entrants, care=snapshot)
         self.running = self.year < self.config.horizon
 

@@ -11,6 +11,16 @@ from conftest import make_scenario
 from sim.run import run_replicate
 
 BASELINE = Path(__file__).parent / "baseline"
+CARE_PINNED = [
+    ("elders_by_setting", "institution"),
+    ("elders_by_setting", "home_care"),
+    ("occupancy", "all"),
+    ("waiting_list", "all"),
+    ("workers", "all"),
+    ("care_hours", "unmet"),
+    ("ltci_balance", "all"),
+    ("out_of_pocket", "all"),
+]
 PINNED = [
     ("population", "all", "60+", "all"),
     ("population", "female", "80+", "all"),
@@ -34,5 +44,25 @@ def test_fixed_seed_summary_is_unchanged(region):
     path = BASELINE / f"{region}.json"
     if os.environ.get("SIM_UPDATE_BASELINE"):
         BASELINE.mkdir(exist_ok=True)
+        path.write_text(json.dumps(got, indent=1) + "\n")
+    assert got == json.loads(path.read_text())
+
+
+def test_fixed_seed_care_summary_is_unchanged():
+    from pathlib import Path as P
+
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(P(__file__).parents[1] / "scenarios" / "shengzhou-2026.yaml", ["seed=2026"])
+    df = run_replicate(scenario, 0)
+    df = df[(df.sex == "all") & (df.capacity == "all")]
+    got = {}
+    for ind, group in CARE_PINNED:
+        rows = df[(df.indicator == ind) & (df.group == group)]
+        got[f"{ind}|{group}"] = {
+            str(y): round(v, 3) for y, v in zip(rows.year, rows.value, strict=True) if y in (2020, 2024, 2030, 2035)
+        }
+    path = BASELINE / "shengzhou-2026-care.json"
+    if os.environ.get("SIM_UPDATE_BASELINE"):
         path.write_text(json.dumps(got, indent=1) + "\n")
     assert got == json.loads(path.read_text())

@@ -34,7 +34,7 @@ PLAN = dict(
 
 def check_invariants(model: AgeingModel) -> None:
     e = model.elders
-    snap = model.record.care[-1]
+    snap = model.last_care
     care = snap["care"]
     # persons conserved across settings: everyone has exactly one, and the table adds up to the population
     assert len(e) == model._counts.sum()
@@ -92,9 +92,9 @@ def test_invariants_hold_every_year_of_a_plan():
     while model.running:
         model.step()
         check_invariants(model)
-        years_with_queue += model.record.care[-1]["care"].waiting.size > 0
+        years_with_queue += model.last_care["care"].waiting.size > 0
     assert years_with_queue > 0  # the queue rule was exercised
-    last = model.record.care[-1]["care"]
+    last = model.last_care["care"]
     assert last.beneficiaries > 0 and last.admitted_public.size > 0
 
 
