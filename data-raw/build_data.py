@@ -31,11 +31,11 @@ sys.path.insert(0, str(ROOT))
 from sim.capacity import LEVELS, N_LEVELS  # noqa: E402
 from sim.demography import (  # noqa: E402
     AGE_MAX,
-    MortalityTable,
     life_expectancy,
     parse_age_group,
     split_age_groups,
 )
+from sim.regions import mortality_from_csv  # noqa: E402
 
 OUT = ROOT / "sim" / "data"
 SEX_CODE = {"male": "male", "female": "female", "M": "male", "F": "female"}
@@ -158,32 +158,19 @@ def build_population(shared: Path, regions: dict) -> list[dict]:
     return rows
 
 
-def build_mortality(shared: Path) -> tuple[list[dict], MortalityTable]:
+def build_mortality(shared: Path) -> list[dict]:
     rows = [r for r in read_csv(shared / "wpp2024_china_mx5.csv") if r["sex"] in ("M", "F")]
     periods = [c for c in rows[0] if c.startswith("mx_")]
-    out = []
-    for r in rows:
-        out.append(
-            dict(
-                sex=SEX_CODE[r["sex"]],
-                age_start=int(r["age_start"].rstrip("+")),
-                **{p: float(r[p]) for p in periods},
-                source="UN DESA, World Population Prospects 2024, central death rates mx, China (code 156); "
-                + r["source"].replace("UN WPP2024 via ", "file "),
-            )
+    return [
+        dict(
+            sex=SEX_CODE[r["sex"]],
+            age_start=int(r["age_start"].rstrip("+")),
+            **{p: float(r[p]) for p in periods},
+            source="UN DESA, World Population Prospects 2024, central death rates mx, China (code 156); "
+            + r["source"].replace("UN WPP2024 via ", "file "),
         )
-    return out, mortality_from_rows(out)
-
-
-def mortality_from_rows(rows: list[dict]) -> MortalityTable:
-    periods = [c for c in rows[0] if c.startswith("mx_")]
-    mids = [int(p[3:7]) + 2.5 for p in periods]
-    ages = sorted({r["age_start"] for r in rows})
-    mx = np.zeros((2, len(ages), len(periods)))
-    for r in rows:
-        s = 0 if r["sex"] == "male" else 1
-        mx[s, ages.index(r["age_start"])] = [r[p] for p in periods]
-    return MortalityTable(np.array(ages), np.array(mids), mx)
+        for r in rows
+    ]
 
 
 def fu_rates(shared: Path) -> dict[str, np.ndarray]:
@@ -312,15 +299,21 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--out", type=Path, default=OUT, help="where to write (default: the package's data folder)")
     args = ap.parse_args()
+    build(args.shared, args.out)
+
+
+def build(shared: Path, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
     regions = yaml.safe_load((OUT / "regions.yaml").read_text(encoding="utf-8"))
 
-    population = build_population(args.shared, regions)
-    write_csv(OUT / "population_2020.csv", population)
-    mortality_rows, mortality = build_mortality(args.shared)
-    write_csv(OUT / "mortality_wpp2024.csv", mortality_rows)
+    population = build_population(shared, regions)
+    write_csv(out / "population_2020.csv", population)
+    write_csv(out / "mortality_wpp2024.csv", build_mortality(shared))
+    mortality = mortality_from_csv(out / "mortality_wpp2024.csv")
 
-    fu = fu_rates(args.shared)
+    fu = fu_rates(shared)
     national = {
         s: split_age_groups(
             [
@@ -338,7 +331,7 @@ def main() -> None:
     report["life_expectancy_60_table_2020_5"] = dict(
         zip(("male", "female"), life_expectancy(q60).round(3).tolist(), strict=True)
     )
-    (OUT / "capacity_fit.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / "capacity_fit.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
     i60 = 60 - COHORT_START_AGE
     rates = living_rates(fu, *params)[:, i60:]
@@ -395,9 +388,9 @@ def main() -> None:
                         "through these intensities and hazard ratios (capacity_fit.json)",
                     )
                 )
-    write_csv(OUT / "capacity_transitions.csv", trans_rows)
-    write_csv(OUT / "capacity_mortality.csv", hr_rows)
-    write_csv(OUT / "capacity_prevalence.csv", prev_rows)
+    write_csv(out / "capacity_transitions.csv", trans_rows)
+    write_csv(out / "capacity_mortality.csv", hr_rows)
+    write_csv(out / "capacity_prevalence.csv", prev_rows)
     print(json.dumps(report, indent=2, ensure_ascii=False))
 
 

@@ -48,8 +48,17 @@ def data_file_hashes() -> dict[str, str]:
 
 
 @cache
-def _mortality() -> MortalityTable:
-    rows = _read_csv("mortality_wpp2024.csv")
+def mortality_table() -> MortalityTable:
+    """The packaged death rates (national WPP2024; every region uses them)."""
+    return mortality_from_rows(_read_csv("mortality_wpp2024.csv"))
+
+
+def mortality_from_csv(path) -> MortalityTable:
+    with open(path, encoding="utf-8") as f:
+        return mortality_from_rows(list(csv.DictReader(f)))
+
+
+def mortality_from_rows(rows: list[dict]) -> MortalityTable:
     periods = [c for c in rows[0] if c.startswith("mx_")]
     ages = sorted({int(r["age_start"]) for r in rows})
     mx = np.zeros((2, len(ages), len(periods)))
@@ -142,7 +151,7 @@ def load_region(key: str) -> RegionData:
         base_year=meta["base_year"],
         sources=meta["sources"],
         population_by_age=by_age,
-        mortality=_mortality(),
+        mortality=mortality_table(),
         transition_rates=rates,
         hazard_ratio=hr,
         prevalence=prev,
