@@ -78,8 +78,8 @@ class Homes:
         rng: np.random.Generator,
     ) -> None:
         """Add beds towards ``target_total`` (new homes of the usual size, the rest in existing homes),
-        then convert free beds so that nursing-type and dementia beds reach their targets. Beds are never
-        removed below what residents occupy."""
+        then convert free general beds so that dementia beds, and nursing-type beds (dementia beds
+        included), reach their targets. Beds are never removed below what residents occupy."""
         beds = self.beds()
         extra = target_total - int(beds.sum())
         while extra > 0:
@@ -93,8 +93,9 @@ class Homes:
             extra -= size
         if extra < 0:  # closures: free general beds first, from the emptiest homes
             self._close(-extra, occupied)
+        # dementia beds are nursing-type beds too: the nursing target counts them
         self._convert(GENERAL, DEMENTIA, target_dementia, occupied)
-        self._convert(GENERAL, NURSING, target_nursing, occupied)
+        self._convert(GENERAL, NURSING, target_nursing - int(self.beds()[:, DEMENTIA].sum()), occupied)
 
     def _free(self, occupied: np.ndarray) -> np.ndarray:
         occ = np.zeros((len(self.homes), len(BED_TYPES)), dtype=np.int64)

@@ -270,8 +270,8 @@ class AgeingModel(mesa.Model):
         self.homes.build(
             self,
             int(round(total)),
-            int(round(nursing_share * total)),
-            int(round(dementia)),
+            int(np.ceil(nursing_share * round(total) - 1e-9)),  # reach the share, not just below it
+            int(np.ceil(dementia - 1e-9)),
             occupied,
             beds.public_share_of_new,
             self.mean_home_size,
