@@ -60,8 +60,11 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
     replicates: Annotated[int | None, typer.Option(help="Override the number of replicates.")] = None,
     set_: SetOption = None,
+    charts: Annotated[
+        bool, typer.Option(help="Also draw the default charts (PNG, English) into DIR/charts/en.")
+    ] = True,
 ) -> None:
-    """Run a scenario and write yearly results, a summary and a manifest into a folder."""
+    """Run a scenario and write yearly results, a summary, targets, charts and a manifest into a folder."""
     from .run import OutputError, check_output_dir, run_scenario, write_run
 
     s = _load(scenario, seed, replicates, set_)
@@ -81,7 +84,7 @@ def run(
         task = progress.add_task(f"{s.name}: replicates", total=s.replicates)
         result = run_scenario(s, on_replicate_done=lambda _: progress.advance(task))
     try:
-        write_run(result, out, command=["sim", *sys.argv[1:]])
+        write_run(result, out, command=["sim", *sys.argv[1:]], charts=charts)
     except OutputError as e:
         fail(str(e))
     except OSError as e:
@@ -158,6 +161,107 @@ def _print_targets(result) -> None:
             _number(t.gap_at_target_year),
         )
     console.print(table)
+
+
+Lang = Annotated[str, typer.Option(help="Language of labels: en or zh.")]
+Charts = Annotated[list[str] | None, typer.Option("--chart", help="A chart to draw (repeatable; default: all).")]
+
+
+def _runs(folders: list[Path]):
+    from .charts import Run
+
+    runs = []
+    for folder in folders:
+        if not (folder / "manifest.json").exists() or not (folder / "summary.parquet").exists():
+            fail(f"{folder}: not a results folder of sim run (no manifest.json and summary.parquet)")
+        runs.append(Run.load(folder))
+    return runs
+
+
+def _check_choice(key: str, value: str, allowed) -> None:
+    if value not in allowed:
+        fail(f"{key} = {value!r}: must be one of {', '.join(allowed)}")
+
+
+@app.command()
+def plot(
+    run_dir: Annotated[Path, typer.Argument(help="A results folder of `sim run`.")],
+    chart: Charts = None,
+    fmt: Annotated[str, typer.Option("--format", help="png (300 dpi), svg or pdf.")] = "png",
+    lang: Lang = "en",
+    out: Annotated[Path | None, typer.Option(help="Folder for the charts [default: RUN_DIR/charts/LANG].")] = None,
+) -> None:
+    """Draw charts of a run."""
+    from .charts import CHARTS, FORMATS, LANGS, save_charts
+
+    _check_choice("--format", fmt, FORMATS)
+    _check_choice("--lang", lang, LANGS)
+    for c in chart or []:
+        _check_choice("--chart", c, CHARTS)
+    runs = _runs([run_dir])
+    written = save_charts(runs, out or run_dir / "charts" / lang, chart, (fmt,), lang)
+    for path in written:
+        console.print(str(path))
+
+
+@app.command()
+def compare(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Two or more results folders of `sim run`.")],
+    indicator: Annotated[
+        list[str] | None,
+        typer.Option("--indicator", help="Indicators for the table of differences (default: the key indicators)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for charts and differences [default: comparisons/A_vs_B].")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="png (300 dpi), svg or pdf.")] = "png",
+    lang: Lang = "en",
+) -> None:
+    """The same charts with scenarios side by side, and a table of differences at the target years and the horizon."""
+    from .charts import FORMATS, LANGS, save_charts
+    from .report import differences
+
+    _check_choice("--format", fmt, FORMATS)
+    _check_choice("--lang", lang, LANGS)
+    if len(run_dirs) < 2:
+        fail("compare needs at least two results folders")
+    runs = _runs(run_dirs)
+    known = set(pd.concat([r.summary.indicator for r in runs]).unique())
+    for name in indicator or []:
+        _check_choice("--indicator", name, sorted(known))
+    out = out or Path("comparisons") / "_vs_".join(r.name for r in runs)
+    table = differences(runs, indicator)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "differences.csv", index=False)
+    save_charts(runs, out / "charts" / lang, None, (fmt,), lang)
+    view = Table(title="Differences")
+    for col in table.columns:
+        view.add_column(str(col), justify="right")
+    for row in table.itertuples(index=False):
+        view.add_row(*[_number(v) if isinstance(v, float) else str(v) for v in row])
+    console.print(view)
+    console.print(f"Charts and differences.csv in [bold]{out}[/]")
+
+
+@app.command()
+def report(
+    run_dirs: Annotated[list[Path], typer.Argument(help="One results folder, or several to compare.")],
+    fmt: Annotated[str, typer.Option("--format", help="html or pdf.")] = "html",
+    lang: Lang = "en",
+    out: Annotated[Path | None, typer.Option(help="Report file [default: RUN_DIR/report_LANG.FORMAT].")] = None,
+) -> None:
+    """A short, self-contained report: scenario, key indicators, targets met or missed, charts, sources."""
+    import time
+
+    from .charts import LANGS
+    from .report import write_report
+
+    _check_choice("--format", fmt, ("html", "pdf"))
+    _check_choice("--lang", lang, LANGS)
+    runs = _runs(run_dirs)
+    start = time.perf_counter()
+    path = write_report(runs, out or run_dirs[0] / f"report_{lang}.{fmt}", fmt, lang)
+    console.print(f"Report in [bold]{path}[/] ({time.perf_counter() - start:.1f} s)")
 
 
 @app.command()

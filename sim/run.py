@@ -3,8 +3,9 @@
 A results folder holds ``results.parquet`` and ``results.csv`` (one row per run, replicate, year,
 indicator and breakdown), ``summary.csv`` and ``summary.parquet`` (mean and 90% interval across
 replicates), ``targets.csv`` (each plan target: met by its year or not, first year met, gap),
-``scenario.yaml`` (the scenario as resolved, defaults filled in) and ``manifest.json``
-(what made it: seed, replicate streams, code and data versions, timings).
+``scenario.yaml`` (the scenario as resolved, defaults filled in), ``manifest.json``
+(what made it: seed, replicate streams, code and data versions, timings) and ``charts/en/`` (the default
+chart set as PNG).
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def check_output_dir(out: Path) -> None:
         raise OutputError(f"{out}: exists and is not a results folder of this tool; choose another --out")
 
 
-def write_run(result: RunResult, out: Path, command: list[str] | None = None) -> Path:
+def write_run(result: RunResult, out: Path, command: list[str] | None = None, charts: bool = True) -> Path:
     """Write every file into a temporary folder beside ``out``, then swap it in with renames, so a
     failure at any point leaves either the old folder or the new one, never a partial one."""
     out = Path(out)
@@ -149,6 +150,10 @@ def write_run(result: RunResult, out: Path, command: list[str] | None = None) ->
         (tmp / MANIFEST).write_text(
             json.dumps(manifest(result, command), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
+        if charts:
+            from .charts import Run, save_charts
+
+            save_charts([Run.load(tmp)], tmp / "charts" / "en")
         if out.exists():
             out.rename(old)
         tmp.rename(out)

@@ -127,6 +127,7 @@ def test_run_writes_results_summary_manifest_and_scenario(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
+        "charts",
         "manifest.json",
         "results.csv",
         "results.parquet",
@@ -167,23 +168,33 @@ def test_run_writes_results_summary_manifest_and_scenario(tmp_path):
 
     assert manifest["data_files_sha256"] == data_file_hashes()
     assert manifest["code"]["package"]
+    assert sorted(p.name for p in (out / "charts" / "en").iterdir()) == [
+        "care_arrangements.png",
+        "demand_capacity.png",
+        "insurance.png",
+        "occupancy.png",
+        "workforce.png",
+    ]
     # the resolved scenario reproduces the run
     again = tmp_path / "again"
-    assert runner.invoke(app, ["run", str(out / "scenario.yaml"), "--out", str(again)]).exit_code == 0
+    assert runner.invoke(app, ["run", str(out / "scenario.yaml"), "--out", str(again), "--no-charts"]).exit_code == 0
     pd.testing.assert_frame_equal(results, pd.read_parquet(again / "results.parquet"))
 
 
 def test_a_failed_write_leaves_no_partial_results_and_keeps_the_old_ones(tmp_path, monkeypatch):
     out = tmp_path / "run"
     scenario = ROOT / "scenarios" / "shengzhou-baseline.yaml"
-    assert runner.invoke(app, ["run", str(scenario), "--out", str(out), "--set", "horizon=2022"]).exit_code == 0
+    assert (
+        runner.invoke(app, ["run", str(scenario), "--out", str(out), "--set", "horizon=2022", "--no-charts"]).exit_code
+        == 0
+    )
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.name != "manifest.json"}
 
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", broken)
-    result = runner.invoke(app, ["run", str(scenario), "--out", str(out), "--set", "horizon=2025"])
+    result = runner.invoke(app, ["run", str(scenario), "--out", str(out), "--set", "horizon=2025", "--no-charts"])
     assert result.exit_code == 1
     assert result.output.strip() == f"error: {out}: results not written (disk full); nothing was changed there"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no temporary folder left behind

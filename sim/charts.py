@@ -1,0 +1,352 @@
+"""Charts for plan documents, drawn from a run's (or several runs') results folder.
+
+Every word comes from the label table of the chosen language (``sim/data/labels/{en,zh}.yaml``); the
+Chinese charts use Noto Sans CJK, installed with the package, so no character falls back to a box.
+Figures are A4 text width (16 cm), colours are the Okabe-Ito colour-blind-safe palette, every care
+setting keeps its colour in every chart, axes carry units, and a source line names the scenario, the
+seed, the replicates and the data. Several runs are drawn side by side on shared axes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import yaml  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from . import __version__  # noqa: E402
+from .regions import DATA  # noqa: E402
+
+A4_WIDTH_IN = 16 / 2.54
+ROW_HEIGHT_IN = 3.3
+LANGS = ("en", "zh")
+FORMATS = ("png", "svg", "pdf")
+PNG_DPI = 300
+# Okabe & Ito (2008) colour-blind-safe palette
+SETTING_COLOURS = {
+    "family": "#E69F00",
+    "home_care": "#56B4E9",
+    "day_care": "#009E73",
+    "family_bed": "#F0E442",
+    "institution": "#0072B2",
+}
+LEVEL_COLOURS = {
+    "mild": "#DDDDDD",
+    "moderate": "#BBBBBB",
+    "severe": "#888888",
+    "total": "#555555",
+}  # greys: lines stay legible
+CERT_COLOURS = {"none": "#BBBBBB", "junior": "#56B4E9", "intermediate": "#0072B2", "advanced": "#009E73"}
+LINE_COLOURS = {
+    "beds": "#000000",
+    "staffed": "#D55E00",
+    "home_care": "#CC79A7",
+    "needed": "#000000",
+    "income": "#009E73",
+    "spending": "#D55E00",
+    "balance": "#0072B2",
+    "waiting": "#D55E00",
+}
+OCCUPANCY_GROUPS = {"all": "#000000", "public": "#0072B2", "private": "#E69F00", "nursing": "#009E73"}
+RUN_STYLES = ["-", "--", ":", "-."]
+
+
+@cache
+def labels(lang: str) -> dict:
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r} (allowed: {', '.join(LANGS)})")
+    return yaml.safe_load(DATA.joinpath("labels", f"{lang}.yaml").read_text(encoding="utf-8"))
+
+
+@cache
+def cjk_font_path() -> str:
+    """The CJK font file shipped by the cvttf-notosanscjk-regular package, registered with matplotlib."""
+    import cvttf_NotoSansCJK_Regular as noto
+
+    path = noto.get_TTF_path()
+    font_manager.fontManager.addfont(path)
+    return path
+
+
+def font_family(lang: str) -> list[str]:
+    font = labels(lang)["font"]
+    if font:
+        cjk_font_path()
+        return [font, "DejaVu Sans"]
+    return ["DejaVu Sans"]
+
+
+@dataclass
+class Run:
+    """A results folder: its summary (replicate mean and 90% interval), targets and what made it."""
+
+    folder: Path
+    scenario: dict
+    manifest: dict
+    summary: pd.DataFrame
+    targets: pd.DataFrame
+
+    @classmethod
+    def load(cls, folder: Path) -> Run:
+        folder = Path(folder)
+        summary = pd.read_parquet(folder / "summary.parquet")
+        summary = summary[(summary.sex == "all")]
+        targets_file = folder / "targets.csv"
+        targets = (
+            pd.read_csv(targets_file) if targets_file.exists() and targets_file.stat().st_size > 1 else pd.DataFrame()
+        )
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        return cls(folder, manifest["scenario"], manifest, summary, targets)
+
+    @property
+    def name(self) -> str:
+        return self.scenario["name"]
+
+    def series(
+        self, indicator: str, group: str = "all", capacity: str = "all", age_group: str | None = None
+    ) -> pd.DataFrame:
+        """mean, p05, p95 by year."""
+        s = self.summary
+        rows = s[(s.indicator == indicator) & (s.group == group) & (s.capacity == capacity)]
+        if age_group is not None:
+            rows = rows[rows.age_group == age_group]
+        return rows.set_index("year")[["mean", "p05", "p95"]].sort_index()
+
+
+def _band(ax, series: pd.DataFrame, colour: str, label: str, style: str = "-") -> None:
+    ax.plot(series.index, series["mean"], style, color=colour, label=label, linewidth=1.6)
+    if (series["p95"] > series["p05"]).any():
+        ax.fill_between(series.index, series["p05"], series["p95"], color=colour, alpha=0.2, linewidth=0)
+
+
+def _stack(ax, run: Run, parts: dict[str, tuple[str, str, str]], text: dict) -> None:
+    """Stacked areas; ``parts[name] = (indicator, group, capacity)``, labelled from ``text``."""
+    frames = [run.series(*spec)["mean"].rename(name) for name, spec in parts.items()]
+    data = pd.concat(frames, axis=1).fillna(0.0)
+    colours = [SETTING_COLOURS.get(n) or LEVEL_COLOURS.get(n) or CERT_COLOURS.get(n) for n in data.columns]
+    ax.stackplot(data.index, data.T.values, labels=[text[n] for n in data.columns], colors=colours, alpha=0.9)
+
+
+# --- the charts: each draws one run's panels; `figure` lays runs side by side -----------------------
+def draw_demand_capacity(axes, run: Run, L: dict) -> None:
+    ax = axes[0]
+    c = L["charts"]["demand_capacity"]
+    _stack(
+        ax,
+        run,
+        {lvl: ("elders_by_capacity", "all", lvl) for lvl in ("total", "severe", "moderate", "mild")},
+        L["levels"],
+    )
+    _band(ax, run.series("beds", "all/all"), LINE_COLOURS["beds"], c["beds"])
+    _band(ax, run.series("staffed_beds", "all/all"), LINE_COLOURS["staffed"], c["staffed"], "--")
+    hours = run.series("home_care_hours_capacity")
+    per_person = 14 * 52  # the home-care package of sim/data/care_parameters.yaml: 14 h/week
+    _band(ax, hours / per_person, LINE_COLOURS["home_care"], c["home_care"], ":")
+    ax.set_ylabel(c["y"])
+
+
+def draw_care_arrangements(axes, run: Run, L: dict) -> None:
+    parts = {s: ("elders_by_setting", s, "all") for s in SETTING_COLOURS}
+    _stack(axes[0], run, parts, L["settings"])
+    axes[0].set_ylabel(f"{L['charts']['care_arrangements']['y']} ({L['persons']})")
+
+
+def draw_occupancy(axes, run: Run, L: dict) -> None:
+    c = L["charts"]["occupancy"]
+    names = {
+        "all": L["ownership"]["all"],
+        "public": L["ownership"]["public"],
+        "private": L["ownership"]["private"],
+        "nursing": L["bed_types"]["nursing"],
+    }
+    for group, colour in OCCUPANCY_GROUPS.items():
+        _band(axes[0], run.series("occupancy", group), colour, names[group])
+    axes[0].set_ylim(0, 1)
+    axes[0].yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    axes[0].set_ylabel(c["y"])
+    _band(axes[1], run.series("waiting_list"), LINE_COLOURS["waiting"], c["waiting"])
+    axes[1].set_ylabel(f"{c['waiting_y']} ({L['persons']})")
+
+
+def draw_workforce(axes, run: Run, L: dict) -> None:
+    c = L["charts"]["workforce"]
+    _stack(axes[0], run, {lvl: ("workers", lvl, "all") for lvl in CERT_COLOURS}, L["cert_levels"])
+    needed = run.series("workers") + run.series("staff_gap")
+    axes[0].plot(needed.index, needed["mean"], "--", color=LINE_COLOURS["needed"], label=c["needed"], linewidth=1.6)
+    axes[0].set_ylabel(f"{c['y']} ({L['persons']})")
+
+
+def draw_insurance(axes, run: Run, L: dict) -> None:
+    c = L["charts"]["insurance"]
+    ax = axes[0]
+    if run.scenario["policy"]["insurance"]["start_year"] is None:
+        ax.text(0.5, 0.5, L["no_insurance"], ha="center", va="center", transform=ax.transAxes)
+        ax.set_yticks([])
+        return
+    income, spending = run.series("ltci_income") / 1e6, run.series("ltci_spending") / 1e6
+    years = income.index.to_numpy()
+    ax.bar(years - 0.2, income["mean"], width=0.4, color=LINE_COLOURS["income"], label=c["income"])
+    ax.bar(years + 0.2, spending["mean"], width=0.4, color=LINE_COLOURS["spending"], label=c["spending"])
+    _band(ax, run.series("ltci_balance") / 1e6, LINE_COLOURS["balance"], c["balance"])
+    ax.set_ylabel(f"{c['y']}")
+
+
+CHARTS = {
+    "demand_capacity": (draw_demand_capacity, 1),
+    "care_arrangements": (draw_care_arrangements, 1),
+    "occupancy": (draw_occupancy, 2),
+    "workforce": (draw_workforce, 1),
+    "insurance": (draw_insurance, 1),
+    "targets": (None, 0),
+}
+
+
+def _source_line(runs: list[Run], L: dict) -> str:
+    first = runs[0]
+    scenario = " / ".join(r.name for r in runs)
+    region = L["regions"].get(first.scenario["region"], first.scenario["region"])
+    return L["source"].format(
+        version=__version__,
+        scenario=scenario,
+        region=region,
+        seed=first.scenario["seed"],
+        replicates=first.scenario["replicates"],
+    )
+
+
+def figure(chart: str, runs: list[Run], lang: str = "en") -> Figure:
+    """One chart for one run, or for several runs side by side (shared axes)."""
+    if chart not in CHARTS:
+        raise ValueError(f"unknown chart {chart!r} (allowed: {', '.join(CHARTS)})")
+    L = labels(lang)
+    with plt.rc_context(
+        {
+            "font.family": font_family(lang),
+            "font.size": 8,
+            "axes.titlesize": 9,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    ):
+        if chart == "targets":
+            return _targets_figure(runs, L)
+        draw, panels = CHARTS[chart]
+        fig, grid = plt.subplots(
+            panels, len(runs), figsize=(A4_WIDTH_IN, ROW_HEIGHT_IN * panels + 0.6), squeeze=False, sharey="row"
+        )
+        for j, run in enumerate(runs):
+            draw(grid[:, j], run, L)
+            for ax in grid[:, j]:
+                ax.set_xlabel(L["year"])
+                ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=6, integer=True))
+                ax.yaxis.set_major_formatter(
+                    ax.yaxis.get_major_formatter()
+                    if ax.get_ylim()[1] <= 1.0001
+                    else matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}")
+                )
+            if len(runs) > 1:
+                grid[0, j].set_title(run.name, fontsize=8)
+        handles, names = grid[0, 0].get_legend_handles_labels()
+        for ax in grid[1:, 0]:
+            h, n = ax.get_legend_handles_labels()
+            handles, names = handles + h, names + n
+        fig.suptitle(L["charts"][chart]["title"], fontsize=10, x=0.01, ha="left")
+        fig.legend(
+            handles,
+            names,
+            loc="lower center",
+            ncol=min(4, max(1, len(names))),
+            fontsize=7,
+            frameon=False,
+            bbox_to_anchor=(0.5, 0.035),
+        )
+        fig.text(0.01, 0.005, _source_line(runs, L), fontsize=5.5, color="#555555", wrap=True)
+        fig.tight_layout(rect=(0, 0.1 + 0.02 * (len(names) > 4), 1, 0.95))
+        return fig
+
+
+def _targets_figure(runs: list[Run], L: dict) -> Figure:
+    c = L["charts"]["targets"]
+    targets = pd.concat([r.targets.assign(run=r.name) for r in runs if not r.targets.empty], ignore_index=True)
+    names = list(dict.fromkeys(targets["target"])) if not targets.empty else []
+    cols = 2 if len(names) > 1 else 1
+    rows = max(1, int(np.ceil(len(names) / cols)))
+    fig, grid = plt.subplots(rows, cols, figsize=(A4_WIDTH_IN, 1.9 * rows + 0.8), squeeze=False)
+    from .targets import TARGETS
+
+    for k, name in enumerate(names):
+        ax = grid[k // cols, k % cols]
+        indicator, group = TARGETS[name]
+        for i, run in enumerate(runs):
+            mine = run.targets[run.targets["target"] == name] if not run.targets.empty else run.targets
+            if mine.empty:
+                continue
+            t = mine.iloc[0]
+            series = run.series(indicator, group)
+            _band(ax, series, "#0072B2" if i == 0 else "#E69F00", run.name, RUN_STYLES[i % len(RUN_STYLES)])
+            met = bool(t["met_at_target_year"])
+            ax.plot(
+                [t["target_year"]],
+                [t["value_at_target_year"]],
+                "o",
+                color="#009E73" if met else "#D55E00",
+                markersize=5,
+                zorder=5,
+            )
+        t = targets[targets["target"] == name].iloc[0]
+        ax.axhline(t["target_value"], color="#000000", linewidth=1, linestyle="--", label=c["target"])
+        ax.axvline(t["target_year"], color="#999999", linewidth=0.8, linestyle=":")
+        verdict = c["met"] if bool(t["met_at_target_year"]) else c["not_met"]
+        ax.set_title(f"{L['targets'][name]}: {verdict}", fontsize=8, loc="left")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=5, integer=True))
+        if t["target_value"] >= 100:
+            ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    for k in range(len(names), rows * cols):
+        grid[k // cols, k % cols].set_visible(False)
+    fig.suptitle(c["title"], fontsize=10, x=0.01, ha="left")
+    fig.text(0.01, 0.005, _source_line(runs, L), fontsize=5.5, color="#555555", wrap=True)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.95))
+    return fig
+
+
+def save(fig: Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=PNG_DPI if path.suffix == ".png" else None, metadata=_metadata(path.suffix))
+    plt.close(fig)
+    return path
+
+
+def _metadata(suffix: str) -> dict | None:
+    # fixed metadata so that the same run gives the same files
+    if suffix == ".png":
+        return {"Software": f"sim {__version__}"}
+    if suffix == ".svg":
+        return {"Date": None}
+    if suffix == ".pdf":
+        return {"CreationDate": None, "Producer": f"sim {__version__}"}
+    return None
+
+
+def save_charts(
+    runs: list[Run], out: Path, charts: list[str] | None = None, formats: tuple[str, ...] = ("png",), lang: str = "en"
+) -> list[Path]:
+    written = []
+    for chart in charts or list(CHARTS):
+        if chart == "targets" and all(r.targets.empty for r in runs):
+            continue
+        for fmt in formats:
+            if fmt not in FORMATS:
+                raise ValueError(f"unknown format {fmt!r} (allowed: {', '.join(FORMATS)})")
+            written.append(save(figure(chart, runs, lang), Path(out) / f"{chart}.{fmt}"))
+    return written

@@ -1,0 +1,267 @@
+"""A short, self-contained report of a run or of several runs side by side, as HTML or PDF.
+
+Contents: the scenario(s), key indicators at the base year, 2025, 2030 and the horizon, the plan targets
+(met or missed, when, by how much), the charts, and the data sources. HTML embeds the charts as images,
+so the one file can be mailed; PDF pages are vector (matplotlib), with Chinese drawn in Noto Sans CJK.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import textwrap
+from datetime import date
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.backends.backend_pdf import PdfPages
+
+from . import __version__
+from .charts import CHARTS, Run, figure, font_family, labels
+
+# label key -> (indicator, group, age_group, format)
+KEY_INDICATORS = {
+    "population_60": ("population", "all", "60+", "{:,.0f}"),
+    "population_80": ("population", "all", "80+", "{:,.0f}"),
+    "with_need": ("persons_with_need", "all", None, "{:,.0f}"),
+    "unmet": ("persons_with_unmet_need", "all", None, "{:,.0f}"),
+    "in_homes": ("elders_by_setting", "institution", None, "{:,.0f}"),
+    "beds": ("beds", "all/all", None, "{:,.0f}"),
+    "occupancy": ("occupancy", "all", None, "{:.1%}"),
+    "waiting": ("waiting_list", "all", None, "{:,.0f}"),
+    "workers": ("workers", "all", None, "{:,.0f}"),
+    "ltci_balance": ("ltci_balance", "all", None, "{:,.0f}"),
+}
+
+
+def report_years(runs: list[Run]) -> list[int]:
+    first = runs[0].scenario
+    return sorted(
+        {first["base_year"], 2025, 2030, first["horizon"]} & set(range(first["base_year"], first["horizon"] + 1))
+    )
+
+
+def key_indicator_table(runs: list[Run], lang: str) -> pd.DataFrame:
+    """Rows: key indicators; columns: year (and run, when several)."""
+    L = labels(lang)
+    columns = {}
+    for run in runs:
+        for year in report_years(runs):
+            col = str(year) if len(runs) == 1 else f"{run.name} {year}"
+            values = []
+            for ind, group, age, fmt in KEY_INDICATORS.values():
+                s = run.series(ind, group, age_group=age)
+                v = s["mean"].get(year, float("nan"))
+                if ind == "ltci_balance":
+                    v = v / 1e6
+                values.append("-" if pd.isna(v) else fmt.format(v))
+            columns[col] = values
+    return pd.DataFrame(columns, index=[L["indicators"][k] for k in KEY_INDICATORS])
+
+
+def targets_table(runs: list[Run], lang: str) -> pd.DataFrame:
+    L, R = labels(lang), labels(lang)["report"]
+    rows = []
+    for run in runs:
+        for t in run.targets.itertuples() if not run.targets.empty else []:
+            rows.append(
+                {
+                    **({R["summary"]: run.name} if len(runs) > 1 else {}),
+                    R["target"]: L["targets"][t.target],
+                    R["by"]: t.target_year,
+                    R["target_value"]: _num(t.target_value),
+                    R["value_then"]: _num(t.value_at_target_year),
+                    R["met"]: R["answer_yes"] if t.met_at_target_year else R["answer_no"],
+                    R["first_met"]: "-" if pd.isna(t.first_year_met) else str(int(t.first_year_met)),
+                    R["gap"]: _num(t.gap_at_target_year),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def differences(runs: list[Run], indicators: list[str] | None = None) -> pd.DataFrame:
+    """Each key indicator (or the named indicators, group 'all') at the target years and the horizon:
+    value per run and difference from the first run."""
+    years = sorted(
+        {int(y) for r in runs if not r.targets.empty for y in r.targets["target_year"]} | {runs[0].scenario["horizon"]}
+    )
+    specs = (
+        {k: v[:3] for k, v in KEY_INDICATORS.items()} if not indicators else {i: (i, "all", None) for i in indicators}
+    )
+    rows = []
+    for ind, group, age in specs.values():
+        for year in years:
+            row = {"indicator": ind, "group": group, "year": year}
+            values = [r.series(ind, group, age_group=age)["mean"].get(year, float("nan")) for r in runs]
+            for run, v in zip(runs, values, strict=True):
+                row[run.name] = v
+            for run, v in zip(runs[1:], values[1:], strict=True):
+                row[f"{run.name} - {runs[0].name}"] = v - values[0]
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _num(v: float) -> str:
+    return "-" if pd.isna(v) else (f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}")
+
+
+def _title(runs: list[Run], lang: str) -> str:
+    R = labels(lang)["report"]
+    if len(runs) == 1:
+        return R["title"].format(scenario=runs[0].name)
+    return R["compare_title"].format(scenarios=" / ".join(r.name for r in runs))
+
+
+def _summary_rows(runs: list[Run], lang: str) -> list[tuple[str, str]]:
+    L, R = labels(lang), labels(lang)["report"]
+    rows = []
+    for run in runs:
+        s = run.scenario
+        rows += [
+            (R["summary"], run.name),
+            (R["region"], L["regions"].get(s["region"], s["region"])),
+            (R["period"], f"{s['base_year']}-{s['horizon']}"),
+            (R["replicates"], str(s["replicates"])),
+            (R["seed"], str(s["seed"])),
+            (R["description"], s.get("description", "")),
+        ]
+    return rows
+
+
+def _generated(runs: list[Run], lang: str) -> str:
+    R = labels(lang)["report"]
+    return R["generated"].format(
+        version=__version__, runs=", ".join(str(r.folder.name) for r in runs), date=date.today().isoformat()
+    )
+
+
+def charts_for(runs: list[Run]) -> list[str]:
+    return [c for c in CHARTS if c != "targets" or any(not r.targets.empty for r in runs)]
+
+
+def html_report(runs: list[Run], lang: str = "en") -> str:
+    L, R = labels(lang), labels(lang)["report"]
+    font = ", ".join(f"'{f}'" for f in font_family(lang)) + ", sans-serif"
+    parts = [
+        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'>",
+        f"<title>{html.escape(_title(runs, lang))}</title>",
+        f"<style>body{{font-family:{font};max-width:54em;margin:2em auto;color:#222;line-height:1.45}}"
+        "table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.9em}"
+        "td,th{border-bottom:1px solid #ddd;padding:0.25em 0.7em;text-align:right}"
+        "td:first-child,th:first-child{text-align:left}img{width:100%}"
+        "p.small{font-size:0.8em;color:#555}</style></head><body>",
+        f"<h1>{html.escape(_title(runs, lang))}</h1>",
+        "<table>"
+        + "".join(
+            f"<tr><th>{html.escape(k)}</th><td style='text-align:left'>{html.escape(v)}</td></tr>"
+            for k, v in _summary_rows(runs, lang)
+        )
+        + "</table>",
+        f"<h2>{R['key_indicators']}</h2>",
+        key_indicator_table(runs, lang).rename_axis(R["indicator"]).to_html(border=0),
+    ]
+    targets = targets_table(runs, lang)
+    if not targets.empty:
+        parts += [f"<h2>{R['targets']}</h2>", targets.to_html(index=False, border=0)]
+    parts.append(f"<h2>{R['charts']}</h2>")
+    for chart in charts_for(runs):
+        buf = io.BytesIO()
+        fig = figure(chart, runs, lang)
+        fig.savefig(buf, format="png", dpi=200)
+        plt.close(fig)
+        data = base64.b64encode(buf.getvalue()).decode("ascii")
+        parts.append(
+            f"<figure><img alt='{html.escape(L['charts'][chart]['title'])}' "
+            f"src='data:image/png;base64,{data}'></figure>"
+        )
+    parts += [
+        f"<h2>{R['sources']}</h2>",
+        f"<p>{html.escape(R['sources_text'])}</p>",
+        f"<p class='small'>{html.escape(_generated(runs, lang))}</p></body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def pdf_report(runs: list[Run], path: Path, lang: str = "en") -> None:
+    R = labels(lang)["report"]
+    bold = "bold" if lang == "en" else "normal"  # the CJK font has one weight
+    a4 = (8.27, 11.69)
+    with (
+        plt.rc_context({"font.family": font_family(lang), "font.size": 8}),
+        PdfPages(
+            path, metadata={"Title": _title(runs, lang), "Creator": f"sim {__version__}", "CreationDate": None}
+        ) as pdf,
+    ):
+        fig = plt.figure(figsize=a4)
+        y = 0.95
+        fig.text(0.08, y, _title(runs, lang), fontsize=14, weight=bold)
+        y -= 0.04
+        for k, v in _summary_rows(runs, lang):
+            wrapped = textwrap.wrap(v, 95 if lang == "en" else 48) or [""]
+            fig.text(0.08, y, k, weight=bold)
+            for line in wrapped:
+                fig.text(0.25, y, line)
+                y -= 0.018
+        y -= 0.02
+        y = _pdf_table(
+            fig, y, R["key_indicators"], key_indicator_table(runs, lang).rename_axis(R["indicator"]).reset_index()
+        )
+        targets = targets_table(runs, lang)
+        if not targets.empty:
+            _pdf_table(fig, y - 0.02, R["targets"], targets)
+        pdf.savefig(fig)
+        plt.close(fig)
+        for chart in charts_for(runs):
+            fig = figure(chart, runs, lang)
+            pdf.savefig(fig)
+            plt.close(fig)
+        fig = plt.figure(figsize=a4)
+        fig.text(0.08, 0.95, R["sources"], fontsize=12, weight=bold)
+        width = 100 if lang == "en" else 46
+        for i, line in enumerate(textwrap.wrap(R["sources_text"], width) + ["", _generated(runs, lang)]):
+            fig.text(0.08, 0.92 - 0.02 * i, line)
+        pdf.savefig(fig)
+        plt.close(fig)
+
+
+def _pdf_table(fig, top: float, title: str, table: pd.DataFrame) -> float:
+    fig.text(0.08, top, title, fontsize=11)
+    height = 0.022 * (len(table) + 1)
+    ax = fig.add_axes((0.08, top - 0.01 - height, 0.84, height))
+    ax.axis("off")
+    cells = ax.table(
+        cellText=table.astype(str).values,
+        colLabels=[str(c) for c in table.columns],
+        loc="upper left",
+        cellLoc="right",
+        colLoc="right",
+        edges="horizontal",
+    )
+    cells.auto_set_font_size(False)
+    cells.set_fontsize(7)
+    cells.auto_set_column_width(list(range(len(table.columns))))
+    for (_, col), cell in cells.get_celld().items():
+        if col == 0:
+            cell.set_text_props(ha="left")
+            cell._loc = "left"
+    return top - 0.03 - height
+
+
+def write_report(runs: list[Run], path: Path, fmt: str = "html", lang: str = "en") -> Path:
+    """Write the report to a temporary file beside ``path``, then rename it: never a partial report."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        if fmt == "html":
+            tmp.write_text(html_report(runs, lang), encoding="utf-8")
+        elif fmt == "pdf":
+            pdf_report(runs, tmp, lang)
+        else:
+            raise ValueError(f"unknown report format {fmt!r} (allowed: html, pdf)")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

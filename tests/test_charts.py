@@ -1,0 +1,208 @@
+"""Charts and reports: their content, checked through matplotlib's objects, in English and Chinese."""
+
+import re
+
+import matplotlib.colors as mcolors
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_scenario
+from matplotlib.collections import PolyCollection
+from matplotlib.ft2font import FT2Font
+from matplotlib.text import Text
+from typer.testing import CliRunner
+
+from sim.charts import CHARTS, SETTING_COLOURS, Run, cjk_font_path, figure, labels
+from sim.cli import app
+from sim.report import differences, html_report, write_report
+from sim.run import run_scenario, write_run
+
+PLAN = dict(
+    region="shengzhou",
+    seed=8,
+    horizon=2027,
+    replicates=2,
+    policy={
+        "beds": {"nursing_share": {2024: 0.58}, "family_beds": {2024: 200}},
+        "insurance": {"start_year": 2023, "coverage": "all"},
+    },
+    targets=[
+        {"indicator": "nursing_share", "value": 0.58, "year": 2024},
+        {"indicator": "waiting_list", "value": 100, "year": 2026, "direction": "at_most"},
+    ],
+)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("runs")
+    plan = write_run(run_scenario(make_scenario(name="plan", **PLAN)), folder / "plan", charts=False)
+    base = write_run(
+        run_scenario(make_scenario(name="base", region="shengzhou", seed=8, horizon=2027)),
+        folder / "base",
+        charts=False,
+    )
+    return Run.load(plan), Run.load(base)
+
+
+def texts(fig) -> list[str]:
+    return [t.get_text() for t in fig.findobj(Text) if t.get_text()]
+
+
+def legend_labels(fig) -> list[str]:
+    return [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+
+
+def test_demand_capacity_shows_need_by_level_against_beds_staffed_beds_and_home_care(runs):
+    plan, _ = runs
+    fig = figure("demand_capacity", [plan])
+    L = labels("en")
+    ax = fig.axes[0]
+    assert L["charts"]["demand_capacity"]["title"] in texts(fig)
+    assert ax.get_xlabel() == "Year" and ax.get_ylabel() == "persons or places"
+    names = legend_labels(fig)
+    for level in ("mild", "moderate", "severe", "total"):
+        assert L["levels"][level] in names
+    beds = next(line for line in ax.get_lines() if line.get_label() == "Care-home beds")
+    years, values = beds.get_data()
+    summary = plan.series("beds", "all/all")["mean"]
+    assert list(years) == list(summary.index) and np.allclose(values, summary.values)
+    assert {"Staffed beds", "Home-care capacity (persons at 14 h/week)"} <= set(names)
+    assert any(isinstance(c, PolyCollection) for c in ax.collections)  # the 90% band across replicates
+    source = [t for t in texts(fig) if t.startswith("Source:")]
+    assert len(source) == 1 and "scenario plan (Shengzhou), seed 8, 2 replicate(s)" in source[0]
+
+
+def test_care_arrangements_keep_one_colour_per_setting(runs):
+    plan, _ = runs
+    fig = figure("care_arrangements", [plan])
+    stacks = [c for c in fig.axes[0].collections if isinstance(c, PolyCollection)]
+    labels_en = labels("en")["settings"]
+    assert [s.get_label() for s in stacks] == [labels_en[s] for s in SETTING_COLOURS]
+    for stack, setting in zip(stacks, SETTING_COLOURS, strict=True):
+        assert mcolors.to_hex(stack.get_facecolor()[0]) == SETTING_COLOURS[setting].lower()
+    assert fig.axes[0].get_ylabel() == "older people (persons)"
+
+
+def test_occupancy_is_a_share_and_the_queue_is_in_persons(runs):
+    plan, _ = runs
+    fig = figure("occupancy", [plan])
+    top, bottom = fig.axes[:2]
+    assert top.get_ylim() == (0, 1) and top.get_ylabel() == "occupied share of beds"
+    assert {line.get_label() for line in top.get_lines()} == {"All homes", "Public", "Private and PBPO", "Nursing-type"}
+    assert bottom.get_ylabel() == "persons waiting (persons)"
+    waiting = plan.series("waiting_list")["mean"]
+    assert np.allclose(bottom.get_lines()[0].get_ydata(), waiting.values)
+
+
+def test_workforce_and_insurance_charts(runs):
+    plan, base = runs
+    fig = figure("workforce", [plan])
+    needed = next(line for line in fig.axes[0].get_lines() if line.get_label() == "Workers needed (staffing ratios)")
+    expected = (plan.series("workers") + plan.series("staff_gap"))["mean"]
+    assert np.allclose(needed.get_ydata(), expected.values)
+    fig = figure("insurance", [plan])
+    assert fig.axes[0].get_ylabel() == "million yuan"
+    balance = next(line for line in fig.axes[0].get_lines() if line.get_label() == "Fund balance")
+    assert np.allclose(balance.get_ydata(), plan.series("ltci_balance")["mean"].values / 1e6)
+    assert "No long-term-care insurance in this scenario" in texts(figure("insurance", [base]))
+
+
+def test_target_dashboard_draws_each_target_line_and_verdict(runs):
+    plan, _ = runs
+    fig = figure("targets", [plan])
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == 2
+    titles = [ax.get_title(loc="left") for ax in panels]
+    verdict = "met" if plan.targets.set_index("target").loc["nursing_share", "met_at_target_year"] else "not met"
+    assert titles[0] == f"Nursing-type share of beds: {verdict}"
+    lines = {
+        round(float(line.get_ydata()[0]), 6)
+        for ax in panels
+        for line in ax.get_lines()
+        if line.get_linestyle() == "--" and line.get_label() == "Target"
+    }
+    assert lines == {0.58, 100.0}
+
+
+def test_comparison_puts_runs_side_by_side_on_shared_axes(runs):
+    fig = figure("care_arrangements", list(runs))
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["plan", "base"]
+    assert fig.axes[0].get_shared_y_axes().joined(fig.axes[0], fig.axes[1])
+    table = differences(list(runs))
+    row = table[(table.indicator == "ltci_balance") & (table.year == 2027)].iloc[0]
+    assert row["base - plan"] == pytest.approx(row["base"] - row["plan"]) and row["plan"] > 0 == row["base"]
+
+
+@pytest.mark.parametrize("chart", list(CHARTS))
+def test_chinese_charts_use_the_cjk_font_for_every_character(runs, chart):
+    plan, _ = runs
+    fig = figure(chart, [plan], lang="zh")
+    font = FT2Font(cjk_font_path())
+    charmap = font.get_charmap()
+    chinese = [t for t in fig.findobj(Text) if re.search(r"[\u4e00-\u9fff]", t.get_text())]
+    assert chinese, "the chart has Chinese text"
+    for t in chinese:
+        assert t.get_fontname() == "Noto Sans CJK TC"
+        missing = [c for c in t.get_text() if ord(c) > 127 and ord(c) not in charmap]
+        assert not missing, missing
+
+
+def test_every_chinese_label_can_be_drawn():
+    charmap = FT2Font(cjk_font_path()).get_charmap()
+
+    def strings(node):
+        if isinstance(node, dict):
+            for v in node.values():
+                yield from strings(v)
+        elif isinstance(node, str):
+            yield node
+
+    missing = {c for s in strings(labels("zh")) for c in s if ord(c) > 127 and ord(c) not in charmap}
+    assert not missing
+    assert set(labels("zh")) == set(labels("en"))  # one table per language, the same keys
+
+
+def test_reports_render_to_html_and_pdf(runs, tmp_path):
+    plan, base = runs
+    page = html_report([plan], "zh")
+    assert "<title>人口老龄化与长期照护：plan</title>" in page
+    assert page.count("data:image/png;base64,") == len(CHARTS)
+    assert "护理型床位占比" in page and "数据来源与方法" in page
+    pdf = write_report([plan], tmp_path / "r.pdf", "pdf", "en").read_bytes()
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type /Page\b", pdf)) == len(CHARTS) + 2
+    both = write_report([plan, base], tmp_path / "c.html", "html", "en").read_text(encoding="utf-8")
+    assert "Scenario comparison: plan / base" in both
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_plot_compare_and_report_commands(runs, tmp_path):
+    plan, base = runs
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        [
+            "plot",
+            str(plan.folder),
+            "--chart",
+            "occupancy",
+            "--format",
+            "svg",
+            "--lang",
+            "zh",
+            "--out",
+            str(tmp_path / "c"),
+        ],
+    )
+    assert result.exit_code == 0 and (tmp_path / "c" / "occupancy.svg").exists()
+    result = runner.invoke(app, ["compare", str(plan.folder), str(base.folder), "--out", str(tmp_path / "cmp")])
+    assert result.exit_code == 0
+    diff = pd.read_csv(tmp_path / "cmp" / "differences.csv")
+    assert {"plan", "base", "base - plan"} <= set(diff.columns)
+    assert len(list((tmp_path / "cmp" / "charts" / "en").glob("*.png"))) == len(CHARTS)
+    result = runner.invoke(app, ["report", str(plan.folder), "--format", "pdf", "--out", str(tmp_path / "r.pdf")])
+    assert result.exit_code == 0 and (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
+    bad = runner.invoke(app, ["report", str(plan.folder), "--lang", "fr"])
+    assert bad.exit_code == 2 and bad.output.strip() == "error: --lang = 'fr': must be one of en, zh"
+    bad = runner.invoke(app, ["plot", str(tmp_path)])
+    assert bad.exit_code == 2 and "not a results folder" in bad.output
