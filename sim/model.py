@@ -2,9 +2,10 @@
 care system around them.
 
 Each year, in order:
-1. every elder lives the year: dies, or keeps or changes capacity level (one draw per elder);
+1. every elder lives the year: dies, or keeps or changes capacity level (one draw per elder); the dead
+   leave their beds, the waiting list and their spouses;
 2. the survivors age one year; the people turning 60 join, with their characteristics and families;
-3. families: widowhood; dementia cases arise;
+3. families: spouses outside the model may die; dementia cases arise;
 4. care workers leave, retire, are trained, recruited and hired where the vacancies are;
 5. care homes build and convert beds as the scenario says;
 6. every elder with a care need gets an arrangement (family, home care, day care, family bed, care home)
@@ -70,7 +71,7 @@ class AgeingModel(mesa.Model):
         self.record = YearlyRecord(scale=self.scale)
 
         self.p = Parameters(data.parameters)
-        self.baseline = {k: v for k, v in care_baselines()[scenario.region].items()}
+        self.baseline = care_baselines()[scenario.region]
         self._add_base_population()
         self._counts = self.elders.counts()
         snapshot = None
