@@ -164,7 +164,9 @@ class CareArranger:
         """Residents by [home, bed type] and staff load by home."""
         res = np.flatnonzero(elders.setting == INSTITUTION)
         occupied = np.bincount(elders.home[res] * 3 + elders.bed[res], minlength=n_homes * 3).reshape(n_homes, 3)
+        # float even with no residents (bincount of nothing is integer)
         load = np.bincount(elders.home[res], weights=resident_load(elders.level[res], self.p), minlength=n_homes)
+        load = load.astype(float)
         return occupied, load
 
     def reviewing(self, elders: Elders, candidates: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -235,3 +235,10 @@ def test_severe_share_cannot_exceed_need():
     severe = outcome(table, "persons_with_unmet_need", 2022, capacity="severe")
     assert 0 <= severe <= outcome(table, "persons_with_need", 2022)
     assert SEVERE == 3
+
+
+def test_a_city_too_small_for_its_scale_still_runs():
+    """At 1,000 persons per agent Shengzhou has one home and may have no staff or residents at all."""
+    table = run(scale=1000, horizon=2023)
+    beds = outcome(table, "beds", 2023, "all/all")
+    assert beds == 4000 and outcome(table, "occupied_beds", 2023, "all/all") <= beds
