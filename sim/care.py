@@ -156,9 +156,8 @@ def family_given(need: np.ndarray, family: np.ndarray, formal: np.ndarray, p: Pa
 class CareArranger:
     """The yearly arrangement of care; see the module docstring."""
 
-    def __init__(self, p: Parameters, scale: float):
+    def __init__(self, p: Parameters):
         self.p = p
-        self.scale = scale
 
     def occupancy(self, elders: Elders, n_homes: int) -> tuple[np.ndarray, np.ndarray]:
         """Residents by [home, bed type] and staff load by home."""
@@ -199,21 +198,32 @@ class CareArranger:
         candidates = np.flatnonzero((has_need | (elders.waiting_since > 0)) & at_home)
         review = np.ones(candidates.size, dtype=bool) if everyone_reviews else self.reviewing(elders, candidates, rng)
         reviewers = candidates[review]
+        family_all = family_hours(elders, candidates, p)  # fixed within the year's arrangement
         kept = elders.setting[candidates[~review]]
         places = {  # places left for those reconsidering once the others keep theirs
             O_BED: max(0, capacity.family_beds - int((kept == FAMILY_BED).sum())),
             O_DAY: max(0, capacity.day_care_places - int((kept == DAY_CARE).sum())),
         }
         admitted, public, joined = self._choose(
-            elders, reviewers, year, homes, staff, places, benefits, rng, inertia=not everyone_reviews
+            elders,
+            reviewers,
+            family_all[review],
+            year,
+            homes,
+            staff,
+            places,
+            benefits,
+            rng,
+            inertia=not everyone_reviews,
         )
         elders.last_level[candidates] = elders.level[candidates]
 
         # hours of those at home with a need (or on the waiting list)
-        home = candidates[elders.setting[candidates] != INSTITUTION]
+        stays_home = elders.setting[candidates] != INSTITUTION
+        home = candidates[stays_home]
         option = SETTING_OPTION[elders.setting[home]]
         need = need_hours(elders, home, p)
-        family = family_hours(elders, home, p)
+        family = family_all[stays_home]
         formal, informal = option_hours(need, family, option, p)
         formal[option == O_FAMILY] = 0.0
         visiting = np.isin(option, (O_HOME, O_BED))
@@ -253,6 +263,7 @@ class CareArranger:
         self,
         elders: Elders,
         choosers: np.ndarray,
+        family: np.ndarray,
         year: int,
         homes: Homes,
         staff: np.ndarray,
@@ -260,13 +271,13 @@ class CareArranger:
         benefits: Benefits,
         rng: np.random.Generator,
         inertia: bool,
-    ) -> np.ndarray:
-        """Choice and placement of those reconsidering; sets their setting, home and waiting status.
-        Returns the rows admitted to a care home."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Choice and placement of those reconsidering (``family``: their families' hours); sets their
+        setting, home and waiting status. Returns the rows admitted to a care home, those admitted to a
+        public one and when they joined its list."""
         p = self.p
         n = choosers.size
         need = need_hours(elders, choosers, p)
-        family = family_hours(elders, choosers, p)
         formal = np.empty((n, len(OPTIONS)))
         informal = np.empty((n, len(OPTIONS)))
         for o in range(len(OPTIONS)):

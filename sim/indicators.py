@@ -12,22 +12,13 @@ import numpy as np
 import pandas as pd
 
 from .capacity import LEVELS
-from .demography import AGE_MIN, AGES, SEXES, life_expectancy
+from .demography import AGE_MIN, AGES, life_expectancy
 
 FIVE_YEAR_GROUPS = {f"{a}-{a + 4}": (a, a + 5) for a in range(60, 100, 5)} | {"100+": (100, None)}
 BROAD_GROUPS = {"60+": (60, None), "65+": (65, None), "80+": (80, None)}
 SEX_BREAKDOWN = {"all": [0, 1], "male": [0], "female": [1]}
 OPEN_AGE_FOR_LIFE_TABLE = 100  # ages 100+ pooled: the packaged death rates are the same at every age 100+
 
-# indicator -> (unit, description); the table's columns are documented in docs/model.md
-INDICATORS = {
-    "population": ("persons", "Persons alive at the end of the year"),
-    "deaths": ("persons", "Deaths during the year among those aged 60+ at its start"),
-    "entrants": ("persons", "Persons turning 60 during the year"),
-    "elders_by_capacity": ("persons", "Persons by GB/T 42195-2022 capacity level"),
-    "capacity_share": ("share", "Share of the age group at the capacity level ('any_loss' = mild or worse)"),
-    "life_expectancy_60": ("years", "Period life expectancy at 60 from the year's simulated death rates"),
-}
 COLUMNS = ["year", "indicator", "sex", "age_group", "capacity", "group", "unit", "value"]
 
 
@@ -218,6 +209,3 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return out.reset_index()
-
-
-__all__ = ["INDICATORS", "YearlyRecord", "summarise", "simulated_life_expectancy_60", "SEXES"]

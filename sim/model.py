@@ -181,7 +181,7 @@ class AgeingModel(mesa.Model):
         self.homes = initial_homes(self, {k: v["value"] for k, v in self.baseline.items()}, self.scale, p, rng)
         beds = self.homes.beds()
         self.mean_home_size = beds.sum() / max(len(self.homes), 1)
-        self.arranger = CareArranger(p, self.scale)
+        self.arranger = CareArranger(p)
         self.fund = Fund()
         self.workforce = Workforce()
         total = stochastic_round(np.array([p.workers_per_bed_2020 * beds.sum()]), rng)[0]

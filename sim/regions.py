@@ -16,7 +16,7 @@ import numpy as np
 import yaml
 
 from .capacity import LEVELS, N_LEVELS
-from .demography import AGE_MAX, AGE_MIN, AGES, N_AGES, SEXES, MortalityTable, parse_age_group, split_age_groups
+from .demography import AGE_MAX, AGE_MIN, N_AGES, SEXES, MortalityTable, parse_age_group, split_age_groups
 
 DATA = files("sim") / "data"
 ENTRY_AGE = AGE_MIN
@@ -156,6 +156,3 @@ def load_region(key: str) -> RegionData:
         hazard_ratio=hr,
         prevalence=prev,
     )
-
-
-__all__ = ["AGES", "RegionData", "load_region", "region_keys", "region_catalogue", "data_file_hashes"]
