@@ -15,7 +15,14 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from .scenario import Scenario, ScenarioError, load_scenario
@@ -262,6 +269,106 @@ def report(
     start = time.perf_counter()
     path = write_report(runs, out or run_dirs[0] / f"report_{lang}.{fmt}", fmt, lang)
     console.print(f"Report in [bold]{path}[/] ({time.perf_counter() - start:.1f} s)")
+
+
+@app.command()
+def calibrate(
+    spec: Annotated[Path, typer.Argument(help="Calibration file, e.g. calibration/tianjin-2020.yaml.")],
+    workers: Annotated[int, typer.Option(help="Worker processes evaluating candidates in parallel.")] = 1,
+    budget: Annotated[
+        int | None, typer.Option(help="Most model evaluations (whole generations) [default: the file's maxiter].")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder [default: calibration/<name>].")] = None,
+) -> None:
+    """Fit the calibration file's free parameters to its targets; write fit.yaml, fit.csv, history.csv and
+    report.md. The same file gives the same parameters whatever the number of workers."""
+    from .fitting import calibrate as fit_parameters
+    from .fitting import load_spec, planned_evaluations, write_fit
+    from .run import OutputError, check_output_dir
+
+    if workers < 1:
+        fail(f"--workers = {workers}: must be 1 or more")
+    if budget is not None and budget < 1:
+        fail(f"--budget = {budget}: must be 1 or more")
+    try:
+        s = load_spec(spec)
+    except ScenarioError as e:
+        fail(str(e))
+    out = out or Path("calibration") / s.name
+    try:
+        check_output_dir(out, marker="fit.yaml")
+    except OutputError as e:
+        fail(str(e))
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("evaluations"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(f"{s.name}: fitting", total=planned_evaluations(s, budget))
+        try:
+            fit = fit_parameters(s, workers, budget, progress=lambda n: progress.advance(task, n))
+        except ScenarioError as e:
+            fail(str(e))
+    record = write_fit(fit, out, spec.read_text(encoding="utf-8"), command=["sim", *sys.argv[1:]])
+    _print_fit_table(fit.table, f"{s.name}: objective {fit.objective:.4f}, {len(fit.history)} evaluations")
+    for name, value in record["fitted"].items():
+        console.print(f"  {name} = {value:.4f}")
+    console.print(f"Fit in [bold]{out}[/] ({fit.seconds:.0f} s)")
+
+
+def _print_fit_table(table: pd.DataFrame, title: str) -> None:
+    from .fitting import _fmt
+
+    t = Table(title=title)
+    for col in ("kind", "observed quantity", "year", "observed", "accepted", "simulated (90%)", "within"):
+        t.add_column(col, overflow="fold")
+    for r in table.itertuples():
+        t.add_row(
+            r.kind,
+            r.label,
+            str(r.year),
+            _fmt(r.observed),
+            f"{_fmt(r.lower) or '...'} to {_fmt(r.upper) or '...'}",
+            f"{_fmt(r.simulated)} ({_fmt(r.p05)}-{_fmt(r.p95)})",
+            "yes" if r.within else "[bold red]no[/]",
+        )
+    console.print(t)
+
+
+@app.command("validate-fit")
+def validate_fit(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Shipped calibration names or fit files [default: all shipped].")
+    ] = None,
+    replicates: Annotated[int | None, typer.Option(help="Check replicates [default: the fit's].")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Re-run each calibration's targets and hold-out checks with the fitted parameters (on the check
+    seed) and say which are met. Exit code 1 if a fitted target is outside its tolerance."""
+    from .calibration import shipped
+    from .fitting import validate
+
+    if workers < 1:
+        fail(f"--workers = {workers}: must be 1 or more")
+    if replicates is not None and replicates < 2:
+        fail(f"--replicates = {replicates}: must be 2 or more")
+    failed = False
+    for name in names or shipped():
+        try:
+            result = validate(name, replicates, workers)
+        except (ScenarioError, ValueError) as e:
+            fail(f"{name}: {e}")
+        for note in result.notes:
+            console.print(f"[yellow]note:[/] {name}: {escape(note)}")
+        _print_fit_table(result.table, f"{name} ({result.region})")
+        failed |= not result.table[result.table.kind == "target"].within.all()
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .capacity import LEVELS
+from .capacity import LEVELS, MODERATE
 from .demography import AGE_MIN, AGES, life_expectancy
 
 FIVE_YEAR_GROUPS = {f"{a}-{a + 4}": (a, a + 5) for a in range(60, 100, 5)} | {"100+": (100, None)}
@@ -101,7 +101,7 @@ def _year_rows(year, persons, deaths, exposure, entrants, scale) -> list[tuple]:
 
 def care_rows(year: int, snap: dict, pop60: float, scale: float) -> list[tuple]:
     """The care system's indicators for one year (sex 'all', ages 60+ unless a breakdown says otherwise)."""
-    from .care import SETTINGS
+    from .care import INSTITUTION, SETTINGS
     from .institutions import BED_TYPES, OWNERSHIP, PUBLIC
     from .workforce import CERT_LEVELS
 
@@ -131,6 +131,20 @@ def care_rows(year: int, snap: dict, pop60: float, scale: float) -> list[tuple]:
     add("unmet_need_share", (unmet > 1e-9).sum() / max(with_need.sum(), 1), "share")
     for lvl, lname in enumerate(LEVELS[1:], start=1):
         add("persons_with_unmet_need", ((unmet > 1e-9) & (level == lvl)).sum() * scale, "persons", capacity=lname)
+
+    # "unable to care for themselves" (生活不能自理) among the destitute: partial or total loss of self-care,
+    # read as GB/T levels moderate or worse; concentrated support means living in a care home
+    income = snap["elders_income"]
+    unable = level >= MODERATE
+    destitute_unable = unable & (income == 0)
+    add(
+        "concentrated_support_share",
+        (destitute_unable & (care.setting == INSTITUTION)).sum() / destitute_unable.sum()
+        if destitute_unable.any()
+        else np.nan,
+        "share",
+    )
+    add("poor_disabled", (unable & (income <= 1)).sum() * scale, "persons")
 
     beds, owner, occupied, load, staff = (
         snap["homes_beds"],

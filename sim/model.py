@@ -15,10 +15,13 @@ Each year, in order:
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import mesa
 import numpy as np
 
 from . import characteristics, families
+from .calibration import resolve as resolve_calibration
 from .capacity import (
     MODERATE,
     N_LEVELS,
@@ -49,6 +52,15 @@ def replicate_rng(seed: int, replicate: int, stream: int = 0) -> np.random.Gener
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
+@lru_cache(maxsize=64)
+def transition_matrices(region: str, multipliers: TransitionMultipliers) -> np.ndarray:
+    """One-year transition matrices ``P[sex, age, from, to]`` of a region under these multipliers: cached,
+    since every model of a region shares them and calibrations and sweeps build thousands of models."""
+    matrices = annual_transition_probabilities(scaled_rates(load_region(region).transition_rates, multipliers))
+    matrices.setflags(write=False)
+    return matrices
+
+
 class AgeingModel(mesa.Model):
     """A region's population aged 60+ and its care system, one agent per ``scale`` persons, stepped yearly."""
 
@@ -66,11 +78,12 @@ class AgeingModel(mesa.Model):
         self.multipliers = TransitionMultipliers(
             data.onset_multiplier, data.worsening_multiplier, data.recovery_multiplier
         )
-        self.transitions = annual_transition_probabilities(scaled_rates(self.region.transition_rates, self.multipliers))
+        self.transitions = transition_matrices(scenario.region, self.multipliers)
         self.elders = Elders(COLUMNS if care else {})
         self.record = YearlyRecord(scale=self.scale)
 
-        self.p = Parameters(data.parameters)
+        self.calibration = resolve_calibration(scenario.calibration, scenario.region, scenario.base_year)
+        self.p = Parameters({**(self.calibration["parameters"] if self.calibration else {}), **data.parameters})
         self.baseline = care_baselines()[scenario.region]
         self._add_base_population()
         self._counts = self.elders.counts()
@@ -115,10 +128,9 @@ class AgeingModel(mesa.Model):
         onset = self._lever(self.config.policy.health.onset_multiplier, 1.0, self.year + 1)
         if onset != 1.0:
             m = self.multipliers
-            rates = scaled_rates(
-                self.region.transition_rates, TransitionMultipliers(m.onset * onset, m.worsening, m.recovery)
+            transitions = transition_matrices(
+                self.config.region, TransitionMultipliers(m.onset * onset, m.worsening, m.recovery)
             )
-            transitions = annual_transition_probabilities(rates)
         survive = (1.0 - q)[..., None] * transitions  # [sex, age, from, to]
         probs = np.empty((2, N_AGES, N_LEVELS, N_LEVELS + 1))
         codes = np.empty((N_LEVELS, N_LEVELS + 1), dtype=np.int8)
@@ -333,6 +345,7 @@ class AgeingModel(mesa.Model):
         return {
             "care": care,
             "elders_level": self.elders.level[care.rows],
+            "elders_income": self.elders.income[care.rows],
             "homes_beds": self.homes.beds(),
             "homes_ownership": self.homes.ownership(),
             "occupied": occupied,

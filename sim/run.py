@@ -18,7 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,6 +93,14 @@ def code_version() -> dict:
     return info
 
 
+def calibration_record(scenario: Scenario) -> dict | None:
+    """Which fitted parameter set the run used: name, file, its SHA-256 and the fitted values."""
+    from .calibration import resolve
+
+    found = resolve(scenario.calibration, scenario.region, scenario.base_year)
+    return None if found is None else {k: found[k] for k in ("name", "file", "sha256", "fitted")}
+
+
 def manifest(result: RunResult, command: list[str] | None = None) -> dict:
     s = result.scenario
     import mesa
@@ -104,7 +113,7 @@ def manifest(result: RunResult, command: list[str] | None = None) -> dict:
         "replicate_streams": "numpy SeedSequence(seed, spawn_key=(replicate,)) -> PCG64",
         "code": code_version(),
         "data_files_sha256": data_file_hashes(),
-        "calibration": None,
+        "calibration": calibration_record(s),
         "wall_seconds": round(result.wall_seconds, 3),
         "replicate_seconds": [round(t, 3) for t in result.replicate_seconds],
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -119,25 +128,41 @@ def manifest(result: RunResult, command: list[str] | None = None) -> dict:
     }
 
 
-def _is_replaceable(out: Path) -> bool:
-    return not out.exists() or (out.is_dir() and (not any(out.iterdir()) or (out / MANIFEST).exists()))
+def _is_replaceable(out: Path, marker: str) -> bool:
+    return not out.exists() or (out.is_dir() and (not any(out.iterdir()) or (out / marker).exists()))
 
 
-def check_output_dir(out: Path) -> None:
-    """Refuse to write over anything but an earlier results folder (or an empty one)."""
-    if not _is_replaceable(out):
+def check_output_dir(out: Path, marker: str = MANIFEST) -> None:
+    """Refuse to write over anything but an earlier output folder of the same kind (or an empty one)."""
+    if not _is_replaceable(out, marker):
         raise OutputError(f"{out}: exists and is not a results folder of this tool; choose another --out")
 
 
-def write_run(result: RunResult, out: Path, command: list[str] | None = None, charts: bool = True) -> Path:
-    """Write every file into a temporary folder beside ``out``, then swap it in with renames, so a
-    failure at any point leaves either the old folder or the new one, never a partial one."""
-    out = Path(out)
-    check_output_dir(out)
+@contextmanager
+def replace_folder(out: Path, marker: str = MANIFEST) -> Iterator[Path]:
+    """Yield a temporary folder beside ``out`` to write into, then swap it in with renames, so a failure
+    at any point leaves either the old folder or the new one, never a partial one."""
+    check_output_dir(out, marker)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     old = out.with_name(f".{out.name}.old-{os.getpid()}")
     try:
+        yield tmp
+        if out.exists():
+            out.rename(old)
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not out.exists():
+            old.rename(out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def write_run(result: RunResult, out: Path, command: list[str] | None = None, charts: bool = True) -> Path:
+    """Write every results file, all or nothing (see ``replace_folder``)."""
+    out = Path(out)
+    with replace_folder(out) as tmp:
         result.results.to_parquet(tmp / "results.parquet", index=False)
         result.results.to_csv(tmp / "results.csv", index=False)
         result.summary.to_parquet(tmp / "summary.parquet", index=False)
@@ -154,13 +179,4 @@ def write_run(result: RunResult, out: Path, command: list[str] | None = None, ch
             from .charts import Run, save_charts
 
             save_charts([Run.load(tmp)], tmp / "charts" / "en")
-        if out.exists():
-            out.rename(old)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old.exists() and not out.exists():
-            old.rename(out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
     return out

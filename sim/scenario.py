@@ -7,7 +7,7 @@ A wrong scenario is reported as one line naming the key path, the value and what
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -186,6 +186,12 @@ class Scenario(_Strict):
     scale: float = Field(
         1.0, ge=1, le=10000, description="Persons per agent; 1 = one agent per person. Results are always in persons."
     )
+    calibration: str = Field(
+        "default",
+        description="Fitted parameters to use: 'default' (the region's shipped calibration), 'none' (the documented"
+        " defaults alone), a shipped calibration's name, or the path of a fit file written by `sim calibrate`."
+        " data.parameters apply on top.",
+    )
     data: DataOverrides = Field(default_factory=DataOverrides)
     policy: Policy = Field(default_factory=Policy)
     targets: list[Target] = Field(default_factory=list, description="Plan targets checked every year.")
@@ -208,6 +214,12 @@ class Scenario(_Strict):
             raise _FieldError(
                 "horizon", self.horizon, f"must be after base_year ({self.base_year}) and at most {region.last_year}"
             )
+        from .calibration import resolve
+
+        try:
+            resolve(self.calibration, self.region, self.base_year)
+        except ValueError as e:
+            raise _FieldError("calibration", self.calibration, str(e)) from None
         _check_paths(self.policy, "policy", self.base_year, self.horizon)
         _check_targets(self.targets, self.base_year, self.horizon)
         if self.policy.insurance.start_year is not None and not self.base_year <= self.policy.insurance.start_year:
@@ -275,24 +287,28 @@ _MESSAGES = {
 }
 
 
-def _fields_at(loc: tuple) -> list[str]:
-    model: type[BaseModel] = Scenario
+def _fields_at(loc: tuple, root: type[BaseModel]) -> list[str]:
+    model = root
     for part in loc[:-1]:
+        if isinstance(part, int):  # an item of a list: its schema is the list's item type, taken below
+            continue
         annotation = model.model_fields[part].annotation
+        if get_origin(annotation) is list:
+            annotation = get_args(annotation)[0]
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return []
         model = annotation
     return sorted(model.model_fields)
 
 
-def _describe(err: dict) -> str:
+def _describe(err: dict, root: type[BaseModel]) -> str:
     loc = tuple(err["loc"])
     key = ".".join(str(p) for p in loc) or "(top level)"
     kind, ctx, value = err["type"], err.get("ctx", {}), err.get("input")
     if kind == "value_error" and isinstance(ctx.get("error"), _FieldError):
         return str(ctx["error"])
     if kind == "extra_forbidden":
-        allowed = _fields_at(loc)
+        allowed = _fields_at(loc, root)
         return f"{key} = {value!r}: unknown key (allowed: {', '.join(allowed) if allowed else 'none yet'})"
     if kind == "missing":
         return f"{key}: is required"
@@ -305,17 +321,20 @@ def _describe(err: dict) -> str:
     return f"{key} = {value!r}: {_MESSAGES.get(kind, err['msg'])}"
 
 
-def parse_scenario(raw: Any, source: str = "scenario") -> Scenario:
-    """Validate a mapping; raise ScenarioError with one line naming the first problem."""
+def parse_mapping[M: BaseModel](schema: type[M], raw: Any, source: str) -> M:
+    """Validate a mapping against a schema; raise ScenarioError with one line naming the first problem."""
     if not isinstance(raw, dict):
         raise ScenarioError(f"{source}: must be a mapping of keys to values, got {type(raw).__name__}")
     try:
-        scenario = Scenario.model_validate(raw)
+        return schema.model_validate(raw)
     except ValidationError as e:
-        raise ScenarioError(f"{source}: {_describe(e.errors()[0])}") from None
+        raise ScenarioError(f"{source}: {_describe(e.errors()[0], schema)}") from None
     except _FieldError as e:
         raise ScenarioError(f"{source}: {e}") from None
-    return scenario
+
+
+def parse_scenario(raw: Any, source: str = "scenario") -> Scenario:
+    return parse_mapping(Scenario, raw, source)
 
 
 def apply_overrides(raw: dict, assignments: list[str], source: str = "--set") -> dict:

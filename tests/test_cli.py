@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from sim.cli import app
 
 runner = CliRunner()
-ALL_KEYS = "base_year, data, description, horizon, name, policy, region, replicates, scale, seed, targets"
+ALL_KEYS = "base_year, calibration, data, description, horizon, name, policy, region, replicates, scale, seed, targets"
 
 BAD = {
     "unknown_region": (
@@ -73,6 +73,15 @@ BAD = {
         "dementia_beds_per_10k, family_beds, certified_workers_per_10k, workers_trained, family_carers_trained, "
         "occupancy, public_occupancy, institution_share, community_share, home_share, unmet_need_share, "
         "ltci_beneficiaries, waiting_list)",
+    ),
+    "unknown_calibration": (
+        "region: tianjin\ncalibration: tianjin-2030\n",
+        "calibration = 'tianjin-2030': unknown calibration (allowed: default, none, china-2020, shengzhou-2020, "
+        "tianjin-2020, wenzhou-2020, xuchang-2020, or the path of a fit file)",
+    ),
+    "calibration_of_another_region": (
+        "region: tianjin\ncalibration: wenzhou-2020\n",
+        "calibration = 'wenzhou-2020': is a fit for region wenzhou, not tianjin",
     ),
     "section_not_mapping": ("region: tianjin\ndata: 3\n", "data = 3: must be a mapping of keys to values"),
     "missing_region": ("horizon: 2030\n", "region: is required"),

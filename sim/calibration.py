@@ -1,0 +1,124 @@
+"""Calibrations: the parameter sets fitted so that a region's base year reproduces what it observed.
+
+A fit file (YAML) holds the fitted values, the care-parameter overrides they make, the targets with the
+fit achieved, and how it was obtained. `sim calibrate` writes it (see ``sim/fitting.py``); the package
+ships one per region as ``sim/data/calibrations/<region>-<base year>.yaml``, a copy of the committed
+``calibration/<name>/fit.yaml``. A scenario names the calibration it uses under ``calibration``: by default
+its region's shipped one, ``none`` for the documented defaults alone, another shipped name, or the path of
+a fit file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .regions import DATA
+
+DEFAULT, NONE = "default", "none"
+
+
+def shipped() -> list[str]:
+    folder = DATA / "calibrations"
+    if not folder.is_dir():
+        return []
+    return sorted(f.name.removesuffix(".yaml") for f in folder.iterdir() if f.name.endswith(".yaml"))
+
+
+def _shipped_path(name: str) -> Path:
+    return Path(str(DATA / "calibrations" / f"{name}.yaml"))
+
+
+def _read(path: Path) -> tuple[dict, str]:
+    return _read_cached(str(path.resolve()), path.stat().st_mtime)
+
+
+@cache
+def _read_cached(path: str, mtime: float) -> tuple[dict, str]:
+    data = Path(path).read_bytes()
+    return yaml.safe_load(data), hashlib.sha256(data).hexdigest()
+
+
+def resolve(name: str, region: str, base_year: int) -> dict | None:
+    """The calibration a scenario asks for, as {name, file, sha256, fitted, parameters}, or None.
+
+    Raises ValueError (saying what is allowed) for an unknown name, an unreadable file or another region's
+    fit."""
+    if name == NONE:
+        return None
+    if name == DEFAULT:
+        name = f"{region}-{base_year}"
+        if name not in shipped():
+            return None
+    if name in shipped():
+        fit, sha = _read(_shipped_path(name))
+        source = f"sim/data/calibrations/{name}.yaml"
+    else:
+        path = Path(name)
+        if not path.is_file():
+            raise ValueError(
+                f"unknown calibration (allowed: default, none, {', '.join(shipped())}, or the path of a fit file)"
+            )
+        try:
+            fit, sha = _read(path)
+        except yaml.YAMLError:
+            raise ValueError("not a valid YAML fit file") from None
+        source = str(path)
+    if not isinstance(fit, dict) or not isinstance(fit.get("parameters"), dict) or "region" not in fit:
+        raise ValueError("not a fit file written by `sim calibrate` (needs region and parameters)")
+    if fit["region"] != region:
+        raise ValueError(f"is a fit for region {fit['region']}, not {region}")
+    return {
+        "name": fit.get("name", name),
+        "file": source,
+        "sha256": sha,
+        "fitted": fit.get("fitted", {}),
+        "parameters": fit["parameters"],
+    }
+
+
+def with_values(values: dict[str, float], defaults: dict[str, Any]) -> dict[str, Any]:
+    """Care-parameter overrides (whole parameters, as ``data.parameters`` takes them) that set each dotted
+    name in ``values`` (``choice_constant.public_home``, ``need_hours_per_week.3``) and keep the rest of
+    each parameter at its default."""
+    out: dict[str, Any] = {}
+    for dotted, value in values.items():
+        top, *path = dotted.split(".")
+        node = out.setdefault(top, yaml.safe_load(yaml.safe_dump(defaults[top])))
+        if not path:
+            out[top] = float(value)
+            continue
+        for key in path[:-1]:
+            node = node[int(key) if isinstance(node, list) else key]
+        last = path[-1]
+        node[int(last) if isinstance(node, list) else last] = float(value)
+    return out
+
+
+def check_name(dotted: str, defaults: dict[str, Any]) -> str | None:
+    """None if ``dotted`` names one number inside a declared parameter, else what is allowed."""
+    top, *path = dotted.split(".")
+    if top not in defaults:
+        return "unknown parameter (sim/data/care_parameters.yaml lists them)"
+    node = defaults[top]
+    for key in path:
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            if isinstance(node, dict):
+                allowed = ", ".join(node)
+            elif isinstance(node, list):
+                allowed = f"0 to {len(node) - 1}"
+            else:
+                allowed = "none: it is one number"
+            return f"{top} has no part {key!r} (allowed: {allowed})"
+    if isinstance(node, dict | list):
+        example = next(iter(node)) if isinstance(node, dict) else 0
+        return f"names a group of numbers; name one of them, e.g. {dotted}.{example}"
+    return None

@@ -1,0 +1,567 @@
+"""`sim calibrate`: estimating the parameters that have no direct source from what a region observed.
+
+A calibration file (``calibration/<name>.yaml``) names the region, the free parameters with their
+ranges, the observed targets (value, year, tolerance, source) and the hold-out checks. The objective is
+the mean over fitted targets of ((simulated - observed) / tolerance)^2, where *simulated* is the mean over
+a fixed set of replicates (the same random streams for every candidate: common random numbers), so the
+objective is a deterministic function of the parameters. scipy's differential evolution minimises it with
+a fixed seed and deferred updating, so the same file gives the same parameters whatever the number of
+workers. The best parameters are then checked on *other* replicates (other seeds) against every target
+and hold-out, and the fit is written with how it was obtained.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import Field, model_validator
+from scipy.optimize import differential_evolution
+
+from .calibration import NONE, check_name, with_values
+from .model import AgeingModel
+from .parameters import _declared
+from .regions import data_file_hashes
+from .scenario import Scenario, ScenarioError, _FieldError, _Strict, apply_overrides, parse_mapping, parse_scenario
+
+
+class FreeParameter(_Strict):
+    name: str = Field(description="A care parameter, or one number in it: choice_constant.public_home.")
+    low: float = Field(description="Lowest value searched.")
+    high: float = Field(description="Highest value searched.")
+    reason: str = Field(description="Why this parameter is free and why this range.")
+
+
+class Observation(_Strict):
+    """One row of the results table at one year."""
+
+    label: str = Field(description="What was observed, in words.")
+    indicator: str = Field(description="Indicator name in the results table.")
+    group: str = "all"
+    capacity: str = "all"
+    age_group: str = "60+"
+    sex: str = "all"
+    year: int = Field(description="Year observed.")
+    source: str = Field(description="Publication, table, year; or 'assumption:' with the reasoning.")
+
+
+class FitTarget(Observation):
+    value: float = Field(description="Observed value.")
+    tolerance: float = Field(gt=0, description="Largest accepted |simulated - observed|; the error's scale.")
+    fitted: bool = Field(True, description="In the objective (true), or only reported (false: an input checked).")
+
+
+class Holdout(Observation):
+    """An out-of-sample check: not in the objective; passes when the simulated mean lies within [lower, upper]."""
+
+    lower: float | None = None
+    upper: float | None = None
+    scale: float | None = Field(None, ge=1, description="Persons per agent for this check (default: the file's).")
+    set: dict[str, Any] = Field(default_factory=dict, description="Scenario keys for this check, e.g. a policy.")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Holdout:
+        if self.lower is None and self.upper is None:
+            raise _FieldError("lower", None, "a hold-out needs lower, upper or both")
+        return self
+
+
+class Method(_Strict):
+    seed: int = Field(1, ge=0, description="Seed of differential evolution.")
+    popsize: int = Field(8, ge=4, le=100, description="Candidates per free parameter in each generation.")
+    maxiter: int = Field(20, ge=1, le=1000, description="Generations at most.")
+    tol: float = Field(0.01, gt=0, description="Relative convergence tolerance (scipy's tol).")
+    mutation: tuple[float, float] = (0.5, 1.0)
+    recombination: float = Field(0.7, ge=0, le=1)
+
+
+class CalibrationSpec(_Strict):
+    name: str = ""
+    description: str = ""
+    region: str
+    base_year: int = 2020
+    scale: float = Field(10.0, ge=1, description="Persons per agent while fitting.")
+    seed: int = Field(20201101, ge=0, description="Seed of the model's random streams while fitting.")
+    replicates: int = Field(2, ge=1, le=100, description="Replicates averaged in the objective.")
+    check_seed: int = Field(20240101, ge=0, description="Seed of the check runs (different from the fit's).")
+    check_replicates: int = Field(10, ge=2, le=1000, description="Replicates of the check runs.")
+    inherit: str | None = Field(
+        None, description="A shipped calibration whose fitted values hold for every parameter not freed here."
+    )
+    parameters: list[FreeParameter] = Field(min_length=1)
+    targets: list[FitTarget] = Field(min_length=1)
+    holdouts: list[Holdout] = Field(default_factory=list)
+    method: Method = Field(default_factory=Method)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CalibrationSpec:
+        defaults = _defaults()
+        if self.inherit is not None:
+            from .calibration import shipped
+
+            if self.inherit not in shipped():
+                allowed = f"not a shipped calibration (allowed: {', '.join(shipped())})"
+                raise _FieldError("inherit", self.inherit, allowed)
+        for i, p in enumerate(self.parameters):
+            problem = check_name(p.name, defaults)
+            if problem:
+                raise _FieldError(f"parameters.{i}.name", p.name, problem)
+            if not p.low < p.high:
+                raise _FieldError(f"parameters.{i}.high", p.high, f"must be above low ({p.low:g})")
+        if not any(t.fitted for t in self.targets):
+            raise _FieldError("targets", "(all fitted: false)", "at least one target must be fitted")
+        for i, t in enumerate(self.targets):
+            if t.fitted and t.year != self.base_year:
+                raise _FieldError(f"targets.{i}.year", t.year, f"fitted targets are for the base year {self.base_year}")
+        parse_scenario(self.scenario_raw({}, self.seed), "calibration")  # the region, base year, scale are valid
+        for i, h in enumerate(self.holdouts):
+            try:
+                parse_scenario(self.scenario_raw({}, self.seed, h), "calibration")
+            except ScenarioError as e:
+                raise _FieldError(f"holdouts.{i}.set", h.set, str(e).removeprefix("calibration: ")) from None
+        return self
+
+    def scenario_raw(self, values: dict[str, float], seed: int, holdout: Holdout | None = None) -> dict:
+        horizon = max(self.base_year + 1, holdout.year if holdout else self.base_year)
+        raw = {
+            "name": self.name or self.region,
+            "region": self.region,
+            "base_year": self.base_year,
+            "horizon": horizon,
+            "seed": seed,
+            "scale": (holdout.scale or self.scale) if holdout else self.scale,
+            "calibration": NONE,  # candidates replace any shipped fit
+            "data": {"parameters": with_values({**self.inherited(), **values}, _defaults())},
+        }
+        if holdout and holdout.set:
+            raw = apply_overrides(raw, [f"{k}={json.dumps(v)}" for k, v in holdout.set.items()])
+        return raw
+
+    def inherited(self) -> dict[str, float]:
+        """Fitted values taken from the inherited calibration, less those freed here."""
+        if self.inherit is None:
+            return {}
+        from .calibration import _read, _shipped_path
+
+        fitted, _ = _read(_shipped_path(self.inherit))
+        free = {p.name for p in self.parameters}
+        return {k: float(v) for k, v in fitted["fitted"].items() if k not in free}
+
+
+def _defaults() -> dict[str, Any]:
+    return {k: v["value"] for k, v in _declared().items()}
+
+
+def load_spec(path: Path) -> CalibrationSpec:
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such file") from None
+    except (IsADirectoryError, UnicodeDecodeError, PermissionError) as e:
+        raise ScenarioError(f"{path}: cannot be read as a text file ({type(e).__name__})") from None
+    except yaml.YAMLError:
+        raise ScenarioError(f"{path}: not valid YAML") from None
+    if isinstance(raw, dict):
+        raw.setdefault("name", Path(path).stem)
+    return parse_mapping(CalibrationSpec, raw, str(path))
+
+
+# --- simulating the observations ---------------------------------------------------------------------
+def _pick(table: pd.DataFrame, o: Observation) -> float:
+    row = table[
+        (table.year == o.year)
+        & (table.indicator == o.indicator)
+        & (table.sex == o.sex)
+        & (table.age_group == o.age_group)
+        & (table.capacity == o.capacity)
+        & (table.group == o.group)
+    ]
+    if len(row) != 1:
+        raise ScenarioError(
+            f"{o.label}: {len(row)} rows for indicator={o.indicator}, group={o.group}, capacity={o.capacity},"
+            f" age_group={o.age_group}, sex={o.sex}, year={o.year} (need exactly one; see results.csv of a run)"
+        )
+    return float(row.value.iloc[0])
+
+
+def simulate(
+    spec: CalibrationSpec, values: dict[str, float], replicate: int, seed: int, items: list[Observation]
+) -> np.ndarray:
+    """The observations as simulated in one replicate with these parameter values (all from one run, so
+    they must share any scenario settings: base-year targets, or one hold-out)."""
+    holdout = items[0] if isinstance(items[0], Holdout) else None
+    scenario = Scenario.model_validate(spec.scenario_raw(values, seed, holdout))
+    model = AgeingModel(scenario, replicate)
+    last = max(o.year for o in items)
+    while model.year < last:
+        model.step()
+    table = model.record.table()
+    return np.array([_pick(table, o) for o in items])
+
+
+def objective(theta: np.ndarray, spec: CalibrationSpec) -> float:
+    values = dict(zip((p.name for p in spec.parameters), map(float, theta), strict=True))
+    targets = [t for t in spec.targets if t.fitted]
+    simulated = np.mean([simulate(spec, values, r, spec.seed, targets) for r in range(spec.replicates)], axis=0)
+    observed = np.array([t.value for t in targets])
+    tolerance = np.array([t.tolerance for t in targets])
+    return float(np.mean(((simulated - observed) / tolerance) ** 2))
+
+
+def _pool(workers: int) -> ProcessPoolExecutor | None:
+    # forkserver: forking a process that has started numba's and BLAS's threads can deadlock
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) if workers > 1 else None
+
+
+# --- the search ------------------------------------------------------------------------------------
+@dataclass
+class Fit:
+    spec: CalibrationSpec
+    values: dict[str, float]
+    objective: float
+    generations: int
+    history: pd.DataFrame  # every candidate evaluated: generation, the parameters, the objective
+    table: pd.DataFrame  # every target and hold-out: observed, simulated (check runs), within or not
+    profile: pd.DataFrame  # the objective with one parameter moved off the best value: how sharply it is fixed
+    seconds: float
+    workers: int
+
+
+def _mapper(executor: ProcessPoolExecutor | None, record: list, progress: Callable[[int], None] | None):
+    """The map differential evolution calls once a generation: in order, on the workers, recorded."""
+
+    def mapper(func: Callable, candidates: Iterable) -> list[float]:
+        candidates = [np.asarray(c, dtype=float) for c in candidates]
+        if executor is None:
+            out = []
+            for c in candidates:
+                out.append(func(c))
+                if progress:
+                    progress(1)
+        else:
+            out = []
+            chunk = max(1, len(candidates) // (4 * executor._max_workers))
+            for f in executor.map(func, candidates, chunksize=chunk):
+                out.append(f)
+                if progress:
+                    progress(1)
+        generation = record[-1][0] + 1 if record else 0
+        record.extend((generation, c, f) for c, f in zip(candidates, out, strict=True))
+        return out
+
+    return mapper
+
+
+def evaluations_per_generation(spec: CalibrationSpec) -> int:
+    return spec.method.popsize * len(spec.parameters)
+
+
+def planned_evaluations(spec: CalibrationSpec, budget: int | None) -> int:
+    return evaluations_per_generation(spec) * (1 + _generations(spec, budget))
+
+
+def _generations(spec: CalibrationSpec, budget: int | None) -> int:
+    if budget is None:
+        return spec.method.maxiter
+    return max(1, budget // evaluations_per_generation(spec) - 1)
+
+
+def calibrate(
+    spec: CalibrationSpec,
+    workers: int = 1,
+    budget: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Fit:
+    """Minimise the objective; ``budget`` caps the model evaluations (whole generations)."""
+    start = time.perf_counter()
+    _check_observations(spec)
+    record: list = []
+    executor = _pool(workers)
+    try:
+        m = spec.method
+        result = differential_evolution(
+            objective,
+            [(p.low, p.high) for p in spec.parameters],
+            args=(spec,),
+            seed=m.seed,
+            popsize=m.popsize,
+            maxiter=_generations(spec, budget),
+            tol=m.tol,
+            mutation=m.mutation,
+            recombination=m.recombination,
+            init="latinhypercube",
+            polish=False,  # a gradient polish would chase the replicates' noise
+            updating="deferred",  # the same path whatever the number of workers
+            workers=_mapper(executor, record, progress),
+        )
+        values = dict(zip((p.name for p in spec.parameters), map(float, result.x), strict=True))
+        profile = objective_profile(spec, result.x, executor)
+        table = check(spec, values, executor)
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    names = [p.name for p in spec.parameters]
+    history = pd.DataFrame([(g, *c, f) for g, c, f in record], columns=["generation", *names, "objective"])
+    return Fit(
+        spec, values, float(result.fun), int(result.nit), history, table, profile, time.perf_counter() - start, workers
+    )
+
+
+PROFILE_STEPS = (-0.10, -0.05, 0.05, 0.10)  # as shares of each parameter's range
+
+
+def objective_profile(spec: CalibrationSpec, best: np.ndarray, executor: ProcessPoolExecutor | None) -> pd.DataFrame:
+    """The objective with each parameter in turn moved by 5% and 10% of its range (the others at their
+    best): a flat profile means the targets do not pin that parameter down."""
+    points, rows = [], []
+    for i, p in enumerate(spec.parameters):
+        for step in PROFILE_STEPS:
+            x = best.copy()
+            x[i] = x[i] + step * (p.high - p.low)
+            if p.low <= x[i] <= p.high:
+                points.append(x)
+                rows.append((p.name, step, float(x[i])))
+    job = partial(objective, spec=spec)
+    values = list(executor.map(job, points)) if executor else [job(x) for x in points]
+    return pd.DataFrame(
+        [(*r, v) for r, v in zip(rows, values, strict=True)], columns=["parameter", "step", "value", "objective"]
+    )
+
+
+def _check_observations(spec: CalibrationSpec) -> None:
+    """Fail before the search if a target or hold-out names no row of the results table."""
+    simulate(spec, {}, 0, spec.seed, list(spec.targets))
+    for h in spec.holdouts:
+        simulate(spec, {}, 0, spec.seed, [h])
+
+
+def _check_runs(spec: CalibrationSpec, values: dict[str, float], replicate: int) -> list[np.ndarray]:
+    out = [simulate(spec, values, replicate, spec.check_seed, list(spec.targets))]
+    out += [simulate(spec, values, replicate, spec.check_seed, [h]) for h in spec.holdouts]
+    return out
+
+
+def check(spec: CalibrationSpec, values: dict[str, float], executor: ProcessPoolExecutor | None = None) -> pd.DataFrame:
+    """Every target and hold-out on the check replicates (the check seed): mean and 90% interval, and
+    the same with the documented defaults (no calibration) for comparison."""
+    reps = range(spec.check_replicates)
+    rows = []
+    runs = {}
+    for label, vals in (("fitted", values), ("defaults", {})):
+        job = partial(_check_runs, spec, vals)
+        runs[label] = list(executor.map(job, reps)) if executor else [job(r) for r in reps]
+    items: list[Observation] = [*spec.targets, *spec.holdouts]
+    for k, o in enumerate(items):
+        if k < len(spec.targets):
+            sims = np.array([run[0][k] for run in runs["fitted"]])
+            before = np.mean([run[0][k] for run in runs["defaults"]])
+        else:
+            j = k - len(spec.targets) + 1
+            sims = np.array([run[j][0] for run in runs["fitted"]])
+            before = np.mean([run[j][0] for run in runs["defaults"]])
+        mean = float(sims.mean())
+        if isinstance(o, FitTarget):
+            kind = "target" if o.fitted else "input check"
+            lower, upper, observed = o.value - o.tolerance, o.value + o.tolerance, o.value
+        else:
+            kind, lower, upper, observed = "hold-out", o.lower, o.upper, None
+        within = (lower is None or mean >= lower) and (upper is None or mean <= upper)
+        rows.append(
+            {
+                "kind": kind,
+                "label": o.label,
+                "indicator": o.indicator,
+                "group": o.group,
+                "year": o.year,
+                "observed": observed,
+                "lower": lower,
+                "upper": upper,
+                "simulated": mean,
+                "p05": float(np.percentile(sims, 5)),
+                "p95": float(np.percentile(sims, 95)),
+                "within": bool(within),
+                "uncalibrated": float(before),
+                "source": o.source,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --- the record --------------------------------------------------------------------------------------
+def fit_record(fit: Fit, spec_text: str, command: list[str] | None) -> dict:
+    from .run import code_version
+
+    spec = fit.spec
+    fitted = {k: round(v, 6) for k, v in fit.values.items()}
+    inherited = spec.inherited()
+    return {
+        "name": spec.name,
+        "region": spec.region,
+        "base_year": spec.base_year,
+        "description": spec.description,
+        "fitted": fitted,
+        "inherited": {"from": spec.inherit, "values": inherited} if spec.inherit else None,
+        "parameters": with_values({**inherited, **fitted}, _defaults()),
+        "fit": {
+            "objective": round(fit.objective, 6),
+            "objective_definition": "mean over fitted targets of ((simulated - observed) / tolerance)^2, simulated"
+            " = mean over the fit replicates",
+            "all_targets_within_tolerance": bool(fit.table[fit.table.kind != "hold-out"].within.all()),
+            "holdouts_within_bounds": bool(fit.table[fit.table.kind == "hold-out"].within.all()),
+            "method": "scipy.optimize.differential_evolution (latinhypercube init, deferred updating, no polish)",
+            "method_settings": spec.method.model_dump(mode="json"),
+            "generations": fit.generations,
+            "evaluations": len(fit.history),
+            "scale": spec.scale,
+            "seed": spec.seed,
+            "replicates": spec.replicates,
+            "check_seed": spec.check_seed,
+            "check_replicates": spec.check_replicates,
+            "workers": fit.workers,
+            "wall_seconds": round(fit.seconds, 1),
+            "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": command,
+            "code": code_version(),
+            "data_files_sha256": data_file_hashes(),
+            "calibration_file_sha256": hashlib.sha256(spec_text.encode("utf-8")).hexdigest(),
+        },
+        "profile": [
+            {"parameter": r.parameter, "step": r.step, "value": round(r.value, 6), "objective": round(r.objective, 6)}
+            for r in fit.profile.itertuples()
+        ],
+        "table": [
+            {k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}
+            for row in fit.table.to_dict(orient="records")
+        ],
+        "spec": spec.model_dump(mode="json"),
+    }
+
+
+def _fmt(v: float | None) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3f}"
+
+
+def report_markdown(record: dict) -> str:
+    f = record["fit"]
+    lines = [
+        f"# Calibration {record['name']}: {record['region']}, {record['base_year']}",
+        "",
+        record["description"],
+        "",
+        f"Fitted by `{' '.join(f['command'] or ['sim', 'calibrate'])}` on {f['created_utc']} "
+        f"(code {f['code'].get('git_commit') or f['code']['package']}), {f['wall_seconds']} s on {f['workers']} "
+        f"worker(s): {f['method']}, seed {f['method_settings']['seed']}, {f['generations']} generations, "
+        f"{f['evaluations']} evaluations of {record['spec']['replicates']} replicate(s) each at "
+        f"{f['scale']:g} persons per agent (model seed {f['seed']}). Objective ({f['objective_definition']}): "
+        f"**{f['objective']:.4f}**.",
+        "",
+        "## Parameters",
+        "",
+        "| Parameter | Range searched | Default | Fitted | Why free |",
+        "|---|---|---|---|---|",
+    ]
+    defaults = _defaults()
+    for p in record["spec"]["parameters"]:
+        default = defaults
+        for key in p["name"].split("."):
+            default = default[int(key)] if isinstance(default, list) else default[key]
+        lines.append(
+            f"| `{p['name']}` | {p['low']:g} to {p['high']:g} | {default:g} | {record['fitted'][p['name']]:.3f} "
+            f"| {p['reason']} |"
+        )
+    if record["profile"]:
+        lines += [
+            "",
+            f"How sharply the targets fix each parameter: the objective (best {f['objective']:.4f}) with one parameter"
+            " moved by a share of its range, the others at their best.",
+            "",
+            "| Parameter | " + " | ".join(f"{s:+.0%}" for s in PROFILE_STEPS) + " |",
+            "|---|" + "---|" * len(PROFILE_STEPS),
+        ]
+        for name in dict.fromkeys(r["parameter"] for r in record["profile"]):
+            at = {r["step"]: r["objective"] for r in record["profile"] if r["parameter"] == name}
+            lines.append(
+                f"| `{name}` | " + " | ".join(f"{at[s]:.3f}" if s in at else "(outside)" for s in PROFILE_STEPS) + " |"
+            )
+    if record["inherited"]:
+        inherited = ", ".join(f"`{k}` = {v:.3f}" for k, v in record["inherited"]["values"].items())
+        lines += ["", f"Kept from calibration {record['inherited']['from']}: {inherited}."]
+    lines += [
+        "",
+        f"## Fit: {f['check_replicates']} check replicates (seed {f['check_seed']}, not the fit's)",
+        "",
+        "Simulated: mean (5th-95th percentile). Uncalibrated: mean with the documented defaults.",
+        "",
+        "| Kind | Observed quantity | Year | Observed | Accepted | Simulated | Uncalibrated | Within | Source |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in record["table"]:
+        accepted = f"{_fmt(r['lower']) or '...'} to {_fmt(r['upper']) or '...'}"
+        lines.append(
+            f"| {r['kind']} | {r['label']} | {r['year']} | {_fmt(r['observed'])} | {accepted} | "
+            f"{_fmt(r['simulated'])} ({_fmt(r['p05'])}-{_fmt(r['p95'])}) | {_fmt(r['uncalibrated'])} | "
+            f"{'yes' if r['within'] else '**no**'} | {r['source']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_fit(fit: Fit, out: Path, spec_text: str, command: list[str] | None = None) -> dict:
+    """Write fit.yaml, fit.csv, history.csv and report.md into ``out``, all or nothing."""
+    from .run import replace_folder
+
+    record = fit_record(fit, spec_text, command)
+    with replace_folder(Path(out), marker="fit.yaml") as tmp:
+        (tmp / "fit.yaml").write_text(
+            yaml.safe_dump(record, sort_keys=False, allow_unicode=True, width=120), encoding="utf-8"
+        )
+        fit.table.to_csv(tmp / "fit.csv", index=False)
+        fit.history.to_csv(tmp / "history.csv", index=False)
+        (tmp / "report.md").write_text(report_markdown(record), encoding="utf-8")
+    return record
+
+
+@dataclass
+class Validation:
+    region: str
+    table: pd.DataFrame
+    notes: list[str]
+
+
+def validate(name: str, replicates: int | None = None, workers: int = 1) -> Validation:
+    """Re-check a fit (a shipped name or a fit file) against its targets and hold-outs."""
+    from .calibration import _read, _shipped_path, shipped
+
+    path = _shipped_path(name) if name in shipped() else Path(name)
+    if not path.is_file():
+        raise ValueError(f"unknown calibration (allowed: {', '.join(shipped())}, or the path of a fit file)")
+    record, _ = _read(path)
+    # the values inherited at fit time, not the inherited calibration as it is now
+    spec = CalibrationSpec.model_validate({**record["spec"], "inherit": None})
+    values = {**((record.get("inherited") or {}).get("values") or {}), **record["fitted"]}
+    if replicates is not None:
+        spec = spec.model_copy(update={"check_replicates": replicates})
+    notes = []
+    changed = sorted(k for k, v in data_file_hashes().items() if record["fit"]["data_files_sha256"].get(k) != v)
+    if changed:
+        notes.append(f"packaged data changed since the fit: {', '.join(changed)}")
+    executor = _pool(workers)
+    try:
+        table = check(spec, values, executor)
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    return Validation(spec.region, table, notes)

@@ -1,0 +1,184 @@
+"""Calibration: recovering known parameters, reproducibility, the shipped fits, and how scenarios use them."""
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import yaml
+from conftest import ROOT, make_scenario
+from typer.testing import CliRunner
+
+from sim.calibration import resolve, shipped, with_values
+from sim.cli import app
+from sim.fitting import CalibrationSpec, FitTarget, calibrate, load_spec, simulate, validate
+from sim.model import AgeingModel
+from sim.parameters import _declared
+
+runner = CliRunner()
+REGIONS = ["china", "shengzhou", "tianjin", "wenzhou", "xuchang"]
+
+# Synthetic observations: Shengzhou's base year at 4 persons per agent, occupancy of public and private
+# homes, generated from known preferences with the fit's own random streams.
+TRUTH = {"choice_constant.public_home": -2.5, "choice_constant.private_home": -1.5}  # public homes not full
+RECOVERY_BOUND = 0.5  # utility units; the searched range is 7 wide
+
+
+def _synthetic_spec(values=None, **method) -> CalibrationSpec:
+    targets = [
+        FitTarget(label=g, indicator="occupancy", group=g, year=2020, value=v, tolerance=0.02, source="synthetic")
+        for g, v in (values or {"public": 0.5, "private": 0.5}).items()
+    ]
+    return CalibrationSpec(
+        region="shengzhou",
+        inherit="tianjin-2020",  # Tianjin's staffing: public homes not short of staff, so occupancy responds
+        scale=4,
+        replicates=2,
+        check_replicates=2,
+        parameters=[{"name": k, "low": -5, "high": 2, "reason": "test"} for k in TRUTH],
+        targets=targets,
+        method={"seed": 3, "popsize": 6, "maxiter": 10, **method},
+    )
+
+
+@pytest.fixture(scope="module")
+def synthetic_spec():
+    probe = _synthetic_spec()
+    observed = np.mean([simulate(probe, TRUTH, r, probe.seed, probe.targets) for r in range(2)], axis=0)
+    return _synthetic_spec(dict(zip(("public", "private"), map(float, observed), strict=True)))
+
+
+def test_calibrate_recovers_known_parameters(synthetic_spec):
+    fit = calibrate(synthetic_spec)
+    for name, truth in TRUTH.items():
+        assert abs(fit.values[name] - truth) < RECOVERY_BOUND, (name, fit.values[name])
+    assert fit.objective < 1.0  # within one tolerance on average
+    # away from the truth the objective rises: both parameters are pinned down
+    profile = fit.profile.groupby("parameter").objective.max()
+    assert (profile > fit.objective).all()
+
+
+def test_calibration_is_reproducible_whatever_the_workers(synthetic_spec):
+    spec = synthetic_spec.model_copy(update={"method": synthetic_spec.method.model_copy(update={"maxiter": 2})})
+    one = calibrate(spec, workers=1, budget=24)
+    two = calibrate(spec, workers=2, budget=24)
+    assert one.values == two.values
+    assert one.history.equals(two.history)
+    assert len(one.history) == 24  # the budget is whole generations of popsize x parameters
+    assert one.table.equals(two.table)
+
+
+def test_with_values_sets_one_number_and_keeps_the_rest():
+    defaults = {k: v["value"] for k, v in _declared().items()}
+    out = with_values({"choice_constant.public_home": -1.25, "need_hours_per_week.3": 40, "burden_limit": 2}, defaults)
+    assert out["choice_constant"] == {**defaults["choice_constant"], "public_home": -1.25}
+    hours = defaults["need_hours_per_week"]
+    assert out["need_hours_per_week"] == [*hours[:3], 40.0, hours[4]]
+    assert out["burden_limit"] == 2.0
+    assert defaults["choice_constant"]["public_home"] != -1.25  # the defaults are not touched
+
+
+# --- the shipped calibrations --------------------------------------------------------------------------
+def test_every_region_ships_a_calibration_made_from_the_committed_file():
+    assert shipped() == [f"{r}-2020" for r in REGIONS]
+    for name in shipped():
+        packaged = (ROOT / "sim" / "data" / "calibrations" / f"{name}.yaml").read_bytes()
+        assert packaged == (ROOT / "calibration" / name / "fit.yaml").read_bytes(), name
+        fit = yaml.safe_load(packaged)
+        spec_text = (ROOT / "calibration" / f"{name}.yaml").read_text(encoding="utf-8")
+        assert fit["fit"]["calibration_file_sha256"] == hashlib.sha256(spec_text.encode()).hexdigest(), name
+        assert fit["fit"]["all_targets_within_tolerance"], name
+
+
+@pytest.mark.parametrize("name", [f"{r}-2020" for r in REGIONS])
+def test_shipped_calibration_reproduces_its_targets(name):
+    """Re-run on the check seed: every fitted target and input check within its tolerance."""
+    result = validate(name, replicates=4)
+    targets = result.table[result.table.kind != "hold-out"]
+    assert len(targets) >= 2
+    assert targets.within.all(), targets[~targets.within][["label", "observed", "simulated"]]
+    assert not result.notes  # the packaged data are those the fit was made with
+
+
+def test_scenarios_use_their_regions_calibration_by_default():
+    found = resolve("default", "tianjin", 2020)
+    fit = yaml.safe_load((ROOT / "sim" / "data" / "calibrations" / "tianjin-2020.yaml").read_text())
+    assert found["name"] == "tianjin-2020" and found["fitted"] == fit["fitted"]
+    model = AgeingModel(make_scenario(region="shengzhou", scale=50, horizon=2021))
+    shengzhou = yaml.safe_load((ROOT / "sim" / "data" / "calibrations" / "shengzhou-2020.yaml").read_text())
+    for dotted, value in shengzhou["fitted"].items():
+        top, key = dotted.split(".") if "." in dotted else (dotted, None)
+        got = model.p.values[top] if key is None else model.p.values[top][key]
+        assert got == pytest.approx(value)
+    plain = AgeingModel(make_scenario(region="shengzhou", scale=50, horizon=2021, calibration="none"))
+    assert plain.p.values["choice_constant"] == _declared()["choice_constant"]["value"]
+    # a scenario's own parameters apply over the calibration
+    own = {"choice_constant": {**_declared()["choice_constant"]["value"], "private_home": 0.5}}
+    mine = AgeingModel(make_scenario(region="shengzhou", scale=50, horizon=2021, data={"parameters": own}))
+    assert mine.p.values["choice_constant"]["private_home"] == 0.5
+
+
+def test_run_manifest_records_the_calibration(tmp_path):
+    out = tmp_path / "run"
+    scenario = ROOT / "scenarios" / "shengzhou-baseline.yaml"
+    result = runner.invoke(
+        app, ["run", str(scenario), "--out", str(out), "--set", "horizon=2021", "--set", "scale=20", "--no-charts"]
+    )
+    assert result.exit_code == 0, result.output
+    recorded = json.loads((out / "manifest.json").read_text())["calibration"]
+    packaged = (ROOT / "sim" / "data" / "calibrations" / "shengzhou-2020.yaml").read_bytes()
+    assert recorded["name"] == "shengzhou-2020"
+    assert recorded["sha256"] == hashlib.sha256(packaged).hexdigest()
+    assert recorded["fitted"] == yaml.safe_load(packaged)["fitted"]
+
+
+# --- bad calibration files -------------------------------------------------------------------------------
+GOOD = (ROOT / "calibration" / "shengzhou-2020.yaml").read_text(encoding="utf-8")
+BAD = {
+    "unknown_parameter": (
+        ("name: choice_constant.private_home", "name: choice_constant.palace"),
+        "parameters.0.name = 'choice_constant.palace': choice_constant has no part 'palace' (allowed: family, "
+        "home_care, day_care, family_bed, public_home, private_home)",
+    ),
+    "group_not_number": (
+        ("name: choice_constant.private_home", "name: choice_constant"),
+        "parameters.0.name = 'choice_constant': names a group of numbers; name one of them, e.g. "
+        "choice_constant.family",
+    ),
+    "empty_range": (("    high: 2\n", "    high: -7\n"), "parameters.0.high = -7: must be above low (-6)"),
+    "unknown_key": (("replicates: 2", "replicate: 2"), None),
+    "fitted_target_later": (("    year: 2020\n    value: 0.50", "    year: 2025\n    value: 0.50"), None),
+    "unknown_inherit": (("inherit: tianjin-2020", "inherit: tianjin-2019"), None),
+    "negative_tolerance": (("    tolerance: 0.08", "    tolerance: -0.08"), "targets.0.tolerance = -0.08: must be > 0"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_calibration_file_is_one_line_exit_2_and_writes_nothing(tmp_path, case):
+    (old, new), message = BAD[case]
+    assert old in GOOD
+    path = tmp_path / "bad.yaml"
+    path.write_text(GOOD.replace(old, new, 1))
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["calibrate", str(path), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert line.startswith(f"error: {path}: ") and "\n" not in line and "Traceback" not in line
+    if message:
+        assert line == f"error: {path}: {message}"
+    assert not out.exists()
+
+
+def test_target_naming_no_result_fails_before_the_search(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(GOOD.replace("indicator: occupancy", "indicator: happiness", 1))
+    result = runner.invoke(app, ["calibrate", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "0 rows for indicator=happiness" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_load_spec_names_the_file():
+    spec = load_spec(ROOT / "calibration" / "tianjin-2020.yaml")
+    assert spec.name == "tianjin-2020" and spec.region == "tianjin"
+    assert {t.indicator for t in spec.targets if t.fitted} >= {"occupancy", "concentrated_support_share"}
