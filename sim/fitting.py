@@ -83,7 +83,7 @@ class Method(_Strict):
     popsize: int = Field(8, ge=4, le=100, description="Candidates per free parameter in each generation.")
     maxiter: int = Field(20, ge=1, le=1000, description="Generations at most.")
     tol: float = Field(0.01, gt=0, description="Relative convergence tolerance (scipy's tol).")
-    mutation: tuple[float, float] = (0.5, 1.0)
+    mutation: list[float] = Field([0.5, 1.0], min_length=2, max_length=2, description="Dithering range.")
     recombination: float = Field(0.7, ge=0, le=1)
 
 
@@ -299,7 +299,7 @@ def calibrate(
             popsize=m.popsize,
             maxiter=_generations(spec, budget),
             tol=m.tol,
-            mutation=m.mutation,
+            mutation=tuple(m.mutation),
             recombination=m.recombination,
             init="latinhypercube",
             polish=False,  # a gradient polish would chase the replicates' noise
@@ -347,30 +347,38 @@ def _check_observations(spec: CalibrationSpec) -> None:
         simulate(spec, {}, 0, spec.seed, [h])
 
 
-def _check_runs(spec: CalibrationSpec, values: dict[str, float], replicate: int) -> list[np.ndarray]:
-    out = [simulate(spec, values, replicate, spec.check_seed, list(spec.targets))]
-    out += [simulate(spec, values, replicate, spec.check_seed, [h]) for h in spec.holdouts]
-    return out
+def _check_runs(spec: CalibrationSpec, values: dict[str, float], replicate: int) -> np.ndarray:
+    """One check replicate: every target, then every hold-out (hold-outs with the same settings share a run)."""
+    targets = simulate(spec, values, replicate, spec.check_seed, list(spec.targets))
+    runs: dict[str, list[int]] = {}
+    for i, h in enumerate(spec.holdouts):
+        runs.setdefault(json.dumps([h.set, h.scale], sort_keys=True), []).append(i)
+    held = np.empty(len(spec.holdouts))
+    for rows in runs.values():
+        held[rows] = simulate(spec, values, replicate, spec.check_seed, [spec.holdouts[i] for i in rows])
+    return np.concatenate([targets, held])
 
 
-def check(spec: CalibrationSpec, values: dict[str, float], executor: ProcessPoolExecutor | None = None) -> pd.DataFrame:
+def check(
+    spec: CalibrationSpec,
+    values: dict[str, float],
+    executor: ProcessPoolExecutor | None = None,
+    compare_defaults: bool = True,
+) -> pd.DataFrame:
     """Every target and hold-out on the check replicates (the check seed): mean and 90% interval, and
-    the same with the documented defaults (no calibration) for comparison."""
+    optionally the mean with the documented defaults (no calibration) for comparison."""
     reps = range(spec.check_replicates)
     rows = []
     runs = {}
     for label, vals in (("fitted", values), ("defaults", {})):
+        if label == "defaults" and not compare_defaults:
+            continue
         job = partial(_check_runs, spec, vals)
-        runs[label] = list(executor.map(job, reps)) if executor else [job(r) for r in reps]
+        runs[label] = np.array(list(executor.map(job, reps)) if executor else [job(r) for r in reps])
     items: list[Observation] = [*spec.targets, *spec.holdouts]
     for k, o in enumerate(items):
-        if k < len(spec.targets):
-            sims = np.array([run[0][k] for run in runs["fitted"]])
-            before = np.mean([run[0][k] for run in runs["defaults"]])
-        else:
-            j = k - len(spec.targets) + 1
-            sims = np.array([run[j][0] for run in runs["fitted"]])
-            before = np.mean([run[j][0] for run in runs["defaults"]])
+        sims = runs["fitted"][:, k]
+        before = runs["defaults"][:, k].mean() if compare_defaults else np.nan
         mean = float(sims.mean())
         if isinstance(o, FitTarget):
             kind = "target" if o.fitted else "input check"
@@ -560,7 +568,7 @@ def validate(name: str, replicates: int | None = None, workers: int = 1) -> Vali
         notes.append(f"packaged data changed since the fit: {', '.join(changed)}")
     executor = _pool(workers)
     try:
-        table = check(spec, values, executor)
+        table = check(spec, values, executor, compare_defaults=False)
     finally:
         if executor is not None:
             executor.shutdown()

@@ -93,7 +93,7 @@ def test_every_region_ships_a_calibration_made_from_the_committed_file():
 @pytest.mark.parametrize("name", [f"{r}-2020" for r in REGIONS])
 def test_shipped_calibration_reproduces_its_targets(name):
     """Re-run on the check seed: every fitted target and input check within its tolerance."""
-    result = validate(name, replicates=4)
+    result = validate(name)
     targets = result.table[result.table.kind != "hold-out"]
     assert len(targets) >= 2
     assert targets.within.all(), targets[~targets.within][["label", "observed", "simulated"]]
