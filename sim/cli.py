@@ -54,6 +54,20 @@ def _load(path: Path, seed: int | None, replicates: int | None, sets: list[str] 
         fail(str(e))
 
 
+def _progress(unit: str) -> Progress:
+    """A progress bar on stderr: done of total, time elapsed and time left; gone when finished."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+
+
 SetOption = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a scenario key, e.g. --set data.mortality_multiplier=0.9 (repeatable)."),
@@ -80,15 +94,8 @@ def run(
         check_output_dir(out)
     except OutputError as e:
         fail(str(e))
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
-        task = progress.add_task(f"{s.name}: replicates", total=s.replicates)
+    with _progress("replicates") as progress:
+        task = progress.add_task(s.name, total=s.replicates)
         result = run_scenario(s, on_replicate_done=lambda _: progress.advance(task))
     try:
         write_run(result, out, command=["sim", *sys.argv[1:]], charts=charts)
@@ -299,16 +306,7 @@ def calibrate(
         check_output_dir(out, marker="fit.yaml")
     except OutputError as e:
         fail(str(e))
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("evaluations"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
+    with _progress("evaluations") as progress:
         task = progress.add_task(f"{s.name}: fitting", total=planned_evaluations(s, budget))
         try:
             fit = fit_parameters(s, workers, budget, progress=lambda n: progress.advance(task, n))
