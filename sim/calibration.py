@@ -29,11 +29,12 @@ def shipped() -> list[str]:
     return sorted(f.name.removesuffix(".yaml") for f in folder.iterdir() if f.name.endswith(".yaml"))
 
 
-def _shipped_path(name: str) -> Path:
+def shipped_path(name: str) -> Path:
     return Path(str(DATA / "calibrations" / f"{name}.yaml"))
 
 
-def _read(path: Path) -> tuple[dict, str]:
+def read_fit(path: Path) -> tuple[dict, str]:
+    """A fit file's contents and SHA-256 (cached until the file changes)."""
     return _read_cached(str(path.resolve()), path.stat().st_mtime)
 
 
@@ -55,7 +56,7 @@ def resolve(name: str, region: str, base_year: int) -> dict | None:
         if name not in shipped():
             return None
     if name in shipped():
-        fit, sha = _read(_shipped_path(name))
+        fit, sha = read_fit(shipped_path(name))
         source = f"sim/data/calibrations/{name}.yaml"
     else:
         path = Path(name)
@@ -64,7 +65,7 @@ def resolve(name: str, region: str, base_year: int) -> dict | None:
                 f"unknown calibration (allowed: default, none, {', '.join(shipped())}, or the path of a fit file)"
             )
         try:
-            fit, sha = _read(path)
+            fit, sha = read_fit(path)
         except yaml.YAMLError:
             raise ValueError("not a valid YAML fit file") from None
         source = str(path)

@@ -32,7 +32,7 @@ from scipy.optimize import differential_evolution
 
 from .calibration import NONE, check_name, with_values
 from .model import AgeingModel
-from .parameters import _declared
+from .parameters import defaults as parameter_defaults
 from .regions import data_file_hashes
 from .scenario import Scenario, ScenarioError, _FieldError, _Strict, apply_overrides, parse_mapping, parse_scenario
 
@@ -107,7 +107,7 @@ class CalibrationSpec(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> CalibrationSpec:
-        defaults = _defaults()
+        defaults = parameter_defaults()
         if self.inherit is not None:
             from .calibration import shipped
 
@@ -143,7 +143,7 @@ class CalibrationSpec(_Strict):
             "seed": seed,
             "scale": (holdout.scale or self.scale) if holdout else self.scale,
             "calibration": NONE,  # candidates replace any shipped fit
-            "data": {"parameters": with_values({**self.inherited(), **values}, _defaults())},
+            "data": {"parameters": with_values({**self.inherited(), **values}, parameter_defaults())},
         }
         if holdout and holdout.set:
             raw = apply_overrides(raw, [f"{k}={json.dumps(v)}" for k, v in holdout.set.items()])
@@ -153,15 +153,11 @@ class CalibrationSpec(_Strict):
         """Fitted values taken from the inherited calibration, less those freed here."""
         if self.inherit is None:
             return {}
-        from .calibration import _read, _shipped_path
+        from .calibration import read_fit, shipped_path
 
-        fitted, _ = _read(_shipped_path(self.inherit))
+        fitted, _ = read_fit(shipped_path(self.inherit))
         free = {p.name for p in self.parameters}
         return {k: float(v) for k, v in fitted["fitted"].items() if k not in free}
-
-
-def _defaults() -> dict[str, Any]:
-    return {k: v["value"] for k, v in _declared().items()}
 
 
 def load_spec(path: Path) -> CalibrationSpec:
@@ -421,7 +417,7 @@ def fit_record(fit: Fit, spec_text: str, command: list[str] | None) -> dict:
         "description": spec.description,
         "fitted": fitted,
         "inherited": {"from": spec.inherit, "values": inherited} if spec.inherit else None,
-        "parameters": with_values({**inherited, **fitted}, _defaults()),
+        "parameters": with_values({**inherited, **fitted}, parameter_defaults()),
         "fit": {
             "objective": round(fit.objective, 6),
             "objective_definition": "mean over fitted targets of ((simulated - observed) / tolerance)^2, simulated"
@@ -482,7 +478,7 @@ def report_markdown(record: dict) -> str:
         "| Parameter | Range searched | Default | Fitted | Why free |",
         "|---|---|---|---|---|",
     ]
-    defaults = _defaults()
+    defaults = parameter_defaults()
     for p in record["spec"]["parameters"]:
         default = defaults
         for key in p["name"].split("."):
@@ -551,12 +547,12 @@ class Validation:
 
 def validate(name: str, replicates: int | None = None, workers: int = 1) -> Validation:
     """Re-check a fit (a shipped name or a fit file) against its targets and hold-outs."""
-    from .calibration import _read, _shipped_path, shipped
+    from .calibration import read_fit, shipped, shipped_path
 
-    path = _shipped_path(name) if name in shipped() else Path(name)
+    path = shipped_path(name) if name in shipped() else Path(name)
     if not path.is_file():
         raise ValueError(f"unknown calibration (allowed: {', '.join(shipped())}, or the path of a fit file)")
-    record, _ = _read(path)
+    record, _ = read_fit(path)
     # the values inherited at fit time, not the inherited calibration as it is now
     spec = CalibrationSpec.model_validate({**record["spec"], "inherit": None})
     values = {**((record.get("inherited") or {}).get("values") or {}), **record["fitted"]}

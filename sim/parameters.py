@@ -26,6 +26,11 @@ def care_baselines() -> dict[str, dict]:
     return yaml.safe_load(DATA.joinpath("care_regions.yaml").read_text(encoding="utf-8"))
 
 
+def defaults() -> dict[str, Any]:
+    """Every parameter's documented value, by name."""
+    return {name: spec["value"] for name, spec in _declared().items()}
+
+
 def parameter_names() -> list[str]:
     return sorted(_declared())
 

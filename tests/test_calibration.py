@@ -13,7 +13,7 @@ from sim.calibration import resolve, shipped, with_values
 from sim.cli import app
 from sim.fitting import CalibrationSpec, FitTarget, calibrate, load_spec, simulate, validate
 from sim.model import AgeingModel
-from sim.parameters import _declared
+from sim.parameters import defaults as parameter_defaults
 
 runner = CliRunner()
 REGIONS = ["china", "shengzhou", "tianjin", "wenzhou", "xuchang"]
@@ -69,7 +69,7 @@ def test_calibration_is_reproducible_whatever_the_workers(synthetic_spec):
 
 
 def test_with_values_sets_one_number_and_keeps_the_rest():
-    defaults = {k: v["value"] for k, v in _declared().items()}
+    defaults = parameter_defaults()
     out = with_values({"choice_constant.public_home": -1.25, "need_hours_per_week.3": 40, "burden_limit": 2}, defaults)
     assert out["choice_constant"] == {**defaults["choice_constant"], "public_home": -1.25}
     hours = defaults["need_hours_per_week"]
@@ -111,9 +111,9 @@ def test_scenarios_use_their_regions_calibration_by_default():
         got = model.p.values[top] if key is None else model.p.values[top][key]
         assert got == pytest.approx(value)
     plain = AgeingModel(make_scenario(region="shengzhou", scale=50, horizon=2021, calibration="none"))
-    assert plain.p.values["choice_constant"] == _declared()["choice_constant"]["value"]
+    assert plain.p.values["choice_constant"] == parameter_defaults()["choice_constant"]
     # a scenario's own parameters apply over the calibration
-    own = {"choice_constant": {**_declared()["choice_constant"]["value"], "private_home": 0.5}}
+    own = {"choice_constant": {**parameter_defaults()["choice_constant"], "private_home": 0.5}}
     mine = AgeingModel(make_scenario(region="shengzhou", scale=50, horizon=2021, data={"parameters": own}))
     assert mine.p.values["choice_constant"]["private_home"] == 0.5
 
