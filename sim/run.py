@@ -92,11 +92,22 @@ def code_version() -> dict:
     return info
 
 
-def manifest(result: RunResult, command: list[str] | None = None) -> dict:
-    s = result.scenario
+def environment() -> dict:
+    """The interpreter, platform and the versions of the libraries results depend on."""
     import mesa
     import numpy as np
 
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "numpy": np.__version__,
+        "mesa": mesa.__version__,
+        "pandas": pd.__version__,
+    }
+
+
+def manifest(result: RunResult, command: list[str] | None = None) -> dict:
+    s = result.scenario
     return {
         "scenario": s.model_dump(mode="json"),
         "seed": s.seed,
@@ -109,13 +120,7 @@ def manifest(result: RunResult, command: list[str] | None = None) -> dict:
         "replicate_seconds": [round(t, 3) for t in result.replicate_seconds],
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command or sys.argv,
-        "environment": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "numpy": np.__version__,
-            "mesa": mesa.__version__,
-            "pandas": pd.__version__,
-        },
+        "environment": environment(),
     }
 
 

@@ -221,3 +221,19 @@ def test_schema_and_regions():
     listing = runner.invoke(app, ["regions"]).output
     for name in ("Tianjin", "Wenzhou", "Xuchang", "Shengzhou", "China", "3,002,688", "WPP2024"):
         assert name in listing
+
+
+def test_set_reaches_a_year_of_a_lever_and_a_position_in_a_list():
+    from sim.scenario import load_scenario
+
+    plan = ROOT / "scenarios" / "tianjin-14th-fyp.yaml"
+    s = load_scenario(plan, ["policy.beds.total.2025=90000", "policy.beds.day_care_places.2030=30000"])
+    assert s.policy.beds.total == {2025: 90000} and s.policy.beds.day_care_places == {2030: 30000}
+    hours = "data.parameters.need_hours_per_week"
+    s = load_scenario(plan, [f"{hours}=[0, 7, 21, 42, 63]", f"{hours}.3=40"])
+    assert s.data.parameters["need_hours_per_week"] == [0, 7, 21, 40, 63]
+    result = runner.invoke(
+        app, ["validate", str(plan), "--set", f"{hours}=[0, 7, 21, 42, 63]", "--set", f"{hours}.5=1"]
+    )
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: --set '{hours}.5=1': 5 is not a position in a list of 5"
