@@ -265,6 +265,114 @@ def report(
 
 
 @app.command()
+def sweep(
+    experiment: Annotated[Path, typer.Argument(help="Experiment YAML file (see experiments/).")],
+    workers: Annotated[
+        int | None, typer.Option(help="Local worker processes [default: all cores]; 1 runs in this process.")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Address of a Dask scheduler (e.g. tcp://10.0.0.5:8786) to run on its workers instead."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Sweep folder [default: runs/sweeps/<experiment name>]. Must be new or empty unless --resume; "
+            "an earlier sweep is never overwritten."
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue the sweep in the folder after a crash or kill: stored runs are kept, the rest run. "
+            "Refused if the experiment changed. On a complete sweep: analyse it again.",
+        ),
+    ] = False,
+    chunk: Annotated[
+        int | None, typer.Option(help="Runs per task sent to a worker [default: automatic]; results do not change.")
+    ] = None,
+    charts: Annotated[bool, typer.Option(help="Also draw the charts (PNG) into DIR/charts.")] = True,
+) -> None:
+    """Rank the factors of an experiment by their effect on its outcomes (Morris or Sobol, with SALib).
+
+    Runs every point of the design, storing each finished run at once in DIR/runs, then writes
+    outcomes.csv, indices.csv, convergence.csv, charts and manifest.json."""
+    from rich.progress import ProgressColumn, TimeRemainingColumn
+    from rich.text import Text
+
+    from .experiment import ExperimentError, load_experiment
+    from .sweep import SweepError, run_sweep
+
+    if workers is not None and scheduler is not None:
+        fail(f"--workers = {workers} with --scheduler = {scheduler!r}: give one of them")
+    if workers is not None and workers < 1:
+        fail(f"--workers = {workers}: must be at least 1")
+    if chunk is not None and chunk < 1:
+        fail(f"--chunk = {chunk}: must be at least 1")
+    try:
+        exp = load_experiment(experiment)
+    except ExperimentError as e:
+        fail(str(e))
+    out = out or Path("runs") / "sweeps" / exp.name
+
+    class Rate(ProgressColumn):
+        def render(self, task) -> Text:
+            return Text(f"{task.speed:.2f} runs/s" if task.speed else "- runs/s")
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        Rate(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(f"{exp.name}: runs", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            result = run_sweep(
+                exp,
+                out,
+                workers=workers,
+                scheduler=scheduler,
+                resume=resume,
+                chunk=chunk,
+                charts=charts,
+                progress=advance,
+                command=["sim", *sys.argv[1:]],
+            )
+        except SweepError as e:
+            fail(str(e))
+        except KeyboardInterrupt:
+            fail(f"interrupted: the finished runs are stored in {out}; continue with --resume", code=130)
+    for note in result.notes:
+        err.print(f"note: {escape(note)}", highlight=False)
+    _print_ranking(exp, result)
+    console.print(
+        f"Sweep in [bold]{out}[/] ({result.runs_now} runs now, {len(result.outcomes)} in all, "
+        f"{result.wall_seconds:.1f} s)"
+    )
+
+
+def _print_ranking(exp, result) -> None:
+    from .sensitivity import MAIN_INDEX, ranking
+
+    method = exp.spec.method.name
+    main = MAIN_INDEX[method]
+    console.print(f"[bold]Most influential by {main}[/] (all indices in indices.csv):")
+    for outcome in dict.fromkeys(result.indices.outcome):
+        ranked = ranking(result.indices, outcome, method).head(5)
+        console.print(f"  {outcome}: " + ", ".join(f"{name} {row[main]:.3g}" for name, row in ranked.iterrows()))
+
+
+@app.command()
 def validate(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     set_: SetOption = None,

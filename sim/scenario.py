@@ -255,6 +255,8 @@ def _show(value: Any) -> str:
         return str(int(value))
     if isinstance(value, dict):
         return "{" + ", ".join(f"{_show(k)}: {_show(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
     return repr(value)
 
 
