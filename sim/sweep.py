@@ -88,15 +88,21 @@ def evaluate(job: Job, point: int, replicate: int, values: tuple) -> list[float]
         out = FUNCTIONS[job.function].evaluate(**dict(zip(job.keys, values, strict=True)))
         return [float(out[r.indicator]) for r in job.readers]
     from .model import AgeingModel
+
+    model = AgeingModel(scenario_of(job, point, values), replicate)
+    model.run()
+    return read_outcomes(model.record, job.readers)
+
+
+def scenario_of(job: Job, point: int, values: tuple):
+    """The scenario a design point runs: the base with the point's factor values and seed."""
     from .scenario import parse_scenario, set_value
 
     raw = copy.deepcopy(job.base)
     for key, v in zip(job.keys, values, strict=True):
         set_value(raw, key, v, f"point {point}")
     raw["seed"] = point_seed(job.seed, job.seeds, point)
-    model = AgeingModel(parse_scenario(raw, f"point {point}"), replicate)
-    model.run()
-    return read_outcomes(model.record, job.readers)
+    return parse_scenario(raw, f"point {point}")
 
 
 def run_task(job: Job, task: list[tuple[int, int, tuple]]) -> list[tuple]:

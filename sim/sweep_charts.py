@@ -7,6 +7,7 @@ Labels are the experiment's factor and outcome names (English).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import matplotlib
@@ -29,6 +30,7 @@ INDEX_LABELS = {
     "sigma": "sigma (spread of elementary effects)",
 }
 CONVERGENCE_LINES = len(LINE_COLOURS)  # the most influential factors drawn; more would not be legible
+PLANE_LABELS = 12  # factors labelled in the mu*-sigma plane, most influential first
 
 
 def _plain_numbers(axis) -> None:
@@ -83,7 +85,7 @@ def ranking_figure(exp: Experiment, indices: pd.DataFrame, outcome: str, runs: i
 
 
 def morris_plane_figure(exp: Experiment, indices: pd.DataFrame, outcome: str, runs: int) -> Figure:
-    """mu* against sigma, every factor labelled."""
+    """mu* against sigma, the most influential factors labelled."""
     table = ranking(indices, outcome, "morris")
     with plt.rc_context(style()):
         fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.62))
@@ -103,7 +105,7 @@ def morris_plane_figure(exp: Experiment, indices: pd.DataFrame, outcome: str, ru
         ax.errorbar(
             table["mu_star"], sigma, xerr=table["mu_star_conf"].fillna(0), fmt="none", ecolor="#999999", linewidth=0.6
         )
-        for name, row in table.iterrows():
+        for name, row in table.head(PLANE_LABELS).iterrows():  # the most influential; the rest crowd the origin
             ax.annotate(name, (row["mu_star"], sigma[name]), fontsize=5.5, xytext=(3, 2), textcoords="offset points")
         top = max(float(table["mu_star"].max()), float(sigma.max()), 1e-12) * 1.05
         ax.plot([0, top], [0, top], ":", color="#999999", linewidth=0.8, label="sigma = mu*")
@@ -111,7 +113,7 @@ def morris_plane_figure(exp: Experiment, indices: pd.DataFrame, outcome: str, ru
         ax.set_ylim(bottom=0)
         ax.set_xlabel(INDEX_LABELS["mu_star"])
         ax.set_ylabel(INDEX_LABELS["sigma"])
-        ax.legend(fontsize=7, frameon=False, loc="upper left")
+        ax.legend(fontsize=7, frameon=False, loc="best")
         _plain_numbers(ax.xaxis)
         _plain_numbers(ax.yaxis)
         return _finish(fig, f"{outcome}: Morris mu* and sigma", source_line(exp, runs))
@@ -144,21 +146,19 @@ def convergence_figure(exp: Experiment, convergence: pd.DataFrame, outcome: str,
         return _finish(fig, f"{outcome}: convergence of the indices", source_line(exp, runs), 0.06 + 0.045 * rows)
 
 
-def sweep_figures(exp: Experiment, indices: pd.DataFrame, convergence: pd.DataFrame, runs: int) -> dict[str, Figure]:
-    """File stem -> figure, for every outcome that was analysed."""
-    figures = {}
+def sweep_figures(
+    exp: Experiment, indices: pd.DataFrame, convergence: pd.DataFrame, runs: int
+) -> Iterator[tuple[str, Figure]]:
+    """(file stem, figure) for every outcome that was analysed, one at a time (a sweep has many)."""
     for outcome in dict.fromkeys(indices.outcome):
-        figures[f"ranking_{outcome}"] = ranking_figure(exp, indices, outcome, runs)
+        yield f"ranking_{outcome}", ranking_figure(exp, indices, outcome, runs)
         if exp.spec.method.name == "morris":
-            figures[f"morris_plane_{outcome}"] = morris_plane_figure(exp, indices, outcome, runs)
+            yield f"morris_plane_{outcome}", morris_plane_figure(exp, indices, outcome, runs)
         if convergence[convergence.outcome == outcome].sample_size.nunique() > 1:
-            figures[f"convergence_{outcome}"] = convergence_figure(exp, convergence, outcome, runs)
-    return figures
+            yield f"convergence_{outcome}", convergence_figure(exp, convergence, outcome, runs)
 
 
 def save_sweep_charts(
     exp: Experiment, indices: pd.DataFrame, convergence: pd.DataFrame, runs: int, out: Path
 ) -> list[Path]:
-    return [
-        save(fig, Path(out) / f"{stem}.png") for stem, fig in sweep_figures(exp, indices, convergence, runs).items()
-    ]
+    return [save(fig, Path(out) / f"{stem}.png") for stem, fig in sweep_figures(exp, indices, convergence, runs)]

@@ -482,7 +482,10 @@ def test_ishigami_sobol_indices_match_the_analytic_ones_within_their_intervals(t
 
 # --- charts -------------------------------------------------------------------------------------------
 def test_charts_rank_factors_and_show_morris_plane_and_convergence(reference, tiny):
-    figures = sweep_figures(tiny, reference.indices, reference.convergence, 40)
+    import matplotlib.pyplot as plt
+
+    plt.close("all")  # figures other tests left open
+    figures = dict(sweep_figures(tiny, reference.indices, reference.convergence, 40))
     analysed = list(dict.fromkeys(reference.indices.outcome))
     assert sorted(figures) == sorted(
         f"{kind}_{o}" for o in analysed for kind in ("ranking", "morris_plane", "convergence")
@@ -498,8 +501,6 @@ def test_charts_rank_factors_and_show_morris_plane_and_convergence(reference, ti
     assert sorted(t.get_text() for t in plane.texts) == sorted(widths)
     convergence = figures["convergence_unmet_hours_2026"].axes[0]
     assert [t.get_text() for t in convergence.get_xticklabels()] == ["2", "4"]
-    import matplotlib.pyplot as plt
-
     plt.close("all")
 
 
@@ -516,7 +517,7 @@ def test_sweep_command_writes_charts_and_prints_the_ranking(tmp_path):
     assert result.exit_code == 0, result.output
     assert "y: x1 " in result.output and "(320 runs now, 320 in all" in result.output
     assert sorted(p.name for p in (out / "charts").iterdir()) == ["convergence_y.png", "ranking_y.png"]
-    ranking = sweep_figures(load_experiment(path), *_tables(out), 320)["ranking_y"].axes[0]
+    ranking = dict(sweep_figures(load_experiment(path), *_tables(out), 320))["ranking_y"].axes[0]
     bars = [c for c in ranking.containers if isinstance(c, BarContainer)]
     assert [len(b) for b in bars] == [3, 3]  # ST and S1 side by side for each factor
     assert [t.get_text() for t in ranking.get_yticklabels()][-1] == "x3"  # least influential at the bottom
@@ -525,3 +526,16 @@ def test_sweep_command_writes_charts_and_prints_the_ranking(tmp_path):
 def _tables(out):
     read = lambda name: pd.read_csv(out / name, keep_default_na=False, na_values=[""])  # noqa: E731
     return read("indices.csv"), read("convergence.csv")
+
+
+def test_shipped_experiments_load_with_the_sizes_the_readme_gives():
+    from sim.design import groups
+
+    morris = load_experiment(ROOT / "experiments" / "tianjin-levers-morris.yaml")
+    m = morris.spec.method
+    assert len(morris.factors) > 30 and "uncertain parameters" in groups(morris)
+    assert m.optimal_trajectories * (len(groups(morris)) + 1) * morris.spec.replicates == 2320
+    sobol = load_experiment(ROOT / "experiments" / "tianjin-levers-sobol.yaml")
+    assert len(sobol.factors) == 10 and sobol.base.scale == 100 and sobol.base.name == "tianjin-14th-fyp"
+    assert sobol.spec.method.base_samples * (10 + 2) * sobol.spec.replicates == 12288
+    assert {f.key for f in sobol.factors} <= {f.key for f in morris.factors}
