@@ -302,7 +302,7 @@ def sweep(
     from rich.text import Text
 
     from .experiment import ExperimentError, load_experiment
-    from .sweep import SweepError, run_sweep
+    from .sweep import SweepError, SweepFailed, run_sweep
 
     if workers is not None and scheduler is not None:
         fail(f"--workers = {workers} with --scheduler = {scheduler!r}: give one of them")
@@ -326,14 +326,17 @@ def sweep(
         MofNCompleteColumn(),
         Rate(),
         TimeElapsedColumn(),
-        TextColumn("left"),
+        TextColumn("elapsed,"),
         TimeRemainingColumn(),
+        TextColumn("left"),
         console=err,
         transient=True,
     ) as progress:
         task = progress.add_task(f"{exp.name}: runs", total=None)
 
         def advance(done: int, total: int) -> None:
+            if progress.tasks[0].total is None:  # runs stored before: a start, not a rate
+                progress.reset(task, total=total, completed=done)
             progress.update(task, completed=done, total=total)
 
         try:
@@ -348,6 +351,8 @@ def sweep(
                 progress=advance,
                 command=["sim", *sys.argv[1:]],
             )
+        except SweepFailed as e:
+            fail(str(e), code=1)
         except SweepError as e:
             fail(str(e))
         except KeyboardInterrupt:

@@ -255,9 +255,9 @@ class Experiment:
 
     def resolved(self) -> dict:
         """Everything that decides the results, as plain data (JSON): the experiment with its defaults
-        and the base scenario as resolved."""
+        and the base scenario as resolved (its content, not the path to its file; labels left out)."""
         return {
-            "experiment": self.spec.model_dump(mode="json", exclude={"description"}),
+            "experiment": self.spec.model_dump(mode="json", exclude={"name", "description", "scenario"}),
             "scenario": self.base.model_dump(mode="json") if self.base else None,
         }
 

@@ -57,6 +57,10 @@ class RunError(Exception):
     """A run that failed: which point and replicate, and why."""
 
 
+class SweepFailed(SweepError):
+    """The sweep stopped because a run failed; the runs finished before are stored."""
+
+
 @dataclass(frozen=True)
 class Job:
     """What every run of a sweep shares: small, sent with each task."""
@@ -113,7 +117,8 @@ def run_task(job: Job, task: list[tuple[int, int, tuple]]) -> list[tuple]:
         try:
             outcomes = evaluate(job, point, replicate, values)
         except Exception as e:
-            raise RunError(f"point {point}, replicate {replicate} {values}: {type(e).__name__}: {e}") from None
+            why = " ".join(str(e).split())  # one line, whatever the exception says
+            raise RunError(f"point {point}, replicate {replicate} {values}: {type(e).__name__}: {why}") from None
         rows.append((point, replicate, time.perf_counter() - start, *outcomes))
     return rows
 
@@ -203,7 +208,16 @@ class DaskCluster:
         self.client.run(_one_blas_thread)  # Dask's nannies also start workers with one BLAS thread
 
     def describe(self) -> dict:
-        return {"executor": "dask", "scheduler": self.address, "workers": self.workers}
+        from .run import code_version
+
+        # the code the workers run: a sweep's results are those of one version only if they all agree
+        versions = {json.dumps(v, sort_keys=True) for v in self.client.run(code_version).values()}
+        return {
+            "executor": "dask",
+            "scheduler": self.address,
+            "workers": self.workers,
+            "worker_code": [json.loads(v) for v in sorted(versions)],
+        }
 
     def map(self, job: Job, tasks: list) -> Iterator[list[tuple]]:
         from dask.distributed import as_completed
@@ -238,7 +252,7 @@ class RunStore:
     def __init__(self, folder: Path, outcomes: list[str]):
         self.folder = Path(folder)
         self.schema = pa.schema(
-            [("point", pa.int64()), ("replicate", pa.int64()), ("seconds", pa.float64())]
+            [("point", pa.int64()), ("replicate", pa.int64()), ("session", pa.int64()), ("seconds", pa.float64())]
             + [(name, pa.float64()) for name in outcomes]
         )
 
@@ -247,9 +261,15 @@ class RunStore:
         for tmp in self.folder.glob(".*.tmp"):
             tmp.unlink()
 
-    def append(self, rows: list[tuple], name: str) -> None:
+    def append(self, rows: list[tuple], session: int, task: int) -> None:
+        """Store a task's rows (point, replicate, seconds, outcomes ...) as run in ``session``."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        table = pa.Table.from_pylist([dict(zip(self.schema.names, r, strict=True)) for r in rows], self.schema)
+        columns = self.schema.names
+        records = [
+            dict(zip(columns, (point, replicate, session, *rest), strict=True)) for point, replicate, *rest in rows
+        ]
+        table = pa.Table.from_pylist(records, self.schema)
+        name = f"part-{session:03d}-{task:06d}"
         tmp = self.folder / f".{name}.parquet.tmp"
         with open(tmp, "wb") as f:
             pq.write_table(table, f)
@@ -283,17 +303,16 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def write_json(path: Path, data: dict) -> None:
-    """Write under a temporary name and rename: the file is the old one or the new one, never half."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Write under a temporary name and rename: the file is the old one or the new one, never half."""
     tmp = path.with_name(f".{path.name}.tmp")
     write(tmp)
     os.replace(tmp, path)
+
+
+def write_json(path: Path, data: dict) -> None:
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    _write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
 
 
 def check_sweep_folder(out: Path, exp: Experiment, resume: bool) -> dict | None:
@@ -334,6 +353,7 @@ def new_manifest(exp: Experiment, design: Design) -> dict:
     m = exp.spec.method
     return {
         "kind": "sweep",
+        "name": exp.name,
         "status": "running",
         "experiment_file": str(exp.path),
         "experiment_sha256": exp.fingerprint(),
@@ -384,7 +404,12 @@ def run_sweep(
         out.mkdir(parents=True, exist_ok=True)
         store = RunStore(out / RUNS, [r.name for r in exp.readers])
         store.clean()
-        finished = set(store.read()[["point", "replicate"]].itertuples(index=False, name=None))
+        stored_runs = store.read()
+        finished = set(stored_runs[["point", "replicate"]].itertuples(index=False, name=None))
+        for i, earlier in enumerate(manifest["sessions"]):  # what the store says each session finished
+            earlier["runs_done"] = int((stored_runs.session == i).sum())
+            if "wall_seconds" not in earlier:
+                earlier["interrupted"] = True  # killed: it could not record its end
         todo = [
             (p, r, design.values[p])
             for p in range(design.points)
@@ -415,14 +440,14 @@ def run_sweep(
         session_start = time.perf_counter()
         try:
             for k, rows in enumerate(executor.map(job, tasks)):
-                store.append(rows, f"part-{number:03d}-{k:06d}")
+                store.append(rows, number, k)
                 done += len(rows)
                 session["runs_done"] += len(rows)
                 if progress:
                     progress(done, total)
         except RunError as e:
             session["error"] = str(e)
-            raise SweepError(f"{exp.path}: a run failed: {e}; the {done} finished runs are stored") from None
+            raise SweepFailed(f"{exp.path}: a run failed: {e}; the {done} finished runs are stored") from None
         finally:
             session["wall_seconds"] = round(time.perf_counter() - session_start, 3)
             write_json(out / MANIFEST, manifest)
@@ -432,7 +457,7 @@ def run_sweep(
     runs = store.read()
     if len(runs) != total:
         raise SweepError(f"{out}: {len(runs)} of {total} runs are stored; run again with --resume")
-    outcomes_table = design.frame(exp).merge(runs.drop(columns="seconds"), on="point")
+    outcomes_table = design.frame(exp).merge(runs.drop(columns=["session", "seconds"]), on="point")
     outcomes_table.insert(1, "replicate", outcomes_table.pop("replicate"))
     names = [r.name for r in exp.readers]
     means = runs.groupby("point", sort=True)[names].mean()

@@ -24,7 +24,7 @@ from sim.design import make_design, value
 from sim.experiment import Factor, load_experiment
 from sim.outcomes import catalogue
 from sim.regions import data_file_hashes
-from sim.run import run_replicate
+from sim.run import code_version, run_replicate
 from sim.scenario import load_scenario
 from sim.sweep import Job, evaluate, run_sweep
 from sim.sweep_charts import sweep_figures
@@ -391,6 +391,7 @@ def test_dask_cluster_gives_the_same_results_as_local_processes(reference, tiny,
     _assert_same_results(reference, on_dask)
     session = json.loads((tmp_path / "dask" / "manifest.json").read_text())["sessions"][0]
     assert session["executor"] == "dask" and session["workers"] == 2
+    assert session["worker_code"] == [code_version()]
 
 
 # --- durability ---------------------------------------------------------------------------------------
@@ -427,6 +428,36 @@ def test_a_killed_sweep_resumes_to_the_same_results_with_no_run_lost_or_repeated
         assert (out / name).read_bytes() == (reference.out / name).read_bytes(), name
     sessions = json.loads((out / "manifest.json").read_text())["sessions"]
     assert [s["runs_stored_before"] for s in sessions] == [0, len(killed)]
+    assert [s["runs_done"] for s in sessions] == [len(killed), 40 - len(killed)]
+    assert sessions[0]["interrupted"] and "interrupted" not in sessions[1]
+    assert sorted(everything.session.unique()) == [0, 1]
+
+
+def test_a_failed_run_stops_the_sweep_with_one_line_and_keeps_what_finished(reference, tmp_path, monkeypatch):
+    import sim.sweep
+
+    path = write(tmp_path, TINY)
+    out = tmp_path / "sweep"
+    real = sim.sweep.evaluate
+
+    def broken(job, point, replicate, values):
+        if point == 5:
+            raise ValueError("the model broke")
+        return real(job, point, replicate, values)
+
+    monkeypatch.setattr(sim.sweep, "evaluate", broken)
+    result = runner.invoke(app, ["sweep", str(path), "--out", str(out), "--workers", "1", "--chunk", "1"])
+    assert result.exit_code == 1
+    values = make_design(load_experiment(path)).values[5]
+    assert result.output.strip() == (
+        f"error: {path}: a run failed: point 5, replicate 0 {values}: ValueError: the model broke; "
+        "the 10 finished runs are stored"
+    )
+    assert len(stored_rows(out)) == 10 and not (out / "outcomes.csv").exists()
+    monkeypatch.setattr(sim.sweep, "evaluate", real)
+    resumed = runner.invoke(app, ["sweep", str(path), "--out", str(out), "--workers", "1", "--resume", "--no-charts"])
+    assert resumed.exit_code == 0, resumed.output
+    assert (out / "indices.csv").read_bytes() == (reference.out / "indices.csv").read_bytes()
 
 
 def test_resume_refuses_a_changed_experiment_and_other_folders(reference, tmp_path):
