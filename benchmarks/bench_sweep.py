@@ -58,7 +58,6 @@ def per_run(folder: Path, scale: float, runs: int) -> dict:
     job = Job.of(exp)
     tasks = [(p, 0, design.values[p]) for p in range(runs)]
     with threadpool_limits(1):
-        run_task(job, tasks[:1])  # start-up: compiled kernels
         start = time.perf_counter()
         run_task(job, tasks)
         worker = (time.perf_counter() - start) / runs
@@ -109,9 +108,11 @@ def sweep(folder: Path, exp, workers: int, name: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scales", type=float, nargs="+", default=[1, 10, 100])
+    ap.add_argument("--scales", type=float, nargs="*", default=[1, 10, 100], help="none: skip this part")
     ap.add_argument("--runs", type=int, nargs="+", default=[2, 6, 40], help="runs per scale (one number: for all)")
-    ap.add_argument("--base-samples", type=int, default=8, help="N of the reduced sweep for the speed-up (N x 12 runs)")
+    ap.add_argument(
+        "--base-samples", type=int, default=8, help="N of the reduced sweep for the speed-up (N x 12 runs; 0: skip)"
+    )
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--full", action="store_true", help=f"also the whole {EXPERIMENT.name} (12,288 runs)")
     args = ap.parse_args()
@@ -119,6 +120,7 @@ def main() -> None:
     out: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         folder = Path(tmp)
+        per_run(folder, 10000, 1)  # start-up, not timed: packaged data and compiled kernels loaded
         out["per_scale"] = [per_run(folder, s, n) for s, n in zip(args.scales, runs, strict=True)]
         for row in out["per_scale"]:
             print(

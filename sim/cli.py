@@ -268,7 +268,7 @@ def report(
 def sweep(
     experiment: Annotated[Path, typer.Argument(help="Experiment YAML file (see experiments/).")],
     workers: Annotated[
-        int | None, typer.Option(help="Local worker processes [default: all cores]; 1 runs in this process.")
+        int | None, typer.Option(help="Local worker processes (default: one per core); 1 runs in this process.")
     ] = None,
     scheduler: Annotated[
         str | None,
@@ -277,7 +277,7 @@ def sweep(
     out: Annotated[
         Path | None,
         typer.Option(
-            help="Sweep folder [default: runs/sweeps/<experiment name>]. Must be new or empty unless --resume; "
+            help="Sweep folder (default: runs/sweeps/<experiment name>). Must be new or empty unless --resume; "
             "an earlier sweep is never overwritten."
         ),
     ] = None,
@@ -290,7 +290,7 @@ def sweep(
         ),
     ] = False,
     chunk: Annotated[
-        int | None, typer.Option(help="Runs per task sent to a worker [default: automatic]; results do not change.")
+        int | None, typer.Option(help="Runs per task sent to a worker (default: automatic); results do not change.")
     ] = None,
     charts: Annotated[bool, typer.Option(help="Also draw the charts (PNG) into DIR/charts.")] = True,
 ) -> None:
