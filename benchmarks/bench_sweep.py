@@ -116,7 +116,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--full", action="store_true", help=f"also the whole {EXPERIMENT.name} (12,288 runs)")
     args = ap.parse_args()
-    runs = args.runs * len(args.scales) if len(args.runs) == 1 else args.runs
+    if len(args.runs) == 1 or not args.scales:
+        runs = args.runs[:1] * len(args.scales)
+    elif len(args.runs) == len(args.scales):
+        runs = args.runs
+    else:
+        ap.error("--runs: one number, or one per scale")
     out: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         folder = Path(tmp)
