@@ -63,7 +63,7 @@ DISTS = ("uniform", "triangular", "normal")
 DIST_SETTINGS = {"uniform": (), "triangular": ("mode",), "normal": ("mean", "sd")}
 FACTOR_TYPES = ("float", "int")
 SEED_POLICIES = ("common", "independent")
-RESERVED = ("point", "replicate", "seconds")  # columns of the run store
+RESERVED = ("point", "replicate", "session", "seconds")  # columns of the run store
 SET_BY_EXPERIMENT = ("seed", "replicates")
 
 
