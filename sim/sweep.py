@@ -236,7 +236,8 @@ class DaskCluster:
 def make_executor(workers: int | None, scheduler: str | None):
     if scheduler is not None:
         return DaskCluster(scheduler)
-    workers = workers or len(os.sched_getaffinity(0))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()  # not on macOS
+    workers = workers or cores or 1
     return InProcess() if workers == 1 else LocalProcesses(workers)
 
 
