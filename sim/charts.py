@@ -87,6 +87,17 @@ def font_family(lang: str) -> list[str]:
     return ["DejaVu Sans"]
 
 
+def style(lang: str = "en") -> dict:
+    """The matplotlib settings every chart of the package is drawn with."""
+    return {
+        "font.family": font_family(lang),
+        "font.size": 8,
+        "axes.titlesize": 9,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    }
+
+
 @dataclass
 class Run:
     """A results folder: its summary (replicate mean and 90% interval), targets and what made it."""
@@ -230,15 +241,7 @@ def figure(chart: str, runs: list[Run], lang: str = "en") -> Figure:
     if chart not in CHARTS:
         raise ValueError(f"unknown chart {chart!r} (allowed: {', '.join(CHARTS)})")
     L = labels(lang)
-    with plt.rc_context(
-        {
-            "font.family": font_family(lang),
-            "font.size": 8,
-            "axes.titlesize": 9,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-        }
-    ):
+    with plt.rc_context(style(lang)):
         if chart == "targets":
             return _targets_figure(runs, L)
         draw, panels = CHARTS[chart]

@@ -77,7 +77,7 @@ SetOption = Annotated[
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    out: Annotated[Path | None, typer.Option(help="Results folder [default: runs/<scenario name>].")] = None,
+    out: Annotated[Path | None, typer.Option(help="Results folder (default: runs/<scenario name>).")] = None,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
     replicates: Annotated[int | None, typer.Option(help="Override the number of replicates.")] = None,
     set_: SetOption = None,
@@ -203,7 +203,7 @@ def plot(
     chart: Charts = None,
     fmt: Annotated[str, typer.Option("--format", help="png (300 dpi), svg or pdf.")] = "png",
     lang: Lang = "en",
-    out: Annotated[Path | None, typer.Option(help="Folder for the charts [default: RUN_DIR/charts/LANG].")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the charts (default: RUN_DIR/charts/LANG).")] = None,
 ) -> None:
     """Draw charts of a run."""
     from .charts import CHARTS, FORMATS, LANGS, save_charts
@@ -226,7 +226,7 @@ def compare(
         typer.Option("--indicator", help="Indicators for the table of differences (default: the key indicators)."),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Folder for charts and differences [default: comparisons/A_vs_B].")
+        Path | None, typer.Option(help="Folder for charts and differences (default: comparisons/A_vs_B).")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="png (300 dpi), svg or pdf.")] = "png",
     lang: Lang = "en",
@@ -262,7 +262,7 @@ def report(
     run_dirs: Annotated[list[Path], typer.Argument(help="One results folder, or several to compare.")],
     fmt: Annotated[str, typer.Option("--format", help="html or pdf.")] = "html",
     lang: Lang = "en",
-    out: Annotated[Path | None, typer.Option(help="Report file [default: RUN_DIR/report_LANG.FORMAT].")] = None,
+    out: Annotated[Path | None, typer.Option(help="Report file (default: RUN_DIR/report_LANG.FORMAT).")] = None,
 ) -> None:
     """A short, self-contained report: scenario, key indicators, targets met or missed, charts, sources."""
     import time
@@ -283,9 +283,9 @@ def calibrate(
     spec: Annotated[Path, typer.Argument(help="Calibration file, e.g. calibration/tianjin-2020.yaml.")],
     workers: Annotated[int, typer.Option(help="Worker processes evaluating candidates in parallel.")] = 1,
     budget: Annotated[
-        int | None, typer.Option(help="Most model evaluations (whole generations) [default: the file's maxiter].")
+        int | None, typer.Option(help="Most model evaluations, in whole generations (default: the file's maxiter).")
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Output folder [default: calibration/<name>].")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: calibration/<name>).")] = None,
 ) -> None:
     """Fit the calibration file's free parameters to its targets; write fit.yaml, fit.csv, history.csv and
     report.md. The same file gives the same parameters whatever the number of workers."""
@@ -341,9 +341,9 @@ def _print_fit_table(table: pd.DataFrame, title: str) -> None:
 @app.command("validate-fit")
 def validate_fit(
     names: Annotated[
-        list[str] | None, typer.Argument(help="Shipped calibration names or fit files [default: all shipped].")
+        list[str] | None, typer.Argument(help="Shipped calibration names or fit files (default: all shipped).")
     ] = None,
-    replicates: Annotated[int | None, typer.Option(help="Check replicates [default: the fit's].")] = None,
+    replicates: Annotated[int | None, typer.Option(help="Check replicates (default: the fit's).")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
 ) -> None:
     """Re-run each calibration's targets and hold-out checks with the fitted parameters (on the check
@@ -367,6 +367,119 @@ def validate_fit(
         failed |= not result.table[result.table.kind == "target"].within.all()
     if failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def sweep(
+    experiment: Annotated[Path, typer.Argument(help="Experiment YAML file (see experiments/).")],
+    workers: Annotated[
+        int | None, typer.Option(help="Local worker processes (default: one per core); 1 runs in this process.")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Address of a Dask scheduler (e.g. tcp://10.0.0.5:8786) to run on its workers instead."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Sweep folder (default: runs/sweeps/<experiment name>). Must be new or empty unless --resume; "
+            "an earlier sweep is never overwritten."
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue the sweep in the folder after a crash or kill: stored runs are kept, the rest run. "
+            "Refused if the experiment changed. On a complete sweep: analyse it again.",
+        ),
+    ] = False,
+    chunk: Annotated[
+        int | None, typer.Option(help="Runs per task sent to a worker (default: automatic); results do not change.")
+    ] = None,
+    charts: Annotated[bool, typer.Option(help="Also draw the charts (PNG) into DIR/charts.")] = True,
+) -> None:
+    """Rank the factors of an experiment by their effect on its outcomes (Morris or Sobol, with SALib).
+
+    Runs every point of the design, storing each finished run at once in DIR/runs, then writes
+    outcomes.csv, indices.csv, convergence.csv, charts and manifest.json."""
+    from rich.progress import ProgressColumn, TimeRemainingColumn
+    from rich.text import Text
+
+    from .experiment import ExperimentError, load_experiment
+    from .sweep import SweepError, SweepFailed, run_sweep
+
+    if workers is not None and scheduler is not None:
+        fail(f"--workers = {workers} with --scheduler = {scheduler!r}: give one of them")
+    if workers is not None and workers < 1:
+        fail(f"--workers = {workers}: must be at least 1")
+    if chunk is not None and chunk < 1:
+        fail(f"--chunk = {chunk}: must be at least 1")
+    try:
+        exp = load_experiment(experiment)
+    except ExperimentError as e:
+        fail(str(e))
+    out = out or Path("runs") / "sweeps" / exp.name
+
+    class Rate(ProgressColumn):
+        def render(self, task) -> Text:
+            return Text(f"{task.speed:.2f} runs/s" if task.speed else "- runs/s")
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        Rate(),
+        TimeElapsedColumn(),
+        TextColumn("elapsed,"),
+        TimeRemainingColumn(),
+        TextColumn("left"),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(f"{exp.name}: runs", total=None)
+
+        def advance(done: int, total: int) -> None:
+            if progress.tasks[0].total is None:  # runs stored before: a start, not a rate
+                progress.reset(task, total=total, completed=done)
+            progress.update(task, completed=done, total=total)
+
+        try:
+            result = run_sweep(
+                exp,
+                out,
+                workers=workers,
+                scheduler=scheduler,
+                resume=resume,
+                chunk=chunk,
+                charts=charts,
+                progress=advance,
+                command=["sim", *sys.argv[1:]],
+            )
+        except SweepFailed as e:
+            fail(str(e), code=1)
+        except SweepError as e:
+            fail(str(e))
+        except KeyboardInterrupt:
+            fail(f"interrupted: the finished runs are stored in {out}; continue with --resume", code=130)
+    for note in result.notes:
+        err.print(f"note: {escape(note)}", highlight=False)
+    _print_ranking(exp, result)
+    console.print(
+        f"Sweep in [bold]{out}[/] ({result.runs_now} runs now, {len(result.outcomes)} in all, "
+        f"{result.wall_seconds:.1f} s)"
+    )
+
+
+def _print_ranking(exp, result) -> None:
+    from .sensitivity import MAIN_INDEX, ranking
+
+    method = exp.spec.method.name
+    main = MAIN_INDEX[method]
+    console.print(f"[bold]Most influential by {main}[/] (all indices in indices.csv):")
+    for outcome in dict.fromkeys(result.indices.outcome):
+        ranked = ranking(result.indices, outcome, method).head(5)
+        console.print(f"  {outcome}: " + ", ".join(f"{name} {row[main]:.3g}" for name, row in ranked.iterrows()))
 
 
 @app.command()

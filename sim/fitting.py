@@ -34,7 +34,16 @@ from .calibration import NONE, check_name, with_values
 from .model import AgeingModel
 from .parameters import defaults as parameter_defaults
 from .regions import data_file_hashes
-from .scenario import Scenario, ScenarioError, _FieldError, _Strict, apply_overrides, parse_mapping, parse_scenario
+from .scenario import (
+    Scenario,
+    ScenarioError,
+    _FieldError,
+    _Strict,
+    apply_overrides,
+    parse_mapping,
+    parse_scenario,
+    read_yaml_file,
+)
 
 
 class FreeParameter(_Strict):
@@ -161,14 +170,7 @@ class CalibrationSpec(_Strict):
 
 
 def load_spec(path: Path) -> CalibrationSpec:
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such file") from None
-    except (IsADirectoryError, UnicodeDecodeError, PermissionError) as e:
-        raise ScenarioError(f"{path}: cannot be read as a text file ({type(e).__name__})") from None
-    except yaml.YAMLError:
-        raise ScenarioError(f"{path}: not valid YAML") from None
+    raw = read_yaml_file(path, "the file is empty; a calibration needs a region, parameters and targets")
     if isinstance(raw, dict):
         raw.setdefault("name", Path(path).stem)
     return parse_mapping(CalibrationSpec, raw, str(path))

@@ -48,12 +48,16 @@ class YearlyRecord:
         self.entrants.append(entrants)
         self.care_rows.append(care_rows(year, care, counts.sum() * self.scale, self.scale) if care else [])
 
+    def population_rows(self, i: int) -> list[tuple]:
+        """The population's rows of the i-th recorded year (computed on demand: they are many)."""
+        return _year_rows(
+            self.years[i], self.counts[i] * self.scale, self.deaths[i], self.exposure[i], self.entrants[i], self.scale
+        )
+
     def table(self) -> pd.DataFrame:
         rows: list[tuple] = []
-        for i, year in enumerate(self.years):
-            rows += _year_rows(
-                year, self.counts[i] * self.scale, self.deaths[i], self.exposure[i], self.entrants[i], self.scale
-            )
+        for i in range(len(self.years)):
+            rows += self.population_rows(i)
             rows += self.care_rows[i]
         return pd.DataFrame(rows, columns=COLUMNS)
 

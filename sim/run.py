@@ -101,11 +101,22 @@ def calibration_record(scenario: Scenario) -> dict | None:
     return None if found is None else {k: found[k] for k in ("name", "file", "sha256", "fitted")}
 
 
-def manifest(result: RunResult, command: list[str] | None = None) -> dict:
-    s = result.scenario
+def environment() -> dict:
+    """The interpreter, platform and the versions of the libraries results depend on."""
     import mesa
     import numpy as np
 
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "numpy": np.__version__,
+        "mesa": mesa.__version__,
+        "pandas": pd.__version__,
+    }
+
+
+def manifest(result: RunResult, command: list[str] | None = None) -> dict:
+    s = result.scenario
     return {
         "scenario": s.model_dump(mode="json"),
         "seed": s.seed,
@@ -118,13 +129,7 @@ def manifest(result: RunResult, command: list[str] | None = None) -> dict:
         "replicate_seconds": [round(t, 3) for t in result.replicate_seconds],
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command or sys.argv,
-        "environment": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "numpy": np.__version__,
-            "mesa": mesa.__version__,
-            "pandas": pd.__version__,
-        },
+        "environment": environment(),
     }
 
 
@@ -169,7 +174,7 @@ def write_run(result: RunResult, out: Path, command: list[str] | None = None, ch
         result.summary.to_csv(tmp / "summary.csv", index=False)
         result.targets.to_csv(tmp / "targets.csv", index=False)
         (tmp / "scenario.yaml").write_text(
-            yaml.safe_dump(result.scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True),
+            yaml.safe_dump(result.scenario.model_dump(), sort_keys=False, allow_unicode=True),  # year keys stay numbers
             encoding="utf-8",
         )
         (tmp / MANIFEST).write_text(

@@ -267,6 +267,8 @@ def _show(value: Any) -> str:
         return str(int(value))
     if isinstance(value, dict):
         return "{" + ", ".join(f"{_show(k)}: {_show(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
     return repr(value)
 
 
@@ -344,21 +346,46 @@ def apply_overrides(raw: dict, assignments: list[str], source: str = "--set") ->
         if "=" not in item:
             raise ScenarioError(f"{source} {item!r}: expected key.path=value")
         path, text = item.split("=", 1)
-        keys = path.strip().split(".")
         try:
             value = yaml.safe_load(text)
         except yaml.YAMLError:
             raise ScenarioError(f"{source} {item!r}: the value is not valid YAML") from None
-        node = raw
-        for k in keys[:-1]:
-            node = node.setdefault(k, {})
-            if not isinstance(node, dict):
-                raise ScenarioError(f"{source} {item!r}: {k} is not a section")
-        node[keys[-1]] = value
+        set_value(raw, path.strip(), value, f"{source} {item!r}")
     return raw
 
 
+def set_value(raw: dict, path: str, value: Any, source: str) -> None:
+    """Put ``value`` at a dotted key path of a raw scenario mapping, creating sections on the way (an
+    unset lever, ``null``, becomes an empty one).
+
+    A part that is a whole number is a year (YAML reads ``2025:`` as the number 2025), so
+    ``policy.beds.total.2025`` sets the 2025 value of a lever's path; inside a list it is a position,
+    so ``data.parameters.need_hours_per_week.3`` sets one level's value."""
+    keys: list[str | int] = [int(k) if k.isdigit() else k for k in path.split(".")]
+    node: Any = raw
+    for k, child in zip(keys[:-1], keys[1:], strict=True):
+        if isinstance(node, dict) and node.get(k) is None:
+            node[k] = {}
+        if isinstance(node, dict):
+            node = node[k]
+        elif isinstance(k, int) and k < len(node):
+            node = node[k]
+        else:
+            raise ScenarioError(f"{source}: {k} is not a position in a list of {len(node)}")
+        if not isinstance(node, dict | list) or (isinstance(node, list) and not isinstance(child, int)):
+            raise ScenarioError(f"{source}: {k} is not a section")
+    last = keys[-1]
+    if isinstance(node, list) and not (isinstance(last, int) and last < len(node)):
+        raise ScenarioError(f"{source}: {last} is not a position in a list of {len(node)}")
+    node[last] = value
+
+
 def read_scenario_file(path: Path) -> dict:
+    return read_yaml_file(path, "the file is empty; a scenario needs at least `region`")
+
+
+def read_yaml_file(path: Path, if_empty: str) -> Any:
+    """The YAML data of a file, or a ScenarioError of one line saying why it cannot be read."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -372,7 +399,7 @@ def read_scenario_file(path: Path) -> dict:
         line = f" at line {where.line + 1}" if where else ""
         raise ScenarioError(f"{path}: not valid YAML{line}") from None
     if raw is None:
-        raise ScenarioError(f"{path}: the file is empty; a scenario needs at least `region`")
+        raise ScenarioError(f"{path}: {if_empty}")
     return raw
 
 

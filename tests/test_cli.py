@@ -230,3 +230,32 @@ def test_schema_and_regions():
     listing = runner.invoke(app, ["regions"]).output
     for name in ("Tianjin", "Wenzhou", "Xuchang", "Shengzhou", "China", "3,002,688", "WPP2024"):
         assert name in listing
+
+
+def test_set_reaches_a_year_of_a_lever_and_a_position_in_a_list():
+    from sim.scenario import load_scenario
+
+    plan = ROOT / "scenarios" / "tianjin-14th-fyp.yaml"
+    s = load_scenario(plan, ["policy.beds.total.2025=90000", "policy.beds.day_care_places.2030=30000"])
+    assert s.policy.beds.total == {2025: 90000} and s.policy.beds.day_care_places == {2030: 30000}
+    hours = "data.parameters.need_hours_per_week"
+    s = load_scenario(plan, [f"{hours}=[0, 7, 21, 42, 63]", f"{hours}.3=40"])
+    assert s.data.parameters["need_hours_per_week"] == [0, 7, 21, 40, 63]
+    result = runner.invoke(
+        app, ["validate", str(plan), "--set", f"{hours}=[0, 7, 21, 42, 63]", "--set", f"{hours}.5=1"]
+    )
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: --set '{hours}.5=1': 5 is not a position in a list of 5"
+
+
+def test_the_written_scenario_runs_again_as_it_was(tmp_path):
+    """scenario.yaml keeps a lever's years as numbers, so the resolved scenario is itself a valid scenario."""
+    out = tmp_path / "run"
+    scenario = ROOT / "scenarios" / "tianjin-14th-fyp.yaml"
+    args = ["run", str(scenario), "--out", str(out), "--no-charts", "--set", "scale=200", "--set", "horizon=2025"]
+    assert runner.invoke(app, args).exit_code == 0
+    from sim.scenario import load_scenario
+
+    written = load_scenario(out / "scenario.yaml")
+    assert written == load_scenario(scenario, ["scale=200", "horizon=2025"])
+    assert written.policy.beds.total == {2025: 100000.0}
