@@ -83,7 +83,7 @@ class AgeingModel(mesa.Model):
         self.record = YearlyRecord(scale=self.scale)
 
         self.calibration = resolve_calibration(scenario.calibration, scenario.region, scenario.base_year)
-        self.p = Parameters({**(self.calibration["parameters"] if self.calibration else {}), **data.parameters})
+        self.p = Parameters(self.calibration["parameters"] if self.calibration else {}, data.parameters)
         self.baseline = care_baselines()[scenario.region]
         self._add_base_population()
         self._counts = self.elders.counts()

@@ -1,12 +1,13 @@
 """Care-system parameters: declared once, with units and sources, in ``sim/data/care_parameters.yaml``.
 
 A scenario (or a calibration) overrides any of them by name under ``data.parameters``; an override
-must have the same shape as the default (a number for a number, a list of the same length, a mapping
-with the same keys).
+must have the shape of the default (a number for a number, a list of the same length, a mapping with
+some of its keys: the others keep their values).
 """
 
 from __future__ import annotations
 
+import copy
 from functools import cache
 from typing import Any
 
@@ -27,8 +28,8 @@ def care_baselines() -> dict[str, dict]:
 
 
 def defaults() -> dict[str, Any]:
-    """Every parameter's documented value, by name."""
-    return {name: spec["value"] for name, spec in _declared().items()}
+    """Every parameter's documented value, by name (a copy: callers may change it)."""
+    return copy.deepcopy({name: spec["value"] for name, spec in _declared().items()})
 
 
 def parameter_names() -> list[str]:
@@ -38,9 +39,9 @@ def parameter_names() -> list[str]:
 def _same_shape(default: Any, value: Any) -> str | None:
     """None if ``value`` can replace ``default``, else what is allowed."""
     if isinstance(default, dict):
-        if not isinstance(value, dict) or set(value) != set(default):
-            return f"must be a mapping with keys {', '.join(default)}"
-        for k in default:
+        if not isinstance(value, dict) or not set(value) <= set(default):
+            return f"must be a mapping with some of the keys {', '.join(default)}"
+        for k in value:
             problem = _same_shape(default[k], value[k])
             if problem:
                 return f"{k} {problem}"
@@ -74,12 +75,17 @@ def check_overrides(overrides: dict[str, Any]) -> None:
 
 
 class Parameters:
-    """Parameter values by name: numbers as floats, lists as arrays, mappings as dicts of those."""
+    """Parameter values by name: numbers as floats, lists as arrays, mappings as dicts of those.
 
-    def __init__(self, overrides: dict[str, Any] | None = None):
-        overrides = overrides or {}
-        check_overrides(overrides)
-        self.values = {name: overrides.get(name, spec["value"]) for name, spec in _declared().items()}
+    Each layer of overrides (a calibration, then a scenario's own) applies over the one before; a mapping
+    in a layer changes only the keys it gives."""
+
+    def __init__(self, *layers: dict[str, Any]):
+        self.values = defaults()
+        for layer in layers:
+            check_overrides(layer)
+            for name, value in layer.items():
+                self.values[name] = _merged(self.values[name], value)
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -87,6 +93,12 @@ class Parameters:
         except KeyError:
             raise AttributeError(name) from None
         return _as_arrays(value)
+
+
+def _merged(base: Any, change: Any) -> Any:
+    if isinstance(base, dict):
+        return {k: _merged(v, change[k]) if k in change else v for k, v in base.items()}
+    return change
 
 
 def _as_arrays(value: Any) -> Any:

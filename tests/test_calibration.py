@@ -112,10 +112,11 @@ def test_scenarios_use_their_regions_calibration_by_default():
         assert got == pytest.approx(value)
     plain = AgeingModel(make_scenario(region="shengzhou", scale=50, horizon=2021, calibration="none"))
     assert plain.p.values["choice_constant"] == parameter_defaults()["choice_constant"]
-    # a scenario's own parameters apply over the calibration
-    own = {"choice_constant": {**parameter_defaults()["choice_constant"], "private_home": 0.5}}
+    # a scenario's own parameters apply over the calibration, a mapping only at the keys it gives
+    own = {"choice_constant": {"private_home": 0.5}}
     mine = AgeingModel(make_scenario(region="shengzhou", scale=50, horizon=2021, data={"parameters": own}))
-    assert mine.p.values["choice_constant"]["private_home"] == 0.5
+    assert mine.p.values["choice_constant"] == {**model.p.values["choice_constant"], "private_home": 0.5}
+    assert mine.p.values["choice_constant"]["public_home"] == shengzhou["parameters"]["choice_constant"]["public_home"]
 
 
 def test_run_manifest_records_the_calibration(tmp_path):

@@ -67,6 +67,11 @@ BAD = {
         "region: tianjin\ndata:\n  parameters:\n    need_hours_per_week: [1, 2]\n",
         "data.parameters.need_hours_per_week = [1, 2]: must be a list of 5 numbers",
     ),
+    "parameter_unknown_part": (
+        "region: tianjin\ndata:\n  parameters:\n    choice_constant: {palace: 1}\n",
+        "data.parameters.choice_constant = {'palace': 1}: must be a mapping with some of the keys family, "
+        "home_care, day_care, family_bed, public_home, private_home",
+    ),
     "unknown_target_indicator": (
         "region: tianjin\ntargets:\n  - {indicator: happiness, value: 1, year: 2025}\n",
         "targets.0.indicator = 'happiness': unknown indicator (allowed: beds_total, beds_per_1000, nursing_share, "
