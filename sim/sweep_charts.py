@@ -30,14 +30,23 @@ INDEX_LABELS = {
     "sigma": "sigma (spread of elementary effects)",
 }
 CONVERGENCE_LINES = len(LINE_COLOURS)  # the most influential factors drawn; more would not be legible
-PLANE_LABELS = 12  # factors labelled in the mu*-sigma plane, most influential first
+PLANE_LABELS = 6  # factors labelled in the mu*-sigma plane, most influential first; more overlap
+
+
+def _compact(value: float, _=None) -> str:
+    for size, suffix in ((1e9, " bn"), (1e6, " M")):
+        if abs(value) >= size:
+            return f"{value / size:,.4g}{suffix}"
+    return f"{value:,.0f}"
 
 
 def _plain_numbers(axis) -> None:
-    """Large values written out with thousands separators, not as multiples of a power of ten."""
+    """Large values as 25 M or 3.5 bn (five ticks at most, so they never run into each other), not as
+    multiples of a power of ten."""
     low, high = axis.get_view_interval()
     if max(abs(low), abs(high)) >= 1000:
-        axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        axis.set_major_locator(matplotlib.ticker.MaxNLocator(5))
+        axis.set_major_formatter(matplotlib.ticker.FuncFormatter(_compact))
 
 
 def source_line(exp: Experiment, runs: int) -> str:
@@ -105,8 +114,9 @@ def morris_plane_figure(exp: Experiment, indices: pd.DataFrame, outcome: str, ru
         ax.errorbar(
             table["mu_star"], sigma, xerr=table["mu_star_conf"].fillna(0), fmt="none", ecolor="#999999", linewidth=0.6
         )
-        for name, row in table.head(PLANE_LABELS).iterrows():  # the most influential; the rest crowd the origin
-            ax.annotate(name, (row["mu_star"], sigma[name]), fontsize=5.5, xytext=(3, 2), textcoords="offset points")
+        for k, (name, row) in enumerate(table.head(PLANE_LABELS).iterrows()):  # the rest crowd the origin
+            lift = 2 if k % 2 == 0 else -8  # neighbours in the ranking often sit close: alternate above and below
+            ax.annotate(name, (row["mu_star"], sigma[name]), fontsize=5.5, xytext=(3, lift), textcoords="offset points")
         top = max(float(table["mu_star"].max()), float(sigma.max()), 1e-12) * 1.05
         ax.plot([0, top], [0, top], ":", color="#999999", linewidth=0.8, label="sigma = mu*")
         ax.set_xlim(left=0)
