@@ -10,6 +10,7 @@ a fit file.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from functools import cache
 from pathlib import Path
@@ -89,7 +90,7 @@ def with_values(values: dict[str, float], defaults: dict[str, Any]) -> dict[str,
     out: dict[str, Any] = {}
     for dotted, value in values.items():
         top, *path = dotted.split(".")
-        node = out.setdefault(top, yaml.safe_load(yaml.safe_dump(defaults[top])))
+        node = out.setdefault(top, copy.deepcopy(defaults[top]))
         if not path:
             out[top] = float(value)
             continue

@@ -19,11 +19,13 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from .scenario import Scenario, ScenarioError, load_scenario
 
@@ -54,18 +56,36 @@ def _load(path: Path, seed: int | None, replicates: int | None, sets: list[str] 
         fail(str(e))
 
 
+class _Rate(ProgressColumn):
+    """Items done per second, e.g. 7.08 runs/s."""
+
+    def __init__(self, unit: str):
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task) -> Text:
+        return Text(f"{task.speed:.2f} {self.unit}/s" if task.speed else f"- {self.unit}/s")
+
+
 def _progress(unit: str) -> Progress:
-    """A progress bar on stderr: done of total, time elapsed and time left; gone when finished."""
+    """A progress bar on stderr: done of total, rate, time elapsed and time left; gone when finished."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn(unit),
+        _Rate(unit),
         TimeElapsedColumn(),
+        TextColumn("elapsed,"),
         TimeRemainingColumn(),
+        TextColumn("left"),
         console=err,
         transient=True,
     )
+
+
+def _at_least(option: str, value: int | None, least: int) -> None:
+    if value is not None and value < least:
+        fail(f"{option} = {value}: must be at least {least}")
 
 
 SetOption = Annotated[
@@ -293,10 +313,8 @@ def calibrate(
     from .fitting import load_spec, planned_evaluations, write_fit
     from .run import OutputError, check_output_dir
 
-    if workers < 1:
-        fail(f"--workers = {workers}: must be 1 or more")
-    if budget is not None and budget < 1:
-        fail(f"--budget = {budget}: must be 1 or more")
+    _at_least("--workers", workers, 1)
+    _at_least("--budget", budget, 1)
     try:
         s = load_spec(spec)
     except ScenarioError as e:
@@ -351,10 +369,8 @@ def validate_fit(
     from .calibration import shipped
     from .fitting import validate
 
-    if workers < 1:
-        fail(f"--workers = {workers}: must be 1 or more")
-    if replicates is not None and replicates < 2:
-        fail(f"--replicates = {replicates}: must be 2 or more")
+    _at_least("--workers", workers, 1)
+    _at_least("--replicates", replicates, 2)
     failed = False
     for name in names or shipped():
         try:
@@ -403,40 +419,20 @@ def sweep(
 
     Runs every point of the design, storing each finished run at once in DIR/runs, then writes
     outcomes.csv, indices.csv, convergence.csv, charts and manifest.json."""
-    from rich.progress import ProgressColumn, TimeRemainingColumn
-    from rich.text import Text
-
     from .experiment import ExperimentError, load_experiment
     from .sweep import SweepError, SweepFailed, run_sweep
 
     if workers is not None and scheduler is not None:
         fail(f"--workers = {workers} with --scheduler = {scheduler!r}: give one of them")
-    if workers is not None and workers < 1:
-        fail(f"--workers = {workers}: must be at least 1")
-    if chunk is not None and chunk < 1:
-        fail(f"--chunk = {chunk}: must be at least 1")
+    _at_least("--workers", workers, 1)
+    _at_least("--chunk", chunk, 1)
     try:
         exp = load_experiment(experiment)
     except ExperimentError as e:
         fail(str(e))
     out = out or Path("runs") / "sweeps" / exp.name
 
-    class Rate(ProgressColumn):
-        def render(self, task) -> Text:
-            return Text(f"{task.speed:.2f} runs/s" if task.speed else "- runs/s")
-
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        Rate(),
-        TimeElapsedColumn(),
-        TextColumn("elapsed,"),
-        TimeRemainingColumn(),
-        TextColumn("left"),
-        console=err,
-        transient=True,
-    ) as progress:
+    with _progress("runs") as progress:
         task = progress.add_task(f"{exp.name}: runs", total=None)
 
         def advance(done: int, total: int) -> None:

@@ -242,19 +242,12 @@ def _mapper(executor: ProcessPoolExecutor | None, record: list, progress: Callab
 
     def mapper(func: Callable, candidates: Iterable) -> list[float]:
         candidates = [np.asarray(c, dtype=float) for c in candidates]
-        if executor is None:
-            out = []
-            for c in candidates:
-                out.append(func(c))
-                if progress:
-                    progress(1)
-        else:
-            out = []
-            chunk = max(1, len(candidates) // (4 * executor._max_workers))
-            for f in executor.map(func, candidates, chunksize=chunk):
-                out.append(f)
-                if progress:
-                    progress(1)
+        results = executor.map(func, candidates, chunksize=4) if executor else map(func, candidates)
+        out = []
+        for f in results:
+            out.append(f)
+            if progress:
+                progress(1)
         generation = record[-1][0] + 1 if record else 0
         record.extend((generation, c, f) for c, f in zip(candidates, out, strict=True))
         return out
@@ -284,7 +277,7 @@ def calibrate(
 ) -> Fit:
     """Minimise the objective; ``budget`` caps the model evaluations (whole generations)."""
     start = time.perf_counter()
-    _check_observations(spec)
+    _check_runs(spec, {}, 0)  # a target or hold-out naming no result fails now, not after the search
     record: list = []
     executor = _pool(workers)
     try:
@@ -336,13 +329,6 @@ def objective_profile(spec: CalibrationSpec, best: np.ndarray, executor: Process
     return pd.DataFrame(
         [(*r, v) for r, v in zip(rows, values, strict=True)], columns=["parameter", "step", "value", "objective"]
     )
-
-
-def _check_observations(spec: CalibrationSpec) -> None:
-    """Fail before the search if a target or hold-out names no row of the results table."""
-    simulate(spec, {}, 0, spec.seed, list(spec.targets))
-    for h in spec.holdouts:
-        simulate(spec, {}, 0, spec.seed, [h])
 
 
 def _check_runs(spec: CalibrationSpec, values: dict[str, float], replicate: int) -> np.ndarray:
