@@ -19,8 +19,8 @@ from bench_population import ROOT, _in_process, _peak_mb
 
 
 def _run(scenario_path: str, care: bool, queue) -> None:
-    from sim.model import AgeingModel
-    from sim.regions import load_region
+    from sim.data.regions import load_region
+    from sim.model.model import AgeingModel
     from sim.scenario import load_scenario
 
     scenario = load_scenario(Path(scenario_path), ["replicates=1", "scale=1"])

@@ -30,8 +30,8 @@ def _peak_mb() -> float:
 
 
 def _model_run(scenario_path: str, queue) -> None:
-    from sim.model import AgeingModel
-    from sim.regions import load_region
+    from sim.data.regions import load_region
+    from sim.model.model import AgeingModel
     from sim.scenario import load_scenario
 
     scenario = load_scenario(Path(scenario_path), ["replicates=1", "scale=1"])

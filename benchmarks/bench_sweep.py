@@ -32,7 +32,7 @@ BUDGET_MINUTES = 30
 
 def _experiment(folder: Path, scale: float, base_samples: int | None = None):
     """The shipped experiment at another scale or size (a copy in ``folder``)."""
-    from sim.experiment import load_experiment
+    from sim.analysis.experiment import load_experiment
 
     raw = yaml.safe_load(EXPERIMENT.read_text(encoding="utf-8"))
     raw["scenario"] = str((EXPERIMENT.parent / raw["scenario"]).resolve())
@@ -48,10 +48,10 @@ def per_run(folder: Path, scale: float, runs: int) -> dict:
     """Seconds per run at ``scale`` through the worker path, and its parts."""
     from threadpoolctl import threadpool_limits
 
-    from sim.design import make_design
-    from sim.model import AgeingModel
-    from sim.outcomes import read_outcomes
-    from sim.sweep import Job, run_task, scenario_of
+    from sim.analysis.design import make_design
+    from sim.analysis.outcomes import read_outcomes
+    from sim.analysis.sweep import Job, run_task, scenario_of
+    from sim.model.model import AgeingModel
 
     exp = _experiment(folder, scale)
     design = make_design(exp)
@@ -85,7 +85,7 @@ def per_run(folder: Path, scale: float, runs: int) -> dict:
 
 
 def sweep(folder: Path, exp, workers: int, name: str) -> dict:
-    from sim.sweep import run_sweep
+    from sim.analysis.sweep import run_sweep
 
     start = time.perf_counter()
     result = run_sweep(exp, folder / name, workers=workers, charts=False)
@@ -153,7 +153,7 @@ def main() -> None:
                 flush=True,
             )
         if args.full:
-            from sim.experiment import load_experiment
+            from sim.analysis.experiment import load_experiment
 
             full = sweep(folder, load_experiment(EXPERIMENT), args.workers, "full")
             full.pop("outcomes")

@@ -28,14 +28,14 @@ from scipy.optimize import least_squares
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.capacity import LEVELS, N_LEVELS  # noqa: E402
-from sim.demography import (  # noqa: E402
+from sim.data.demography import (  # noqa: E402
     AGE_MAX,
     life_expectancy,
     parse_age_group,
     split_age_groups,
 )
-from sim.regions import mortality_from_csv  # noqa: E402
+from sim.data.levels import LEVELS, N_LEVELS  # noqa: E402
+from sim.data.regions import mortality_from_csv  # noqa: E402
 
 OUT = ROOT / "sim" / "data"
 SEX_CODE = {"male": "male", "female": "female", "M": "male", "F": "female"}

@@ -27,7 +27,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from .scenario import Scenario, ScenarioError, load_scenario
+from sim.scenario import Scenario, ScenarioError, load_scenario
 
 app = typer.Typer(
     help="Simulate ageing and long-term-care capacity of a Chinese city, year by year.",
@@ -106,7 +106,7 @@ def run(
     ] = True,
 ) -> None:
     """Run a scenario and write yearly results, a summary, targets, charts and a manifest into a folder."""
-    from .run import OutputError, check_output_dir, run_scenario, write_run
+    from sim.results.runs import OutputError, check_output_dir, run_scenario, write_run
 
     s = _load(scenario, seed, replicates, set_)
     out = out or Path("runs") / s.name
@@ -202,7 +202,7 @@ Charts = Annotated[list[str] | None, typer.Option("--chart", help="A chart to dr
 
 
 def _runs(folders: list[Path]):
-    from .charts import Run
+    from sim.outputs.charts import Run
 
     runs = []
     for folder in folders:
@@ -226,7 +226,7 @@ def plot(
     out: Annotated[Path | None, typer.Option(help="Folder for the charts (default: RUN_DIR/charts/LANG).")] = None,
 ) -> None:
     """Draw charts of a run."""
-    from .charts import CHARTS, FORMATS, LANGS, save_charts
+    from sim.outputs.charts import CHARTS, FORMATS, LANGS, save_charts
 
     _check_choice("--format", fmt, FORMATS)
     _check_choice("--lang", lang, LANGS)
@@ -252,8 +252,8 @@ def compare(
     lang: Lang = "en",
 ) -> None:
     """The same charts with scenarios side by side, and a table of differences at the target years and the horizon."""
-    from .charts import FORMATS, LANGS, save_charts
-    from .report import differences
+    from sim.outputs.charts import FORMATS, LANGS, save_charts
+    from sim.outputs.report import differences
 
     _check_choice("--format", fmt, FORMATS)
     _check_choice("--lang", lang, LANGS)
@@ -287,8 +287,8 @@ def report(
     """A short, self-contained report: scenario, key indicators, targets met or missed, charts, sources."""
     import time
 
-    from .charts import LANGS
-    from .report import write_report
+    from sim.outputs.charts import LANGS
+    from sim.outputs.report import write_report
 
     _check_choice("--format", fmt, ("html", "pdf"))
     _check_choice("--lang", lang, LANGS)
@@ -309,9 +309,9 @@ def calibrate(
 ) -> None:
     """Fit the calibration file's free parameters to its targets; write fit.yaml, fit.csv, history.csv and
     report.md. The same file gives the same parameters whatever the number of workers."""
-    from .fitting import calibrate as fit_parameters
-    from .fitting import load_spec, planned_evaluations, write_fit
-    from .run import OutputError, check_output_dir
+    from sim.analysis.fitting import calibrate as fit_parameters
+    from sim.analysis.fitting import load_spec, planned_evaluations, write_fit
+    from sim.results.runs import OutputError, check_output_dir
 
     _at_least("--workers", workers, 1)
     _at_least("--budget", budget, 1)
@@ -338,7 +338,7 @@ def calibrate(
 
 
 def _print_fit_table(table: pd.DataFrame, title: str) -> None:
-    from .fitting import _fmt
+    from sim.analysis.fitting import _fmt
 
     t = Table(title=title)
     for col in ("kind", "observed quantity", "year", "observed", "accepted", "simulated (90%)", "within"):
@@ -366,8 +366,8 @@ def validate_fit(
 ) -> None:
     """Re-run each calibration's targets and hold-out checks with the fitted parameters (on the check
     seed) and say which are met. Exit code 1 if a fitted target is outside its tolerance."""
-    from .calibration import shipped
-    from .fitting import validate
+    from sim.analysis.fitting import validate
+    from sim.data.fits import shipped
 
     _at_least("--workers", workers, 1)
     _at_least("--replicates", replicates, 2)
@@ -419,8 +419,8 @@ def sweep(
 
     Runs every point of the design, storing each finished run at once in DIR/runs, then writes
     outcomes.csv, indices.csv, convergence.csv, charts and manifest.json."""
-    from .experiment import ExperimentError, load_experiment
-    from .sweep import SweepError, SweepFailed, run_sweep
+    from sim.analysis.experiment import ExperimentError, load_experiment
+    from sim.analysis.sweep import SweepError, SweepFailed, run_sweep
 
     if workers is not None and scheduler is not None:
         fail(f"--workers = {workers} with --scheduler = {scheduler!r}: give one of them")
@@ -468,7 +468,7 @@ def sweep(
 
 
 def _print_ranking(exp, result) -> None:
-    from .sensitivity import MAIN_INDEX, ranking
+    from sim.analysis.sensitivity import MAIN_INDEX, ranking
 
     method = exp.spec.method.name
     main = MAIN_INDEX[method]
@@ -499,7 +499,7 @@ def schema() -> None:
 @app.command()
 def regions() -> None:
     """List the packaged regions with their base year, population aged 60+ and data sources."""
-    from .regions import load_region, region_keys
+    from sim.data.regions import load_region, region_keys
 
     table = Table(title="Packaged regions")
     for col in ("key", "name", "level", "base year", "aged 60+", "last year"):

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.model import AgeingModel
+from sim.model.model import AgeingModel
 from sim.scenario import parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import make_scenario
 
-from sim.run import run_replicate
+from sim.results.runs import run_replicate
 
 BASELINE = Path(__file__).parent / "baseline"
 CARE_PINNED = [

@@ -9,11 +9,11 @@ import yaml
 from conftest import ROOT, make_scenario
 from typer.testing import CliRunner
 
-from sim.calibration import resolve, shipped, with_values
+from sim.analysis.fitting import CalibrationSpec, FitTarget, calibrate, load_spec, simulate, validate
 from sim.cli import app
-from sim.fitting import CalibrationSpec, FitTarget, calibrate, load_spec, simulate, validate
-from sim.model import AgeingModel
-from sim.parameters import defaults as parameter_defaults
+from sim.data.fits import resolve, shipped, with_values
+from sim.data.parameters import defaults as parameter_defaults
+from sim.model.model import AgeingModel
 
 runner = CliRunner()
 REGIONS = ["china", "shengzhou", "tianjin", "wenzhou", "xuchang"]

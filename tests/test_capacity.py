@@ -1,14 +1,14 @@
 import numpy as np
 import pytest
 
-from sim.capacity import (
-    N_LEVELS,
+from sim.data.levels import N_LEVELS
+from sim.data.regions import load_region
+from sim.model.health import (
     TransitionMultipliers,
     aligned_death_probability,
     annual_transition_probabilities,
     scaled_rates,
 )
-from sim.regions import load_region
 
 
 def test_yearly_transition_matrices_are_stochastic():

@@ -5,13 +5,13 @@ import pandas as pd
 import pytest
 from conftest import make_scenario
 
-from sim.capacity import SEVERE
-from sim.care import FAMILY, INSTITUTION, NO_NEED, SETTINGS, needed_bed, priority_group
-from sim.institutions import DEMENTIA
-from sim.model import AgeingModel
-from sim.paths import path_value
-from sim.run import run_replicate
-from sim.targets import check_targets
+from sim.data.levels import SEVERE
+from sim.model.care import FAMILY, INSTITUTION, NO_NEED, SETTINGS, needed_bed, priority_group
+from sim.model.homes import DEMENTIA
+from sim.model.model import AgeingModel
+from sim.results.runs import run_replicate
+from sim.results.targets import check_targets
+from sim.scenario.levers import path_value
 
 PLAN = dict(
     region="shengzhou",

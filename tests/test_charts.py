@@ -12,10 +12,10 @@ from matplotlib.ft2font import FT2Font
 from matplotlib.text import Text
 from typer.testing import CliRunner
 
-from sim.charts import CHARTS, SETTING_COLOURS, Run, cjk_font_path, figure, labels
 from sim.cli import app
-from sim.report import differences, html_report, write_report
-from sim.run import run_scenario, write_run
+from sim.outputs.charts import CHARTS, SETTING_COLOURS, Run, cjk_font_path, figure, labels
+from sim.outputs.report import differences, html_report, write_report
+from sim.results.runs import run_scenario, write_run
 
 PLAN = dict(
     region="shengzhou",

@@ -178,7 +178,7 @@ def test_run_writes_results_summary_manifest_and_scenario(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 9 and manifest["replicates"] == 3
     assert manifest["scenario"]["horizon"] == 2030 and manifest["scenario"]["region"] == "shengzhou"
-    from sim.regions import data_file_hashes
+    from sim.data.regions import data_file_hashes
 
     assert manifest["data_files_sha256"] == data_file_hashes()
     assert manifest["code"]["package"]

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sim.demography import AGE_MAX, MortalityTable, life_expectancy, parse_age_group, split_age_groups
+from sim.data.demography import AGE_MAX, MortalityTable, life_expectancy, parse_age_group, split_age_groups
 
 
 def test_parse_age_group():

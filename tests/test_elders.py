@@ -1,7 +1,7 @@
 import numpy as np
 
-from sim.capacity import N_LEVELS
-from sim.elders import DEAD, N_CELL_AGES, N_CELLS, Elders, expand_to_cells, pool_cells
+from sim.data.levels import N_LEVELS
+from sim.model.elders import DEAD, N_CELL_AGES, N_CELLS, Elders, expand_to_cells, pool_cells
 
 
 def reference_year(cell, u, thresholds, outcomes):

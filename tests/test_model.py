@@ -3,12 +3,12 @@ import pandas as pd
 import pytest
 from conftest import make_scenario
 
-from sim.capacity import LEVELS
-from sim.demography import AGES, life_expectancy
-from sim.indicators import FIVE_YEAR_GROUPS
-from sim.model import AgeingModel
-from sim.regions import load_region
-from sim.run import run_replicate
+from sim.data.demography import AGES, life_expectancy
+from sim.data.levels import LEVELS
+from sim.data.regions import load_region
+from sim.model.model import AgeingModel
+from sim.results.record import FIVE_YEAR_GROUPS
+from sim.results.runs import run_replicate
 
 
 def table(**values) -> pd.DataFrame:

@@ -19,15 +19,15 @@ from conftest import ROOT
 from matplotlib.container import BarContainer
 from typer.testing import CliRunner
 
+from sim.analysis.design import make_design, value
+from sim.analysis.experiment import Factor, load_experiment
+from sim.analysis.outcomes import catalogue
+from sim.analysis.sweep import Job, evaluate, run_sweep
 from sim.cli import app
-from sim.design import make_design, value
-from sim.experiment import Factor, load_experiment
-from sim.outcomes import catalogue
-from sim.regions import data_file_hashes
-from sim.run import code_version, run_replicate
+from sim.data.regions import data_file_hashes
+from sim.outputs.sweep_charts import sweep_figures
+from sim.results.runs import code_version, run_replicate
 from sim.scenario import load_scenario
-from sim.sweep import Job, evaluate, run_sweep
-from sim.sweep_charts import sweep_figures
 
 runner = CliRunner()
 PLAN = ROOT / "scenarios" / "shengzhou-2026.yaml"
@@ -223,7 +223,7 @@ def test_bad_option_is_one_line_exit_2_and_writes_nothing(tmp_path, options, mes
 
 
 def test_unreachable_scheduler_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr("sim.sweep.DASK_CONNECT_SECONDS", 1)
+    monkeypatch.setattr("sim.analysis.sweep.DASK_CONNECT_SECONDS", 1)
     path = write(tmp_path, TINY)
     result = runner.invoke(
         app, ["sweep", str(path), "--out", str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:9"]
@@ -434,18 +434,18 @@ def test_a_killed_sweep_resumes_to_the_same_results_with_no_run_lost_or_repeated
 
 
 def test_a_failed_run_stops_the_sweep_with_one_line_and_keeps_what_finished(reference, tmp_path, monkeypatch):
-    import sim.sweep
+    import sim.analysis.sweep
 
     path = write(tmp_path, TINY)
     out = tmp_path / "sweep"
-    real = sim.sweep.evaluate
+    real = sim.analysis.sweep.evaluate
 
     def broken(job, point, replicate, values):
         if point == 5:
             raise ValueError("the model broke")
         return real(job, point, replicate, values)
 
-    monkeypatch.setattr(sim.sweep, "evaluate", broken)
+    monkeypatch.setattr(sim.analysis.sweep, "evaluate", broken)
     result = runner.invoke(app, ["sweep", str(path), "--out", str(out), "--workers", "1", "--chunk", "1"])
     assert result.exit_code == 1
     values = make_design(load_experiment(path)).values[5]
@@ -454,7 +454,7 @@ def test_a_failed_run_stops_the_sweep_with_one_line_and_keeps_what_finished(refe
         "the 10 finished runs are stored"
     )
     assert len(stored_rows(out)) == 10 and not (out / "outcomes.csv").exists()
-    monkeypatch.setattr(sim.sweep, "evaluate", real)
+    monkeypatch.setattr(sim.analysis.sweep, "evaluate", real)
     resumed = runner.invoke(app, ["sweep", str(path), "--out", str(out), "--workers", "1", "--resume", "--no-charts"])
     assert resumed.exit_code == 0, resumed.output
     assert (out / "indices.csv").read_bytes() == (reference.out / "indices.csv").read_bytes()
@@ -560,7 +560,7 @@ def _tables(out):
 
 
 def test_shipped_experiments_load_with_the_sizes_the_readme_gives():
-    from sim.design import groups
+    from sim.analysis.design import groups
 
     morris = load_experiment(ROOT / "experiments" / "tianjin-levers-morris.yaml")
     m = morris.spec.method

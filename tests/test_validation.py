@@ -3,7 +3,7 @@
 import pytest
 from conftest import make_scenario
 
-from sim.run import run_replicate
+from sim.results.runs import run_replicate
 
 # NBS year-end population aged 60+ (national ageing bulletins 2021-2024, FACTS.md sections 1.3 and 4.2).
 # The model's year is the census date (1 November), two months before the bulletins' year end.

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import __version__
-from .charts import A4_WIDTH_IN, save, style
-from .experiment import Experiment
-from .sensitivity import MAIN_INDEX, ranking, single_factors
+from sim import __version__
+from sim.analysis.experiment import Experiment
+from sim.analysis.sensitivity import MAIN_INDEX, ranking, single_factors
+from sim.outputs.charts import A4_WIDTH_IN, save, style
 
 INDEX_COLOURS = {"ST": "#0072B2", "S1": "#E69F00", "mu_star": "#0072B2"}
 LINE_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]

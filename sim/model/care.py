@@ -22,12 +22,12 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from .capacity import MILD, MODERATE, SEVERE, TOTAL
-from .elders import Elders
-from .families import accumulate_strain, family_hours
-from .finance import DAYS_PER_MONTH, Benefits
-from .institutions import DEMENTIA, GENERAL, NURSING, PUBLIC, Homes
-from .parameters import Parameters
+from sim.data.levels import MILD, MODERATE, SEVERE, TOTAL
+from sim.data.parameters import Parameters
+from sim.model.elders import Elders
+from sim.model.families import accumulate_strain, family_hours
+from sim.model.homes import DEMENTIA, GENERAL, NURSING, PUBLIC, Homes
+from sim.model.money import DAYS_PER_MONTH, Benefits
 
 SETTINGS = ("none", "family", "home_care", "day_care", "family_bed", "institution")
 NO_NEED, FAMILY, HOME_CARE, DAY_CARE, FAMILY_BED, INSTITUTION = range(len(SETTINGS))

@@ -17,10 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import expm
 
-LEVELS = ("intact", "mild", "moderate", "severe", "total")
-LEVEL_NAMES_ZH = ("能力完好", "轻度失能", "中度失能", "重度失能", "完全失能")
-N_LEVELS = len(LEVELS)
-INTACT, MILD, MODERATE, SEVERE, TOTAL = range(N_LEVELS)
+from sim.data.levels import INTACT, N_LEVELS
 
 
 @dataclass(frozen=True)

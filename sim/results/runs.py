@@ -27,12 +27,12 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from . import __version__
-from .indicators import summarise
-from .model import AgeingModel
-from .regions import data_file_hashes
-from .scenario import Scenario
-from .targets import check_targets
+from sim import __version__
+from sim.data.regions import data_file_hashes
+from sim.model.model import AgeingModel
+from sim.results.record import summarise
+from sim.results.targets import check_targets
+from sim.scenario import Scenario
 
 MANIFEST = "manifest.json"
 
@@ -95,7 +95,7 @@ def code_version() -> dict:
 
 def calibration_record(scenario: Scenario) -> dict | None:
     """Which fitted parameter set the run used: name, file, its SHA-256 and the fitted values."""
-    from .calibration import resolve
+    from sim.data.fits import resolve
 
     found = resolve(scenario.calibration, scenario.region, scenario.base_year)
     return None if found is None else {k: found[k] for k in ("name", "file", "sha256", "fitted")}
@@ -181,7 +181,7 @@ def write_run(result: RunResult, out: Path, command: list[str] | None = None, ch
             json.dumps(manifest(result, command), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
         if charts:
-            from .charts import Run, save_charts
+            from sim.outputs.charts import Run, save_charts
 
             save_charts([Run.load(tmp)], tmp / "charts" / "en")
     return out

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from .regions import DATA
+from sim.data.regions import DATA
 
 DEFAULT, NONE = "default", "none"
 

@@ -20,28 +20,27 @@ from functools import lru_cache
 import mesa
 import numpy as np
 
-from . import characteristics, families
-from .calibration import resolve as resolve_calibration
-from .capacity import (
-    MODERATE,
-    N_LEVELS,
+from sim.data.demography import AGE_MIN, AGES, N_AGES
+from sim.data.fits import resolve as resolve_calibration
+from sim.data.levels import MODERATE, N_LEVELS
+from sim.data.parameters import Parameters, care_baselines
+from sim.data.regions import ENTRY_AGE, load_region
+from sim.model import characteristics, families
+from sim.model.care import FAMILY, FAMILY_BED, Capacity, CareArranger, CareYear, resident_load
+from sim.model.care import HOME_CARE as HOME_CARE_SETTING
+from sim.model.elders import COLUMNS, DEAD, Elders, expand_to_cells, pool_cells, stochastic_round
+from sim.model.health import (
     TransitionMultipliers,
     aligned_death_probability,
     annual_transition_probabilities,
     scaled_rates,
 )
-from .care import FAMILY, FAMILY_BED, Capacity, CareArranger, CareYear, resident_load
-from .care import HOME_CARE as HOME_CARE_SETTING
-from .demography import AGE_MIN, AGES, N_AGES
-from .elders import COLUMNS, DEAD, Elders, expand_to_cells, pool_cells, stochastic_round
-from .finance import Benefits, Fund
-from .indicators import YearlyRecord
-from .institutions import initial_homes
-from .parameters import Parameters, care_baselines
-from .paths import path_value
-from .regions import ENTRY_AGE, load_region
-from .scenario import Scenario
-from .workforce import HOME_CARE, Workforce, allocate
+from sim.model.homes import initial_homes
+from sim.model.money import Benefits, Fund
+from sim.model.workforce import HOME_CARE, Workforce, allocate
+from sim.results.record import YearlyRecord
+from sim.scenario import Scenario
+from sim.scenario.levers import path_value
 
 
 def replicate_rng(seed: int, replicate: int, stream: int = 0) -> np.random.Generator:

@@ -15,8 +15,8 @@ from importlib.resources import files
 import numpy as np
 import yaml
 
-from .capacity import LEVELS, N_LEVELS
-from .demography import AGE_MAX, AGE_MIN, N_AGES, SEXES, MortalityTable, parse_age_group, split_age_groups
+from sim.data.demography import AGE_MAX, AGE_MIN, N_AGES, SEXES, MortalityTable, parse_age_group, split_age_groups
+from sim.data.levels import LEVELS, N_LEVELS
 
 DATA = files("sim") / "data"
 ENTRY_AGE = AGE_MIN

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .capacity import MODERATE, SEVERE, TOTAL
-from .elders import Elders
-from .scenario import Insurance
+from sim.data.levels import MODERATE, SEVERE, TOTAL
+from sim.model.elders import Elders
+from sim.scenario import Insurance
 
 DAYS_PER_MONTH = 365.0 / 12.0
 ELIGIBLE_FROM = {"moderate": MODERATE, "severe": SEVERE, "total": TOTAL}

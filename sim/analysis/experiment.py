@@ -39,19 +39,19 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from .analytic import FUNCTIONS
-from .outcomes import AGGREGATES, OutcomeError, Reader, compile_outcome
-from .scenario import (
+from sim.analysis.analytic import FUNCTIONS
+from sim.analysis.outcomes import AGGREGATES, OutcomeError, Reader, compile_outcome
+from sim.scenario import (
+    FieldError,
     Scenario,
     ScenarioError,
-    _FieldError,
-    _show,
-    _Strict,
+    Strict,
     parse_mapping,
     parse_scenario,
     read_scenario_file,
     read_yaml_file,
     set_value,
+    show,
 )
 
 METHODS = ("morris", "sobol")
@@ -71,7 +71,7 @@ class ExperimentError(Exception):
     """An experiment that cannot be used; the message is the one line shown to the user."""
 
 
-class _Line(_FieldError):
+class _Line(FieldError):
     """A problem stated as ``key: what is wrong`` (no value to show)."""
 
     def __init__(self, key: str, problem: str):
@@ -79,7 +79,7 @@ class _Line(_FieldError):
         self.key, self.value, self.allowed = key, None, problem
 
 
-class Factor(_Strict):
+class Factor(Strict):
     key: str = Field(description="Key path into the scenario as for --set, e.g. policy.beds.total.2025.")
     name: str = Field("", description="Label in results and charts; default: the key.")
     range: list[float] | None = Field(None, description="[low, high]; for a normal distribution, its truncation.")
@@ -92,7 +92,7 @@ class Factor(_Strict):
     group: str | None = Field(None, description="Factors of one group move together and are ranked as one.")
 
 
-class Outcome(_Strict):
+class Outcome(Strict):
     name: str = Field(description="Column name in the results.")
     indicator: str = Field(description="An indicator of the results table (or an output of a test function).")
     sex: str = Field("all", description="Breakdown by sex: all, male, female.")
@@ -103,7 +103,7 @@ class Outcome(_Strict):
     aggregate: str | None = Field(None, description=f"Over all years: {', '.join(AGGREGATES)}.")
 
 
-class Method(_Strict):
+class Method(Strict):
     name: str = Field(description="morris (screening) or sobol (variance-based indices).")
     trajectories: int | None = Field(None, description="morris: trajectories r (candidates if optimised).")
     num_levels: int | None = Field(None, description="morris: grid levels p (even; default 4).")
@@ -114,7 +114,7 @@ class Method(_Strict):
     confidence: float = Field(0.95, gt=0, lt=1, description="Confidence level of the intervals.")
 
 
-class ExperimentFile(_Strict):
+class ExperimentFile(Strict):
     """An experiment file as written; defaults filled in by validation."""
 
     name: str = Field("", description="Label for results; defaults to the file name.")
@@ -134,14 +134,14 @@ class ExperimentFile(_Strict):
         if (self.scenario is None) == (self.model is None):
             raise _Line("scenario", f"give a scenario file or a model ({', '.join(FUNCTIONS)}), one of them")
         if self.model is not None and self.model not in FUNCTIONS:
-            raise _FieldError("model", self.model, f"unknown test function (allowed: {', '.join(FUNCTIONS)})")
+            raise FieldError("model", self.model, f"unknown test function (allowed: {', '.join(FUNCTIONS)})")
         if self.model is not None and self.set:
-            raise _FieldError("set", self.set, "only with a scenario")
+            raise FieldError("set", self.set, "only with a scenario")
         for key in self.set:
             if key in SET_BY_EXPERIMENT:
-                raise _FieldError(f"set.{key}", self.set[key], f"set by the experiment's own {key}")
+                raise FieldError(f"set.{key}", self.set[key], f"set by the experiment's own {key}")
         if self.seeds not in SEED_POLICIES:
-            raise _FieldError("seeds", self.seeds, f"must be one of {', '.join(SEED_POLICIES)}")
+            raise FieldError("seeds", self.seeds, f"must be one of {', '.join(SEED_POLICIES)}")
         _check_method(self.method)
         if not self.factors:
             raise _Line("factors", "needs at least one factor")
@@ -154,12 +154,12 @@ class ExperimentFile(_Strict):
             _unique(names, f.name, f"factors.{i}.name")
         for i, f in enumerate(self.factors):
             if f.group is not None and f.group in names and f.group != f.name:
-                raise _FieldError(f"factors.{i}.group", f.group, "is the name of a factor; choose another")
+                raise FieldError(f"factors.{i}.group", f.group, "is the name of a factor; choose another")
         for i, o in enumerate(self.outcomes):
             _unique(names, o.name, f"outcomes.{i}.name")
             given = [k for k in ("year", "aggregate") if getattr(o, k) is not None]
             if self.model is not None and given:
-                raise _FieldError(f"outcomes.{i}.{given[0]}", getattr(o, given[0]), f"not for model {self.model}")
+                raise FieldError(f"outcomes.{i}.{given[0]}", getattr(o, given[0]), f"not for model {self.model}")
             if self.model is None and len(given) != 1:
                 raise _Line(f"outcomes.{i}", "give a year or an aggregate (one of them)")
         return self
@@ -167,73 +167,73 @@ class ExperimentFile(_Strict):
 
 def _unique(seen: dict[str, str], name: str, key: str) -> None:
     if name in RESERVED:
-        raise _FieldError(key, name, f"is reserved ({', '.join(RESERVED)})")
+        raise FieldError(key, name, f"is reserved ({', '.join(RESERVED)})")
     if name in seen:
-        raise _FieldError(key, name, f"is already the name of {seen[name]}")
+        raise FieldError(key, name, f"is already the name of {seen[name]}")
     seen[name] = key.rsplit(".", 1)[0]
 
 
 def _check_method(m: Method) -> None:
     if m.name not in METHODS:
-        raise _FieldError("method.name", m.name, f"must be one of {', '.join(METHODS)}")
+        raise FieldError("method.name", m.name, f"must be one of {', '.join(METHODS)}")
     for other, settings in METHOD_SETTINGS.items():
         for key in settings:
             if other != m.name and getattr(m, key) is not None:
-                raise _FieldError(f"method.{key}", getattr(m, key), f"only for {other}")
+                raise FieldError(f"method.{key}", getattr(m, key), f"only for {other}")
     for key, default in METHOD_SETTINGS[m.name].items():
         if getattr(m, key) is None and default is not None:
             setattr(m, key, default)
     if m.name == "morris":
         if m.trajectories is None or m.trajectories < 2:
-            raise _FieldError("method.trajectories", m.trajectories, "must be a whole number of at least 2")
+            raise FieldError("method.trajectories", m.trajectories, "must be a whole number of at least 2")
         if m.num_levels < 2 or m.num_levels % 2:
-            raise _FieldError("method.num_levels", m.num_levels, "must be an even number of at least 2")
+            raise FieldError("method.num_levels", m.num_levels, "must be an even number of at least 2")
         k = m.optimal_trajectories
         if k is not None and not 2 <= k < m.trajectories:
-            raise _FieldError("method.optimal_trajectories", k, f"must be from 2 to {m.trajectories - 1}")
+            raise FieldError("method.optimal_trajectories", k, f"must be from 2 to {m.trajectories - 1}")
     else:
         n = m.base_samples
         if n is None or n < 8 or n & (n - 1):
-            raise _FieldError("method.base_samples", n, "must be a power of 2 of at least 8")
+            raise FieldError("method.base_samples", n, "must be a power of 2 of at least 8")
 
 
 def _check_factor(f: Factor, at: str) -> None:
     if (f.range is None) == (f.levels is None):
         raise _Line(at, "give a range [low, high] or levels [...], one of them")
     if f.type not in FACTOR_TYPES:
-        raise _FieldError(f"{at}.type", f.type, f"must be one of {', '.join(FACTOR_TYPES)}")
+        raise FieldError(f"{at}.type", f.type, f"must be one of {', '.join(FACTOR_TYPES)}")
     if f.dist not in DISTS:
-        raise _FieldError(f"{at}.dist", f.dist, f"must be one of {', '.join(DISTS)}")
+        raise FieldError(f"{at}.dist", f.dist, f"must be one of {', '.join(DISTS)}")
     for dist, settings in DIST_SETTINGS.items():
         for key in settings:
             if dist != f.dist and getattr(f, key) is not None:
-                raise _FieldError(f"{at}.{key}", getattr(f, key), f"only for dist {dist}")
+                raise FieldError(f"{at}.{key}", getattr(f, key), f"only for dist {dist}")
     if f.levels is not None:
         if f.type != "float" or f.dist != "uniform":
             key = "type" if f.type != "float" else "dist"
-            raise _FieldError(f"{at}.{key}", getattr(f, key), "not with levels (they are drawn with equal chances)")
+            raise FieldError(f"{at}.{key}", getattr(f, key), "not with levels (they are drawn with equal chances)")
         kinds = {type(v) is str for v in f.levels if v is not None}
         if len(f.levels) < 2 or len(set(map(repr, f.levels))) < len(f.levels) or len(kinds) > 1:
-            raise _FieldError(f"{at}.levels", f.levels, "must be two or more different values, all text or all numbers")
+            raise FieldError(f"{at}.levels", f.levels, "must be two or more different values, all text or all numbers")
         return
     if len(f.range) != 2 or not f.range[0] < f.range[1]:
-        raise _FieldError(f"{at}.range", f.range, "must be [low, high] with low < high")
+        raise FieldError(f"{at}.range", f.range, "must be [low, high] with low < high")
     low, high = f.range
     if f.type == "int":
         if not (float(low).is_integer() and float(high).is_integer()):
-            raise _FieldError(f"{at}.range", f.range, "must be whole numbers for type int")
+            raise FieldError(f"{at}.range", f.range, "must be whole numbers for type int")
         if f.dist != "uniform":
-            raise _FieldError(f"{at}.dist", f.dist, "must be uniform for type int")
+            raise FieldError(f"{at}.dist", f.dist, "must be uniform for type int")
     for key in DIST_SETTINGS[f.dist]:
         if getattr(f, key) is None:
             raise _Line(f"{at}.{key}", f"is required for dist {f.dist}")
     if f.dist == "triangular" and not low <= f.mode < high:
-        raise _FieldError(f"{at}.mode", f.mode, f"must be at least {_show(low)} and below {_show(high)}")
+        raise FieldError(f"{at}.mode", f.mode, f"must be at least {show(low)} and below {show(high)}")
     if f.dist == "normal":
         if f.sd <= 0:
-            raise _FieldError(f"{at}.sd", f.sd, "must be > 0")
+            raise FieldError(f"{at}.sd", f.sd, "must be > 0")
         if not low <= f.mean <= high:
-            raise _FieldError(f"{at}.mean", f.mean, f"must be within the range [{_show(low)}, {_show(high)}]")
+            raise FieldError(f"{at}.mean", f.mean, f"must be within the range [{show(low)}, {show(high)}]")
 
 
 @dataclass(frozen=True)
@@ -257,7 +257,7 @@ class Experiment:
         """Everything that decides the results, as plain data (JSON): the experiment with its defaults,
         the base scenario as resolved (its content, not the path to its file; labels left out) and the
         calibration it uses (name, SHA-256 and fitted values)."""
-        from .run import calibration_record
+        from sim.results.runs import calibration_record
 
         return {
             "experiment": self.spec.model_dump(mode="json", exclude={"name", "description", "scenario"}),

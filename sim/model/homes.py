@@ -12,7 +12,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from .parameters import Parameters
+from sim.data.parameters import Parameters
 
 OWNERSHIP = ("public", "public_built_private_run", "private")
 PUBLIC, PBPO, PRIVATE = range(3)

@@ -30,15 +30,15 @@ import yaml
 from pydantic import Field, model_validator
 from scipy.optimize import differential_evolution
 
-from .calibration import NONE, check_name, with_values
-from .model import AgeingModel
-from .parameters import defaults as parameter_defaults
-from .regions import data_file_hashes
-from .scenario import (
+from sim.data.fits import NONE, check_name, with_values
+from sim.data.parameters import defaults as parameter_defaults
+from sim.data.regions import data_file_hashes
+from sim.model.model import AgeingModel
+from sim.scenario import (
+    FieldError,
     Scenario,
     ScenarioError,
-    _FieldError,
-    _Strict,
+    Strict,
     apply_overrides,
     parse_mapping,
     parse_scenario,
@@ -46,14 +46,14 @@ from .scenario import (
 )
 
 
-class FreeParameter(_Strict):
+class FreeParameter(Strict):
     name: str = Field(description="A care parameter, or one number in it: choice_constant.public_home.")
     low: float = Field(description="Lowest value searched.")
     high: float = Field(description="Highest value searched.")
     reason: str = Field(description="Why this parameter is free and why this range.")
 
 
-class Observation(_Strict):
+class Observation(Strict):
     """One row of the results table at one year."""
 
     label: str = Field(description="What was observed, in words.")
@@ -83,11 +83,11 @@ class Holdout(Observation):
     @model_validator(mode="after")
     def _bounded(self) -> Holdout:
         if self.lower is None and self.upper is None:
-            raise _FieldError("lower", None, "a hold-out needs lower, upper or both")
+            raise FieldError("lower", None, "a hold-out needs lower, upper or both")
         return self
 
 
-class Method(_Strict):
+class Method(Strict):
     seed: int = Field(1, ge=0, description="Seed of differential evolution.")
     popsize: int = Field(8, ge=4, le=100, description="Candidates per free parameter in each generation.")
     maxiter: int = Field(20, ge=1, le=1000, description="Generations at most.")
@@ -96,7 +96,7 @@ class Method(_Strict):
     recombination: float = Field(0.7, ge=0, le=1)
 
 
-class CalibrationSpec(_Strict):
+class CalibrationSpec(Strict):
     name: str = ""
     description: str = ""
     region: str
@@ -118,28 +118,28 @@ class CalibrationSpec(_Strict):
     def _consistent(self) -> CalibrationSpec:
         defaults = parameter_defaults()
         if self.inherit is not None:
-            from .calibration import shipped
+            from sim.data.fits import shipped
 
             if self.inherit not in shipped():
                 allowed = f"not a shipped calibration (allowed: {', '.join(shipped())})"
-                raise _FieldError("inherit", self.inherit, allowed)
+                raise FieldError("inherit", self.inherit, allowed)
         for i, p in enumerate(self.parameters):
             problem = check_name(p.name, defaults)
             if problem:
-                raise _FieldError(f"parameters.{i}.name", p.name, problem)
+                raise FieldError(f"parameters.{i}.name", p.name, problem)
             if not p.low < p.high:
-                raise _FieldError(f"parameters.{i}.high", p.high, f"must be above low ({p.low:g})")
+                raise FieldError(f"parameters.{i}.high", p.high, f"must be above low ({p.low:g})")
         if not any(t.fitted for t in self.targets):
-            raise _FieldError("targets", "(all fitted: false)", "at least one target must be fitted")
+            raise FieldError("targets", "(all fitted: false)", "at least one target must be fitted")
         for i, t in enumerate(self.targets):
             if t.fitted and t.year != self.base_year:
-                raise _FieldError(f"targets.{i}.year", t.year, f"fitted targets are for the base year {self.base_year}")
+                raise FieldError(f"targets.{i}.year", t.year, f"fitted targets are for the base year {self.base_year}")
         parse_scenario(self.scenario_raw({}, self.seed), "calibration")  # the region, base year, scale are valid
         for i, h in enumerate(self.holdouts):
             try:
                 parse_scenario(self.scenario_raw({}, self.seed, h), "calibration")
             except ScenarioError as e:
-                raise _FieldError(f"holdouts.{i}.set", h.set, str(e).removeprefix("calibration: ")) from None
+                raise FieldError(f"holdouts.{i}.set", h.set, str(e).removeprefix("calibration: ")) from None
         return self
 
     def scenario_raw(self, values: dict[str, float], seed: int, holdout: Holdout | None = None) -> dict:
@@ -162,7 +162,7 @@ class CalibrationSpec(_Strict):
         """Fitted values taken from the inherited calibration, less those freed here."""
         if self.inherit is None:
             return {}
-        from .calibration import read_fit, shipped_path
+        from sim.data.fits import read_fit, shipped_path
 
         fitted, _ = read_fit(shipped_path(self.inherit))
         free = {p.name for p in self.parameters}
@@ -393,7 +393,7 @@ def check(
 
 # --- the record --------------------------------------------------------------------------------------
 def fit_record(fit: Fit, spec_text: str, command: list[str] | None) -> dict:
-    from .run import code_version
+    from sim.results.runs import code_version
 
     spec = fit.spec
     fitted = {k: round(v, 6) for k, v in fit.values.items()}
@@ -513,7 +513,7 @@ def report_markdown(record: dict) -> str:
 
 def write_fit(fit: Fit, out: Path, spec_text: str, command: list[str] | None = None) -> dict:
     """Write fit.yaml, fit.csv, history.csv and report.md into ``out``, all or nothing."""
-    from .run import replace_folder
+    from sim.results.runs import replace_folder
 
     record = fit_record(fit, spec_text, command)
     with replace_folder(Path(out), marker="fit.yaml") as tmp:
@@ -535,7 +535,7 @@ class Validation:
 
 def validate(name: str, replicates: int | None = None, workers: int = 1) -> Validation:
     """Re-check a fit (a shipped name or a fit file) against its targets and hold-outs."""
-    from .calibration import read_fit, shipped, shipped_path
+    from sim.data.fits import read_fit, shipped, shipped_path
 
     path = shipped_path(name) if name in shipped() else Path(name)
     if not path.is_file():

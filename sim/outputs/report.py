@@ -18,8 +18,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 
-from . import __version__
-from .charts import CHARTS, Run, figure, font_family, labels
+from sim import __version__
+from sim.outputs.charts import CHARTS, Run, figure, font_family, labels
 
 # label key -> (indicator, group, age_group, format)
 KEY_INDICATORS = {

@@ -25,8 +25,8 @@ import yaml  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from . import __version__  # noqa: E402
-from .regions import DATA  # noqa: E402
+from sim import __version__  # noqa: E402
+from sim.data.regions import DATA  # noqa: E402
 
 A4_WIDTH_IN = 16 / 2.54
 ROW_HEIGHT_IN = 3.3
@@ -286,7 +286,7 @@ def _targets_figure(runs: list[Run], L: dict) -> Figure:
     cols = 2 if len(names) > 1 else 1
     rows = max(1, int(np.ceil(len(names) / cols)))
     fig, grid = plt.subplots(rows, cols, figsize=(A4_WIDTH_IN, 1.9 * rows + 0.8), squeeze=False)
-    from .targets import TARGETS
+    from sim.results.targets import TARGETS
 
     for k, name in enumerate(names):
         ax = grid[k // cols, k % cols]

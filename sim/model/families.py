@@ -16,10 +16,10 @@ from functools import cache
 
 import numpy as np
 
-from .capacity import MILD
-from .elders import Elders
-from .parameters import Parameters
-from .regions import load_region
+from sim.data.levels import MILD
+from sim.data.parameters import Parameters
+from sim.data.regions import load_region
+from sim.model.elders import Elders
 
 CHILD_PLACES = ("none", "farther", "county", "neighbourhood", "coresident")
 NONE, FARTHER, COUNTY, NEIGHBOURHOOD, CORESIDENT = range(5)

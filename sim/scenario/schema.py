@@ -1,29 +1,17 @@
-"""Scenario files: the typed schema (all defaults in one place), loading, overrides and error messages.
-
-A wrong scenario is reported as one line naming the key path, the value and what is allowed, e.g.
-``tianjin.yaml: horizon = 2019: must be after base_year (2020) and at most 2035``.
-"""
+"""The scenario schema: every key, its default, unit and allowed values in one place, and the checks that
+need more than one key (years within the run, levers within their ranges, known targets)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-from .regions import load_region, region_keys
-
-
-class ScenarioError(Exception):
-    """A scenario that cannot be used; the message is the one line shown to the user."""
+from sim.data.regions import load_region, region_keys
+from sim.scenario.errors import FieldError, Strict, parse_mapping
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
-
-
-class DataOverrides(_Strict):
+class DataOverrides(Strict):
     """Changes to the packaged region data, for sensitivity and local knowledge."""
 
     population_60plus: int | None = Field(
@@ -54,12 +42,12 @@ class DataOverrides(_Strict):
     @field_validator("parameters")
     @classmethod
     def _known_parameters(cls, v: dict[str, Any]) -> dict[str, Any]:
-        from .parameters import ParameterError, check_overrides
+        from sim.data.parameters import ParameterError, check_overrides
 
         try:
             check_overrides(v)
         except ParameterError as e:
-            raise _FieldError(f"data.parameters.{e.name}", e.value, e.allowed) from None
+            raise FieldError(f"data.parameters.{e.name}", e.value, e.allowed) from None
         return v
 
 
@@ -70,7 +58,7 @@ def _path(description: str, default=None, ge: float = 0, le: float | None = None
     return Field(default, description=description, json_schema_extra={"minimum": ge, "maximum": le})
 
 
-class Beds(_Strict):
+class Beds(Strict):
     """Institutional beds and home-based capacity. Counts are persons/places, shares in 0-1."""
 
     total: YearPath | None = _path("Institutional beds of all types (schedule or target; default: the region's count).")
@@ -81,7 +69,7 @@ class Beds(_Strict):
     day_care_places: YearPath | None = _path("Day-care places in community care centres.")
 
 
-class Insurance(_Strict):
+class Insurance(Strict):
     """Long-term-care insurance (长期护理保险). Defaults are Tianjin's pilot rules (2020)."""
 
     start_year: int | None = Field(None, description="First year benefits are paid; null = no insurance.")
@@ -115,7 +103,7 @@ class Insurance(_Strict):
         return v
 
 
-class Subsidies(_Strict):
+class Subsidies(Strict):
     nursing_subsidy_monthly: YearPath | None = _path(
         "Nursing subsidy for poor elders at moderate loss or worse, yuan/month."
     )
@@ -125,7 +113,7 @@ class Subsidies(_Strict):
     )
 
 
-class Workforce(_Strict):
+class Workforce(Strict):
     trained_per_year: YearPath | None = _path(
         "Care workers trained and certified per year (new entrants and upgrades)."
     )
@@ -136,18 +124,18 @@ class Workforce(_Strict):
     attrition_multiplier: float = Field(1.0, ge=0, le=5, description="Multiplier on the yearly leaving rate.")
 
 
-class Family(_Strict):
+class Family(Strict):
     carers_trained_per_year: YearPath | None = _path("Family carers trained per year.")
     respite_days: YearPath | None = _path(
         "Respite days per year for each family caring for an elder at severe loss or worse.", le=365
     )
 
 
-class Health(_Strict):
+class Health(Strict):
     onset_multiplier: YearPath | None = _path("Prevention: multiplier on the onset of capacity loss, by year.", le=10)
 
 
-class Policy(_Strict):
+class Policy(Strict):
     """Policy levers. A lever is a number, or a mapping year -> value: one year is a target reached by
     that year along a straight line from the base year, several years a schedule."""
 
@@ -159,7 +147,7 @@ class Policy(_Strict):
     health: Health = Field(default_factory=Health)
 
 
-class Target(_Strict):
+class Target(Strict):
     indicator: str = Field(description="A plan indicator (see docs/model.md, Targets).")
     value: float = Field(description="Target value.")
     year: int = Field(description="Year by which it should be met.")
@@ -173,7 +161,7 @@ class Target(_Strict):
         return v
 
 
-class Scenario(_Strict):
+class Scenario(Strict):
     """A simulation scenario. Units: years, persons; ``scale`` is persons per agent."""
 
     name: str = Field("", description="Label for results; defaults to the file name.")
@@ -207,23 +195,23 @@ class Scenario(_Strict):
     def _years(self) -> Scenario:
         region = load_region(self.region)
         if self.base_year != region.base_year:
-            raise _FieldError(
+            raise FieldError(
                 "base_year", self.base_year, f"must be {region.base_year}, the base year of region {self.region}"
             )
         if not self.base_year < self.horizon <= region.last_year:
-            raise _FieldError(
+            raise FieldError(
                 "horizon", self.horizon, f"must be after base_year ({self.base_year}) and at most {region.last_year}"
             )
-        from .calibration import resolve
+        from sim.data.fits import resolve
 
         try:
             resolve(self.calibration, self.region, self.base_year)
         except ValueError as e:
-            raise _FieldError("calibration", self.calibration, str(e)) from None
+            raise FieldError("calibration", self.calibration, str(e)) from None
         _check_paths(self.policy, "policy", self.base_year, self.horizon)
         _check_targets(self.targets, self.base_year, self.horizon)
         if self.policy.insurance.start_year is not None and not self.base_year <= self.policy.insurance.start_year:
-            raise _FieldError(
+            raise FieldError(
                 "policy.insurance.start_year", self.policy.insurance.start_year, f"must be {self.base_year} or later"
             )
         return self
@@ -243,169 +231,23 @@ def _check_paths(model: BaseModel, prefix: str, base_year: int, horizon: int) ->
         lo, hi = extra["minimum"], extra["maximum"]
         values = list(value.values()) if isinstance(value, dict) else [value]
         if isinstance(value, dict) and any(not base_year <= y <= horizon for y in value):
-            raise _FieldError(key, value, f"years must be from {base_year} to {horizon}")
+            raise FieldError(key, value, f"years must be from {base_year} to {horizon}")
         if any(v < lo or (hi is not None and v > hi) for v in values):
             allowed = f"between {lo:g} and {hi:g}" if hi is not None else f">= {lo:g}"
-            raise _FieldError(key, value, f"must be {allowed}" + (" in every year" if isinstance(value, dict) else ""))
+            raise FieldError(key, value, f"must be {allowed}" + (" in every year" if isinstance(value, dict) else ""))
 
 
 def _check_targets(targets: list[Target], base_year: int, horizon: int) -> None:
-    from .targets import TARGETS
+    from sim.results.targets import TARGETS
 
     for i, t in enumerate(targets):
         if t.indicator not in TARGETS:
-            raise _FieldError(
+            raise FieldError(
                 f"targets.{i}.indicator", t.indicator, f"unknown indicator (allowed: {', '.join(TARGETS)})"
             )
         if not base_year <= t.year <= horizon:
-            raise _FieldError(f"targets.{i}.year", t.year, f"must be from {base_year} to {horizon}")
-
-
-def _show(value: Any) -> str:
-    """A value as the user wrote it: whole numbers without '.0' (validation turns them into floats)."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_show(k)}: {_show(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    return repr(value)
-
-
-class _FieldError(ValueError):
-    def __init__(self, key: str, value: Any, allowed: str):
-        super().__init__(f"{key} = {_show(value)}: {allowed}")
-        self.key, self.value, self.allowed = key, value, allowed
-
-
-_MESSAGES = {
-    "int_type": "must be a whole number",
-    "float_type": "must be a number",
-    "string_type": "must be text",
-    "bool_type": "must be true or false",
-    "missing": "is required",
-    "model_type": "must be a mapping of keys to values",
-    "dict_type": "must be a mapping of keys to values",
-}
-
-
-def _fields_at(loc: tuple, root: type[BaseModel]) -> list[str]:
-    model = root
-    for part in loc[:-1]:
-        if isinstance(part, int):  # an item of a list: its schema is the list's item type, taken below
-            continue
-        annotation = model.model_fields[part].annotation
-        if get_origin(annotation) is list:
-            annotation = get_args(annotation)[0]
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return []
-        model = annotation
-    return sorted(model.model_fields)
-
-
-def _describe(err: dict, root: type[BaseModel]) -> str:
-    loc = tuple(err["loc"])
-    key = ".".join(str(p) for p in loc) or "(top level)"
-    kind, ctx, value = err["type"], err.get("ctx", {}), err.get("input")
-    if kind == "value_error" and isinstance(ctx.get("error"), _FieldError):
-        return str(ctx["error"])
-    if kind == "extra_forbidden":
-        allowed = _fields_at(loc, root)
-        return f"{key} = {value!r}: unknown key (allowed: {', '.join(allowed) if allowed else 'none yet'})"
-    if kind == "missing":
-        return f"{key}: is required"
-    bounds = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
-    if kind in bounds:
-        limit = next(iter(ctx.values()))
-        return f"{key} = {value!r}: must be {bounds[kind]} {limit:g}"
-    if kind == "value_error":
-        return f"{key} = {value!r}: {ctx.get('error', err['msg'])}"
-    return f"{key} = {value!r}: {_MESSAGES.get(kind, err['msg'])}"
-
-
-def parse_mapping[M: BaseModel](schema: type[M], raw: Any, source: str) -> M:
-    """Validate a mapping against a schema; raise ScenarioError with one line naming the first problem."""
-    if not isinstance(raw, dict):
-        raise ScenarioError(f"{source}: must be a mapping of keys to values, got {type(raw).__name__}")
-    try:
-        return schema.model_validate(raw)
-    except ValidationError as e:
-        raise ScenarioError(f"{source}: {_describe(e.errors()[0], schema)}") from None
-    except _FieldError as e:
-        raise ScenarioError(f"{source}: {e}") from None
+            raise FieldError(f"targets.{i}.year", t.year, f"must be from {base_year} to {horizon}")
 
 
 def parse_scenario(raw: Any, source: str = "scenario") -> Scenario:
     return parse_mapping(Scenario, raw, source)
-
-
-def apply_overrides(raw: dict, assignments: list[str], source: str = "--set") -> dict:
-    """Apply ``key.path=value`` strings (values parsed as YAML) to a raw scenario mapping."""
-    raw = yaml.safe_load(yaml.safe_dump(raw))  # deep copy of plain data
-    for item in assignments:
-        if "=" not in item:
-            raise ScenarioError(f"{source} {item!r}: expected key.path=value")
-        path, text = item.split("=", 1)
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise ScenarioError(f"{source} {item!r}: the value is not valid YAML") from None
-        set_value(raw, path.strip(), value, f"{source} {item!r}")
-    return raw
-
-
-def set_value(raw: dict, path: str, value: Any, source: str) -> None:
-    """Put ``value`` at a dotted key path of a raw scenario mapping, creating sections on the way (an
-    unset lever, ``null``, becomes an empty one).
-
-    A part that is a whole number is a year (YAML reads ``2025:`` as the number 2025), so
-    ``policy.beds.total.2025`` sets the 2025 value of a lever's path; inside a list it is a position,
-    so ``data.parameters.need_hours_per_week.3`` sets one level's value."""
-    keys: list[str | int] = [int(k) if k.isdigit() else k for k in path.split(".")]
-    node: Any = raw
-    for k, child in zip(keys[:-1], keys[1:], strict=True):
-        if isinstance(node, dict) and node.get(k) is None:
-            node[k] = {}
-        if isinstance(node, dict):
-            node = node[k]
-        elif isinstance(k, int) and k < len(node):
-            node = node[k]
-        else:
-            raise ScenarioError(f"{source}: {k} is not a position in a list of {len(node)}")
-        if not isinstance(node, dict | list) or (isinstance(node, list) and not isinstance(child, int)):
-            raise ScenarioError(f"{source}: {k} is not a section")
-    last = keys[-1]
-    if isinstance(node, list) and not (isinstance(last, int) and last < len(node)):
-        raise ScenarioError(f"{source}: {last} is not a position in a list of {len(node)}")
-    node[last] = value
-
-
-def read_scenario_file(path: Path) -> dict:
-    return read_yaml_file(path, "the file is empty; a scenario needs at least `region`")
-
-
-def read_yaml_file(path: Path, if_empty: str) -> Any:
-    """The YAML data of a file, or a ScenarioError of one line saying why it cannot be read."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such file") from None
-    except (IsADirectoryError, UnicodeDecodeError, PermissionError) as e:
-        raise ScenarioError(f"{path}: cannot be read as a text file ({type(e).__name__})") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        where = getattr(e, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where else ""
-        raise ScenarioError(f"{path}: not valid YAML{line}") from None
-    if raw is None:
-        raise ScenarioError(f"{path}: {if_empty}")
-    return raw
-
-
-def load_scenario(path: Path, overrides: list[str] | None = None) -> Scenario:
-    raw = read_scenario_file(path)
-    if isinstance(raw, dict):
-        raw = apply_overrides(raw, overrides or [])
-        raw.setdefault("name", Path(path).stem)
-    return parse_scenario(raw, str(path))

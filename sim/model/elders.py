@@ -16,8 +16,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .capacity import N_LEVELS
-from .demography import AGE_MAX, AGE_MIN, N_AGES
+from sim.data.demography import AGE_MAX, AGE_MIN, N_AGES
+from sim.data.levels import N_LEVELS
 
 DEAD = N_LEVELS  # outcome code for death in the yearly outcome tables
 # Cells run past AGE_MAX so that ageing never needs a bound check: a run of up to AGE_HEADROOM years can

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .parameters import Parameters
+from sim.data.parameters import Parameters
 
 CERT_LEVELS = ("none", "junior", "intermediate", "advanced")
 HOME_CARE = -1  # employer code of the home-care providers, taken together

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .capacity import LEVELS, MODERATE
-from .demography import AGE_MIN, AGES, life_expectancy
+from sim.data.demography import AGE_MIN, AGES, life_expectancy
+from sim.data.levels import LEVELS, MODERATE
 
 FIVE_YEAR_GROUPS = {f"{a}-{a + 4}": (a, a + 5) for a in range(60, 100, 5)} | {"100+": (100, None)}
 BROAD_GROUPS = {"60+": (60, None), "65+": (65, None), "80+": (80, None)}
@@ -105,9 +105,9 @@ def _year_rows(year, persons, deaths, exposure, entrants, scale) -> list[tuple]:
 
 def care_rows(year: int, snap: dict, pop60: float, scale: float) -> list[tuple]:
     """The care system's indicators for one year (sex 'all', ages 60+ unless a breakdown says otherwise)."""
-    from .care import INSTITUTION, SETTINGS
-    from .institutions import BED_TYPES, OWNERSHIP, PUBLIC
-    from .workforce import CERT_LEVELS
+    from sim.model.care import INSTITUTION, SETTINGS
+    from sim.model.homes import BED_TYPES, OWNERSHIP, PUBLIC
+    from sim.model.workforce import CERT_LEVELS
 
     rows: list[tuple] = []
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .capacity import N_LEVELS
-from .elders import Elders
-from .parameters import Parameters
+from sim.data.levels import N_LEVELS
+from sim.data.parameters import Parameters
+from sim.model.elders import Elders
 
 
 def assign(

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from functools import cache
 
-from .indicators import YearlyRecord
+from sim.results.record import YearlyRecord
 
 AGGREGATES = ("max", "min", "mean", "sum", "last")
 BREAKDOWN = ("sex", "age_group", "capacity", "group")
@@ -57,9 +57,9 @@ class Catalogue:
 def catalogue(region: str) -> Catalogue:
     """Read off the rows of a two-year run of the region at the coarsest scale (a few hundred agents):
     the table's rows are the same whatever the scenario."""
-    from .model import AgeingModel
-    from .regions import load_region
-    from .scenario import parse_scenario
+    from sim.data.regions import load_region
+    from sim.model.model import AgeingModel
+    from sim.scenario import parse_scenario
 
     base = load_region(region).base_year
     model = AgeingModel(parse_scenario({"region": region, "scale": 10000.0, "horizon": base + 1}, "catalogue"))

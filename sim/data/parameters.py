@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .regions import DATA
+from sim.data.regions import DATA
 
 
 @cache

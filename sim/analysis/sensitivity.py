@@ -22,8 +22,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .design import ANALYSIS_STREAM, Design, groups, problem, stream_int
-from .experiment import Experiment
+from sim.analysis.design import ANALYSIS_STREAM, Design, groups, problem, stream_int
+from sim.analysis.experiment import Experiment
 
 COLUMNS = ["outcome", "factor", "factor2", "index", "value", "conf", "sample_size", "runs"]
 CONVERGENCE_FRACTIONS = (1 / 8, 1 / 4, 1 / 2, 1)

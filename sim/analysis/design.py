@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .experiment import Experiment, Factor
+from sim.analysis.experiment import Experiment, Factor
 
 DESIGN_STREAM = (2**32, 0)
 ANALYSIS_STREAM = (2**32, 1)

@@ -37,9 +37,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .design import Design, make_design, point_seed
-from .experiment import Experiment
-from .outcomes import Reader, read_outcomes
+from sim.analysis.design import Design, make_design, point_seed
+from sim.analysis.experiment import Experiment
+from sim.analysis.outcomes import Reader, read_outcomes
 
 MANIFEST = "manifest.json"
 RUNS = "runs"
@@ -87,11 +87,11 @@ class Job:
 def evaluate(job: Job, point: int, replicate: int, values: tuple) -> list[float]:
     """One run's outcomes."""
     if job.function is not None:
-        from .analytic import FUNCTIONS
+        from sim.analysis.analytic import FUNCTIONS
 
         out = FUNCTIONS[job.function].evaluate(**dict(zip(job.keys, values, strict=True)))
         return [float(out[r.indicator]) for r in job.readers]
-    from .model import AgeingModel
+    from sim.model.model import AgeingModel
 
     model = AgeingModel(scenario_of(job, point, values), replicate)
     model.run()
@@ -100,7 +100,7 @@ def evaluate(job: Job, point: int, replicate: int, values: tuple) -> list[float]
 
 def scenario_of(job: Job, point: int, values: tuple):
     """The scenario a design point runs: the base with the point's factor values and seed."""
-    from .scenario import parse_scenario, set_value
+    from sim.scenario import parse_scenario, set_value
 
     raw = copy.deepcopy(job.base)
     for key, v in zip(job.keys, values, strict=True):
@@ -165,7 +165,7 @@ def _worker_start() -> None:
 
     threading.Thread(target=watch, daemon=True).start()
     _one_blas_thread()
-    import sim.model  # noqa: F401
+    import sim.model.model  # noqa: F401
 
 
 class LocalProcesses:
@@ -208,7 +208,7 @@ class DaskCluster:
         self.client.run(_one_blas_thread)  # Dask's nannies also start workers with one BLAS thread
 
     def describe(self) -> dict:
-        from .run import code_version
+        from sim.results.runs import code_version
 
         # the code the workers run: a sweep's results are those of one version only if they all agree
         versions = {json.dumps(v, sort_keys=True) for v in self.client.run(code_version).values()}
@@ -319,7 +319,7 @@ def write_json(path: Path, data: dict) -> None:
 def check_sweep_folder(out: Path, exp: Experiment, resume: bool) -> dict | None:
     """The stored manifest to resume from, None for a new sweep; SweepError if the folder is not ours,
     holds a sweep and --resume was not given, or holds a sweep of another experiment or data."""
-    from .regions import data_file_hashes
+    from sim.data.regions import data_file_hashes
 
     out = Path(out)
     if not out.exists() or (out.is_dir() and not any(out.iterdir())):
@@ -348,8 +348,8 @@ def check_sweep_folder(out: Path, exp: Experiment, resume: bool) -> dict | None:
 
 
 def new_manifest(exp: Experiment, design: Design) -> dict:
-    from .regions import data_file_hashes
-    from .run import environment
+    from sim.data.regions import data_file_hashes
+    from sim.results.runs import environment
 
     m = exp.spec.method
     return {
@@ -391,8 +391,8 @@ def run_sweep(
 ) -> SweepResult:
     """Run what is not stored yet, then analyse. Nothing is written before the folder is checked and the
     executor is reached."""
-    from .run import code_version
-    from .sensitivity import analyse
+    from sim.analysis.sensitivity import analyse
+    from sim.results.runs import code_version
 
     start = time.perf_counter()
     out = Path(out)
@@ -468,7 +468,7 @@ def run_sweep(
     _write_atomic(out / "indices.csv", lambda p: indices.to_csv(p, index=False))
     _write_atomic(out / "convergence.csv", lambda p: convergence.to_csv(p, index=False))
     if charts:
-        from .sweep_charts import save_sweep_charts
+        from sim.outputs.sweep_charts import save_sweep_charts
 
         save_sweep_charts(exp, indices, convergence, total, out / "charts")
     manifest.update(

@@ -1,0 +1,93 @@
+"""One-line errors for files a user writes (scenarios, experiments, calibrations): the key path, the value
+as written and what is allowed, e.g. ``tianjin.yaml: horizon = 2019: must be after base_year (2020) and at
+most 2035``."""
+
+from __future__ import annotations
+
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+
+class ScenarioError(Exception):
+    """A file that cannot be used; the message is the one line shown to the user."""
+
+
+class Strict(BaseModel):
+    """A schema that refuses unknown keys and values of the wrong type."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
+
+
+def show(value: Any) -> str:
+    """A value as the user wrote it: whole numbers without '.0' (validation turns them into floats)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{show(k)}: {show(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    return repr(value)
+
+
+class FieldError(ValueError):
+    def __init__(self, key: str, value: Any, allowed: str):
+        super().__init__(f"{key} = {show(value)}: {allowed}")
+        self.key, self.value, self.allowed = key, value, allowed
+
+
+_MESSAGES = {
+    "int_type": "must be a whole number",
+    "float_type": "must be a number",
+    "string_type": "must be text",
+    "bool_type": "must be true or false",
+    "missing": "is required",
+    "model_type": "must be a mapping of keys to values",
+    "dict_type": "must be a mapping of keys to values",
+}
+
+
+def fields_at(loc: tuple, root: type[BaseModel]) -> list[str]:
+    model = root
+    for part in loc[:-1]:
+        if isinstance(part, int):  # an item of a list: its schema is the list's item type, taken below
+            continue
+        annotation = model.model_fields[part].annotation
+        if get_origin(annotation) is list:
+            annotation = get_args(annotation)[0]
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return sorted(model.model_fields)
+
+
+def describe(err: dict, root: type[BaseModel]) -> str:
+    loc = tuple(err["loc"])
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    kind, ctx, value = err["type"], err.get("ctx", {}), err.get("input")
+    if kind == "value_error" and isinstance(ctx.get("error"), FieldError):
+        return str(ctx["error"])
+    if kind == "extra_forbidden":
+        allowed = fields_at(loc, root)
+        return f"{key} = {value!r}: unknown key (allowed: {', '.join(allowed) if allowed else 'none yet'})"
+    if kind == "missing":
+        return f"{key}: is required"
+    bounds = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
+    if kind in bounds:
+        limit = next(iter(ctx.values()))
+        return f"{key} = {value!r}: must be {bounds[kind]} {limit:g}"
+    if kind == "value_error":
+        return f"{key} = {value!r}: {ctx.get('error', err['msg'])}"
+    return f"{key} = {value!r}: {_MESSAGES.get(kind, err['msg'])}"
+
+
+def parse_mapping[M: BaseModel](schema: type[M], raw: Any, source: str) -> M:
+    """Validate a mapping against a schema; raise ScenarioError with one line naming the first problem."""
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{source}: must be a mapping of keys to values, got {type(raw).__name__}")
+    try:
+        return schema.model_validate(raw)
+    except ValidationError as e:
+        raise ScenarioError(f"{source}: {describe(e.errors()[0], schema)}") from None
+    except FieldError as e:
+        raise ScenarioError(f"{source}: {e}") from None
