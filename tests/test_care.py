@@ -6,9 +6,11 @@ import pytest
 from conftest import make_scenario
 
 from sim.data.levels import SEVERE
-from sim.model.care import FAMILY, INSTITUTION, NO_NEED, SETTINGS, needed_bed, priority_group
-from sim.model.homes import DEMENTIA
+from sim.model.elders import FAMILY, INSTITUTION, NO_NEED, SETTINGS
+from sim.model.homes import DEMENTIA, needed_bed
 from sim.model.model import AgeingModel
+from sim.model.money import benefits_of_year
+from sim.model.rules import public_priority
 from sim.results.runs import run_replicate
 from sim.results.targets import check_targets
 from sim.scenario.levers import path_value
@@ -37,7 +39,7 @@ def check_invariants(model: AgeingModel) -> None:
     snap = model.last_care
     care = snap["care"]
     # persons conserved across settings: everyone has exactly one, and the table adds up to the population
-    assert len(e) == model._counts.sum()
+    assert len(e) == model.counts.sum()
     assert set(np.unique(e.setting)) <= set(range(len(SETTINGS)))
     resident = e.setting == INSTITUTION
     assert (e.home[resident] >= 0).all() and (e.home[~resident] == -1).all()
@@ -59,7 +61,11 @@ def check_invariants(model: AgeingModel) -> None:
     # no negative stocks or money
     assert (beds >= 0).all() and snap["workers_by_level"].min() >= 0
     assert snap["fund"]["balance"] >= 0 and min(snap["fund"].values()) >= 0
-    assert min(care.money.values()) >= 0
+    money = care.accounts
+    assert (
+        min(getattr(money, k) for k in ("ltci_spending", "voucher_spending", "destitute_support", "out_of_pocket")) >= 0
+    )
+    assert min(money.nursing_and_allowance, money.respite_spending) >= 0
     assert (care.need >= 0).all() and (care.informal >= 0).all() and (care.formal >= 0).all()
     assert (care.informal + care.formal <= care.need + 1e-9).all()
 
@@ -67,10 +73,17 @@ def check_invariants(model: AgeingModel) -> None:
     dementia_beds = beds[:, DEMENTIA].sum() > 0
 
     def classes(rows):
-        return np.stack([priority_group(e, rows), e.level[rows], needed_bed(e, rows, dementia_beds)], axis=1)
+        return np.stack(
+            [
+                public_priority(e.income[rows], e.level[rows]),
+                e.level[rows],
+                needed_bed(e.level[rows], e.dementia[rows], dementia_beds),
+            ],
+            axis=1,
+        )
 
     waiting = care.waiting
-    admitted, joined = care.admitted_public, care.admitted_public_joined
+    admitted, joined = care.admissions.public, care.admissions.public_joined
     for cls in {tuple(c) for c in classes(admitted)}:
         got = joined[(classes(admitted) == cls).all(axis=1)]
         still = e.waiting_since[waiting][(classes(waiting) == cls).all(axis=1)]
@@ -78,8 +91,8 @@ def check_invariants(model: AgeingModel) -> None:
             assert got.max() <= still.min(), (cls, got.max(), still.min())
 
     # insurance pays only eligible, covered people
-    paid = care.rows[care.ltci > 0]
-    benefits = model._benefits()
+    paid = care.rows[care.accounts.ltci_paid > 0]
+    benefits = benefits_of_year(model.config, model.year, model.baseline)
     assert benefits.eligible(e, paid).all()
     if not benefits.active:
         assert paid.size == 0
@@ -95,7 +108,7 @@ def test_invariants_hold_every_year_of_a_plan():
         years_with_queue += model.last_care["care"].waiting.size > 0
     assert years_with_queue > 0  # the queue rule was exercised
     last = model.last_care["care"]
-    assert last.beneficiaries > 0 and last.admitted_public.size > 0
+    assert last.accounts.beneficiaries > 0 and last.admissions.public.size > 0
 
 
 def outcome(table: pd.DataFrame, indicator: str, year: int, group: str = "all", capacity: str = "all") -> float:

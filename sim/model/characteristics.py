@@ -53,3 +53,8 @@ def align_dementia(elders: Elders, prevalence: np.ndarray, rng: np.random.Genera
     chance = np.divide(short, free, out=np.zeros(N_LEVELS), where=free > 0)
     candidates = np.flatnonzero(~elders.dementia & (chance[level] > 0))
     elders.dementia[candidates[rng.random(candidates.size) < chance[level[candidates]]]] = True
+
+
+def monthly_income(urban: np.ndarray, income_group: np.ndarray, p: Parameters) -> np.ndarray:
+    """Own monthly income, yuan, by residence and income group."""
+    return np.where(urban, p.income_monthly["urban"][income_group], p.income_monthly["rural"][income_group])

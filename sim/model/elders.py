@@ -41,21 +41,29 @@ def pool_cells(per_cell: np.ndarray) -> np.ndarray:
     return out
 
 
+# Codes of the elders' columns
+INCOME_GROUPS = ("destitute", "minimum_income", "low", "middle", "high")  # 特困, 低保, then by income
+DESTITUTE, MINIMUM_INCOME, LOW, MIDDLE, HIGH = range(len(INCOME_GROUPS))
+SCHEMES = ("employee", "urban_resident", "rural_resident")  # medical insurance: 职工, 城镇居民, 农村居民
+EMPLOYEE, URBAN_RESIDENT, RURAL_RESIDENT = range(len(SCHEMES))
+SETTINGS = ("none", "family", "home_care", "day_care", "family_bed", "institution")  # care arrangement
+NO_NEED, FAMILY, HOME_CARE, DAY_CARE, FAMILY_BED, INSTITUTION = range(len(SETTINGS))
+
 # Further state of each elder, set by the care system: name -> (dtype, value for a new agent).
 COLUMNS = {
     "uid": (np.int64, -1),  # stable identity; increases with entry, so the column stays sorted
     "urban": (np.bool_, False),
-    "income": (np.int8, 0),  # 0 destitute 特困, 1 minimum income 低保, 2 low, 3 middle, 4 high
-    "scheme": (np.int8, 0),  # medical insurance: 0 employee 职工, 1 urban resident, 2 rural resident
+    "income": (np.int8, DESTITUTE),  # INCOME_GROUPS
+    "scheme": (np.int8, EMPLOYEE),  # SCHEMES
     "dementia": (np.bool_, False),
     "spouse": (np.int64, -1),  # row of a spouse aged 60+, -1 none, -2 a spouse outside the model (under 60)
-    "children": (np.int8, 0),  # nearest child: 0 none, 1 farther, 2 same county, 3 neighbourhood, 4 co-resident
+    "children": (np.int8, 0),  # nearest child, families.CHILD_PLACES
     "child_working": (np.bool_, False),
     "carer_trained": (np.bool_, False),
     "burden": (np.float32, 0.0),  # family's accumulated strain
-    "setting": (np.int8, 0),  # care arrangement, see care.SETTINGS
+    "setting": (np.int8, NO_NEED),  # SETTINGS
     "home": (np.int32, -1),  # index of the care home for residents
-    "bed": (np.int8, -1),  # bed type for residents: 0 general, 1 nursing, 2 dementia
+    "bed": (np.int8, -1),  # bed type for residents, homes.BED_TYPES
     "waiting_since": (np.int16, 0),  # year joined the public-home waiting list, 0 = not waiting
     "last_level": (np.int8, -1),  # capacity level when the arrangement was last made
 }
@@ -219,9 +227,3 @@ def _compact(column, died):  # pragma: no cover - compiled
             column[alive] = column[i]
             alive += 1
     return alive
-
-
-def stochastic_round(expected: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Whole numbers of agents with the right expectation: floor, plus one with the fractional chance."""
-    floor = np.floor(expected)
-    return (floor + (rng.random(expected.shape) < expected - floor)).astype(np.int64)

@@ -19,7 +19,7 @@ import numpy as np
 from sim.data.levels import MILD
 from sim.data.parameters import Parameters
 from sim.data.regions import load_region
-from sim.model.elders import Elders
+from sim.model.elders import FAMILY, FAMILY_BED, Elders
 
 CHILD_PLACES = ("none", "farther", "county", "neighbourhood", "coresident")
 NONE, FARTHER, COUNTY, NEIGHBOURHOOD, CORESIDENT = range(5)
@@ -92,12 +92,12 @@ def form_families(
     elders.child_working[rows] = rng.random(sex.size) < p.coresident_child_working
 
 
-def update_outside_spouses(elders: Elders, q: np.ndarray, rng: np.random.Generator) -> None:
-    """Spouses outside the model die too, at the death rate ``q[sex, age - 60]`` of the other sex three
-    years younger (assumption; at least age 60's rate). Spouses among the elders are widowed as the dead
-    are removed."""
+def update_outside_spouses(elders: Elders, q: np.ndarray, p: Parameters, rng: np.random.Generator) -> None:
+    """Spouses outside the model die too, at the death rate ``q[sex, age - 60]`` of the other sex
+    ``outside_spouse_age_gap`` years younger (at least age 60's rate). Spouses among the elders are widowed
+    as the dead are removed."""
     outside = np.flatnonzero(elders.spouse == SPOUSE_OUTSIDE)
-    ages = np.clip(elders.age[outside] - 3 - 60, 0, q.shape[1] - 1)
+    ages = np.clip(elders.age[outside] - int(p.outside_spouse_age_gap) - 60, 0, q.shape[1] - 1)
     gone = outside[rng.random(outside.size) < q[1 - elders.sex[outside], ages]]
     elders.spouse[gone] = -1
 
@@ -137,3 +137,13 @@ def accumulate_strain(
     strain = np.divide(given, capacity, out=np.zeros_like(given), where=capacity > 0)
     strain *= 1.0 - np.minimum(respite_days, 365.0) / 365.0
     elders.burden[idx] = (p.burden_decay * elders.burden[idx] + strain).astype(np.float32)
+
+
+def train_carers(elders: Elders, n: int) -> int:
+    """Train carers in the ``n`` most strained families still caring at home; returns how many."""
+    caring = np.flatnonzero(
+        (elders.level >= MILD) & (elders.setting >= FAMILY) & (elders.setting <= FAMILY_BED) & ~elders.carer_trained
+    )
+    pick = caring[np.argsort(-elders.burden[caring], kind="stable")[:n]]
+    elders.carer_trained[pick] = True
+    return pick.size

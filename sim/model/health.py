@@ -1,4 +1,4 @@
-"""Capacity levels after GB/T 42195-2022 and the yearly chances of moving between them or dying.
+"""Health: each year every elder dies, or keeps or changes capacity level (GB/T 42195-2022).
 
 The model keeps all five levels of the national standard 《老年人能力评估规范》 (GB/T 42195-2022).
 Transitions are continuous-time intensities (per person-year) by sex and single age, turned into
@@ -13,11 +13,17 @@ table given the current mix of levels. Capacity therefore decides *who* dies, th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.linalg import expm
 
+from sim.data.demography import AGES, N_AGES
 from sim.data.levels import INTACT, N_LEVELS
+from sim.data.regions import RegionData, load_region
+from sim.model.elders import DEAD, expand_to_cells
+from sim.scenario import Scenario
+from sim.scenario.levers import path_value
 
 
 @dataclass(frozen=True)
@@ -70,3 +76,47 @@ def aligned_death_probability(q_table: np.ndarray, hazard_ratio: np.ndarray, wei
     empty = total[..., 0] == 0
     q[empty] = target[empty][:, None]
     return q
+
+
+@lru_cache(maxsize=64)
+def transition_matrices(region: str, multipliers: TransitionMultipliers) -> np.ndarray:
+    """One-year transition matrices ``P[sex, age, from, to]`` of a region under these multipliers: cached,
+    since every model of a region shares them and calibrations and sweeps build thousands of models."""
+    matrices = annual_transition_probabilities(scaled_rates(load_region(region).transition_rates, multipliers))
+    matrices.setflags(write=False)
+    return matrices
+
+
+def multipliers_of(scenario: Scenario) -> TransitionMultipliers:
+    data = scenario.data
+    return TransitionMultipliers(data.onset_multiplier, data.worsening_multiplier, data.recovery_multiplier)
+
+
+def yearly_outcomes(
+    region: RegionData, scenario: Scenario, year: int, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative probabilities and outcome codes per cell (sex, age, level) for the year from ``year``
+    to ``year + 1``, given persons by [sex, age, level] at its start.
+
+    Outcomes per cell: stay at the level, each other level in order, then death. Death probabilities
+    are aligned to the life table for the year's midpoint given the current mix of levels; prevention
+    (``policy.health.onset_multiplier``) scales the onset of capacity loss from the year it reaches."""
+    q_table = region.mortality.death_probability(year + 0.5, AGES, scenario.data.mortality_multiplier)
+    q = aligned_death_probability(q_table, region.hazard_ratio, counts)  # [sex, age, level]
+    m = multipliers_of(scenario)
+    onset = path_value(scenario.policy.health.onset_multiplier, year + 1, scenario.base_year, 1.0)
+    if onset != 1.0:
+        m = TransitionMultipliers(m.onset * onset, m.worsening, m.recovery)
+    transitions = transition_matrices(scenario.region, m)
+    survive = (1.0 - q)[..., None] * transitions  # [sex, age, from, to]
+    probs = np.empty((2, N_AGES, N_LEVELS, N_LEVELS + 1))
+    codes = np.empty((N_LEVELS, N_LEVELS + 1), dtype=np.int8)
+    for lvl in range(N_LEVELS):
+        order = [lvl] + [k for k in range(N_LEVELS) if k != lvl]
+        probs[:, :, lvl, :N_LEVELS] = survive[:, :, lvl, order]
+        codes[lvl] = order + [DEAD]
+    probs[..., N_LEVELS] = q
+    thresholds = np.cumsum(probs, axis=-1)
+    thresholds[..., -1] = 1.0  # guard against rounding: every draw lands somewhere
+    outcomes = np.broadcast_to(codes, (2, N_AGES, N_LEVELS, N_LEVELS + 1))
+    return expand_to_cells(thresholds), expand_to_cells(outcomes)

@@ -9,15 +9,44 @@ publicly-built privately-run homes admit those who choose them and can pay, in r
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import mesa
 import numpy as np
 
+from sim.data.levels import MODERATE
 from sim.data.parameters import Parameters
+from sim.model.elders import INSTITUTION, Elders
+from sim.scenario import Scenario
+from sim.scenario.levers import path_value
 
 OWNERSHIP = ("public", "public_built_private_run", "private")
 PUBLIC, PBPO, PRIVATE = range(3)
 BED_TYPES = ("general", "nursing", "dementia")
 GENERAL, NURSING, DEMENTIA = range(3)
+
+
+def resident_load(level: np.ndarray, p: Parameters) -> np.ndarray:
+    """Share of a worker each resident takes, by the resident's capacity level."""
+    return 1.0 / p.residents_per_worker[level]
+
+
+def needed_bed(level: np.ndarray, dementia: np.ndarray, dementia_beds: bool) -> np.ndarray:
+    """The bed type an elder needs: nursing-type from moderate loss, a dementia bed (where the region has
+    any) for dementia at moderate loss or worse, general otherwise."""
+    bed = np.where(level >= MODERATE, NURSING, GENERAL)
+    if dementia_beds:
+        bed = np.where(dementia & (level >= MODERATE), DEMENTIA, bed)
+    return bed
+
+
+def occupancy(elders: Elders, n_homes: int, p: Parameters) -> tuple[np.ndarray, np.ndarray]:
+    """Residents by [home, bed type] and staff load by home."""
+    res = np.flatnonzero(elders.setting == INSTITUTION)
+    occupied = np.bincount(elders.home[res] * 3 + elders.bed[res], minlength=n_homes * 3).reshape(n_homes, 3)
+    # float even with no residents (bincount of nothing is integer)
+    load = np.bincount(elders.home[res], weights=resident_load(elders.level[res], p), minlength=n_homes)
+    return occupied, load.astype(float)
 
 
 class CareHome(mesa.Agent):
@@ -30,6 +59,34 @@ class CareHome(mesa.Agent):
         self.beds = np.asarray(beds, dtype=np.int64)
         base = np.array([p.bed_price_monthly[b] for b in BED_TYPES])
         self.price = base * p.ownership_price_factor[OWNERSHIP[ownership]]
+
+
+@dataclass
+class BedTargets:
+    """The year's beds as the scenario's levers set them, in agents' places."""
+
+    total: int
+    nursing: int  # nursing-type beds, dementia beds included
+    dementia: int
+
+
+def bed_targets(scenario: Scenario, year: int, baseline: dict, base_pop60: float, pop60: float) -> BedTargets:
+    """Beds, nursing-type beds and dementia beds for ``year`` (``pop60``: agents aged 60+ now;
+    ``base_pop60``: persons aged 60+ in the region's base-year data, for the base dementia-bed rate)."""
+    beds, scale = scenario.policy.beds, scenario.scale
+
+    def lever(spec, key: str) -> float:
+        return path_value(spec, year, scenario.base_year, float(baseline[key]["value"]))
+
+    total = path_value(beds.total, year, scenario.base_year, float(baseline["beds"]["value"])) / scale
+    nursing_share = lever(beds.nursing_share, "nursing_share")
+    base_dementia_per_10k = float(baseline["dementia_beds"]["value"]) / base_pop60 * 1e4
+    dementia = path_value(beds.dementia_per_10k, year, scenario.base_year, base_dementia_per_10k) * pop60 / 1e4
+    return BedTargets(
+        total=int(round(total)),
+        nursing=int(np.ceil(nursing_share * round(total) - 1e-9)),  # reach the share, not just below it
+        dementia=int(np.ceil(dementia - 1e-9)),
+    )
 
 
 class Homes:
@@ -68,20 +125,18 @@ class Homes:
     def build(
         self,
         model,
-        target_total: int,
-        target_nursing: int,
-        target_dementia: int,
+        targets: BedTargets,
         occupied: np.ndarray,
         public_share_of_new: float,
         mean_size: float,
         p: Parameters,
         rng: np.random.Generator,
     ) -> None:
-        """Add beds towards ``target_total`` (new homes of the usual size, the rest in existing homes),
-        then convert free general beds so that dementia beds, and nursing-type beds (dementia beds
-        included), reach their targets. Beds are never removed below what residents occupy."""
+        """Add beds towards the total (new homes of the usual size, the rest in existing homes), then
+        convert free general beds so that dementia beds, and nursing-type beds (dementia beds included),
+        reach their targets. Beds are never removed below what residents occupy."""
         beds = self.beds()
-        extra = target_total - int(beds.sum())
+        extra = targets.total - int(beds.sum())
         while extra > 0:
             size = int(min(extra, max(1, round(mean_size))))
             if size < mean_size / 2 and self.homes:
@@ -94,8 +149,8 @@ class Homes:
         if extra < 0:  # closures: free general beds first, from the emptiest homes
             self._close(-extra, occupied)
         # dementia beds are nursing-type beds too: the nursing target counts them
-        self._convert(GENERAL, DEMENTIA, target_dementia, occupied)
-        self._convert(GENERAL, NURSING, target_nursing - int(self.beds()[:, DEMENTIA].sum()), occupied)
+        self._convert(GENERAL, DEMENTIA, targets.dementia, occupied)
+        self._convert(GENERAL, NURSING, targets.nursing - int(self.beds()[:, DEMENTIA].sum()), occupied)
 
     def _free(self, occupied: np.ndarray) -> np.ndarray:
         occ = np.zeros((len(self.homes), len(BED_TYPES)), dtype=np.int64)

@@ -4,7 +4,8 @@ Monthly amounts in yuan. The insurance pays only covered people at or above the 
 start year: a share of a standard daily amount in institutions, a share of home-care spending up to a
 monthly cap (home care and family beds), and optionally cash to family carers. Its fund collects a
 yearly premium per covered person of any age; a year's deficit is topped up from public money so the
-fund never goes below zero.
+fund never goes below zero. Subsidies: the nursing subsidy for the poor and disabled, the old-age
+allowance from 80, and service vouchers for the poor.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.data.levels import MODERATE, SEVERE, TOTAL
-from sim.model.elders import Elders
-from sim.scenario import Insurance
+from sim.data.parameters import Parameters
+from sim.model import rules
+from sim.model.elders import INSTITUTION, Elders
+from sim.model.prices import bill, gross_price
+from sim.scenario import Insurance, Scenario
+from sim.scenario.levers import path_value
 
 DAYS_PER_MONTH = 365.0 / 12.0
-ELIGIBLE_FROM = {"moderate": MODERATE, "severe": SEVERE, "total": TOTAL}
 
 
 @dataclass
@@ -31,17 +34,12 @@ class Benefits:
     old_age_allowance: float
     voucher: float
 
-    def covered(self, elders: Elders, idx: np.ndarray) -> np.ndarray:
+    def eligible(self, elders: Elders, idx: np.ndarray) -> np.ndarray:
+        """Covered and at or above the eligible level, in a year the insurance pays."""
         if not self.active:
             return np.zeros(idx.size, dtype=bool)
-        return {
-            "urban_employees": elders.scheme[idx] == 0,
-            "urban": elders.urban[idx],
-            "all": np.ones(idx.size, dtype=bool),
-        }[self.insurance.coverage]
-
-    def eligible(self, elders: Elders, idx: np.ndarray) -> np.ndarray:
-        return self.covered(elders, idx) & (elders.level[idx] >= ELIGIBLE_FROM[self.insurance.eligible_from])
+        covered = rules.covered(self.insurance.coverage, elders.scheme[idx], elders.urban[idx])
+        return covered & (elders.level[idx] >= rules.ELIGIBLE_FROM[self.insurance.eligible_from])
 
     def institution_benefit(self, eligible: np.ndarray) -> np.ndarray:
         ins = self.insurance
@@ -56,13 +54,29 @@ class Benefits:
 
     def cash_income(self, elders: Elders, idx: np.ndarray) -> np.ndarray:
         """Monthly public cash added to an elder's income: nursing subsidy and old-age allowance."""
-        poor_disabled = (elders.income[idx] <= 1) & (elders.level[idx] >= MODERATE)
-        return np.where(poor_disabled, self.nursing_subsidy, 0.0) + np.where(
-            elders.age[idx] >= 80, self.old_age_allowance, 0.0
-        )
+        return np.where(
+            rules.poor_and_disabled(elders.income[idx], elders.level[idx]), self.nursing_subsidy, 0.0
+        ) + np.where(rules.old_age_allowance_due(elders.age[idx]), self.old_age_allowance, 0.0)
 
     def service_voucher(self, elders: Elders, idx: np.ndarray) -> np.ndarray:
-        return np.where(elders.income[idx] <= 1, self.voucher, 0.0)
+        return np.where(rules.poor(elders.income[idx]), self.voucher, 0.0)
+
+
+def benefits_of_year(scenario: Scenario, year: int, baseline: dict) -> Benefits:
+    """The insurance and subsidies the scenario's levers set for ``year``."""
+    pol = scenario.policy
+
+    def lever(spec, key: str | None) -> float:
+        return path_value(spec, year, scenario.base_year, float(baseline[key]["value"]) if key else 0.0)
+
+    ins = pol.insurance
+    return Benefits(
+        insurance=ins,
+        active=ins.start_year is not None and year >= ins.start_year,
+        nursing_subsidy=lever(pol.subsidies.nursing_subsidy_monthly, "nursing_subsidy_monthly"),
+        old_age_allowance=lever(pol.subsidies.old_age_allowance_monthly, "old_age_allowance_monthly"),
+        voucher=lever(pol.subsidies.service_voucher_monthly, None),
+    )
 
 
 @dataclass
@@ -77,3 +91,64 @@ class Fund:
         top_up = max(0.0, -self.balance)
         self.balance += top_up
         self.flows = {"income": income, "spending": spending, "public_top_up": top_up, "balance": self.balance}
+
+    def idle(self) -> None:
+        """A year without insurance: no flows, the balance kept."""
+        self.flows = {"income": 0.0, "spending": 0.0, "public_top_up": 0.0, "balance": self.balance}
+
+
+@dataclass
+class Accounts:
+    """The year's money, yuan per year for the agents (multiply by scale for persons), and each row's
+    monthly insurance payment (benefits and family cash)."""
+
+    ltci_spending: float
+    voucher_spending: float
+    destitute_support: float
+    nursing_and_allowance: float
+    respite_spending: float
+    out_of_pocket: float
+    ltci_paid: np.ndarray
+    beneficiaries: int
+
+
+def accounts(
+    elders: Elders,
+    rows: np.ndarray,
+    setting: np.ndarray,
+    formal: np.ndarray,
+    home_prices: np.ndarray,
+    benefits: Benefits,
+    respite_days: float,
+    p: Parameters,
+) -> Accounts:
+    """What elders pay and what the insurance and the government pay, for the arrangements of ``rows``
+    (with ``formal`` hours a week delivered) and the subsidies everyone entitled receives."""
+    resident = setting == INSTITUTION
+    home_price = np.zeros(rows.size)
+    home_price[resident] = home_prices[elders.home[rows[resident]], elders.bed[rows[resident]]]
+    gross = gross_price(setting, formal, home_price, p)
+    b = bill(
+        setting,
+        gross,
+        benefits.eligible(elders, rows),
+        benefits.service_voucher(elders, rows),
+        rules.destitute(elders.income[rows]),
+        benefits,
+    )
+    subsidy_cash = (
+        int(rules.poor_and_disabled(elders.income, elders.level).sum()) * benefits.nursing_subsidy
+        + int(rules.old_age_allowance_due(elders.age).sum()) * benefits.old_age_allowance
+    )
+    respite_takers = (elders.level[rows] >= rules.RESPITE_FROM) & ~resident
+    ltci = b.insurance + b.family_cash
+    return Accounts(
+        ltci_spending=12 * (b.insurance.sum() + b.family_cash.sum()),
+        voucher_spending=12 * b.voucher.sum(),
+        destitute_support=12 * b.destitute_support.sum(),
+        nursing_and_allowance=12 * subsidy_cash,
+        respite_spending=float(respite_takers.sum() * respite_days * p.bed_price_monthly["nursing"] / DAYS_PER_MONTH),
+        out_of_pocket=12 * b.out_of_pocket.sum(),
+        ltci_paid=ltci,
+        beneficiaries=int((ltci > 0).sum()),
+    )

@@ -3,18 +3,27 @@
 Workers are columns (one row per agent of ``scale`` workers): certification level, employer, age,
 tenure. Each year, in order: workers retire or leave (the leaving rate answers pay relative to the
 base-year pay), the rest age; trainees are certified (some new to care work, the rest upgrades of
-uncertified workers), certified workers move up a level; open-market recruits and migrants join; new
-workers go to the employers with the most vacancies.
+uncertified workers), certified workers move up a level; migrants and open-market recruits join (the
+market supplies at most what the base-year leaving rate takes, more with better pay); new workers go to
+the employers with the most vacancies. A home's vacancies are what its residents' staffing standards and
+its empty beds (staffed as for a resident at moderate loss) ask beyond its staff; home care's are the
+hours its clients were given beyond what its workers deliver.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from sim.data.levels import MODERATE
 from sim.data.parameters import Parameters
+from sim.model.homes import resident_load
+from sim.model.scale import agents, stochastic_round
+from sim.scenario import Scenario
+from sim.scenario.levers import path_value
 
 CERT_LEVELS = ("none", "junior", "intermediate", "advanced")
-HOME_CARE = -1  # employer code of the home-care providers, taken together
+HOME_CARE_PROVIDERS = -1  # employer code of the home-care providers, taken together
+WEEKS_PER_YEAR = 52.0
 
 
 class Workforce:
@@ -26,6 +35,8 @@ class Workforce:
         self.trained_total = 0  # agents trained since the base year
         self.left = 0  # agents who left or retired in the last year
         self.joined = 0  # agents who joined in the last year
+        self.base_size = 0  # agents in post in the base year: the open market's scale
+        self.home_care_demand = 0.0  # hours a week home-care clients were last given
 
     def __len__(self) -> int:
         return self.level.size
@@ -68,6 +79,75 @@ class Workforce:
             who = np.flatnonzero(self.level == frm)
             self.level[who[rng.random(who.size) < chance]] = frm + 1
         return newcomers
+
+    def home_care_hours(self, p: Parameters) -> float:
+        """Hours a week the home-care workers can deliver."""
+        _, staff = self.staff_by_employer(0)
+        return staff * p.home_care_hours_per_worker / WEEKS_PER_YEAR
+
+
+def start(beds_by_home: np.ndarray, p: Parameters, rng: np.random.Generator) -> Workforce:
+    """The base-year workforce: ``workers_per_bed_2020`` per bed, a share in home care, the rest spread
+    over the homes by their beds; certification levels and tenure drawn."""
+    wf = Workforce()
+    total = stochastic_round(np.array([p.workers_per_bed_2020 * beds_by_home.sum()]), rng)[0]
+    at_home_care = int(round(total * p.home_care_worker_share))
+    employers = np.concatenate(
+        [np.full(at_home_care, HOME_CARE_PROVIDERS), allocate(beds_by_home.astype(float), total - at_home_care)]
+    )
+    certified = p.certified_share_2020
+    levels = rng.choice(4, size=employers.size, p=[1 - certified, *(certified * p.certified_level_split_2020)])
+    wf.hire(employers, levels, p, rng)
+    wf.tenure[:] = rng.integers(0, int(p.initial_tenure_max_years) + 1, size=len(wf))
+    wf.base_size = len(wf)
+    wf.home_care_demand = at_home_care * p.home_care_hours_per_worker / WEEKS_PER_YEAR
+    return wf
+
+
+def vacancies(wf: Workforce, beds: np.ndarray, occupied: np.ndarray, load: np.ndarray, p: Parameters) -> np.ndarray:
+    """Workers wanted beyond those in post, by home and (last) home care; negative: more than wanted."""
+    free_beds = (beds - occupied).sum(axis=1)
+    staff, home_care_staff = wf.staff_by_employer(beds.shape[0])
+    wanted = load + free_beds * resident_load(np.array([MODERATE]), p)[0]
+    return np.append(
+        wanted - staff, wf.home_care_demand * WEEKS_PER_YEAR / p.home_care_hours_per_worker - home_care_staff
+    )
+
+
+def labour_market(
+    wf: Workforce,
+    scenario: Scenario,
+    year: int,
+    baseline: dict,
+    beds: np.ndarray,
+    occupied: np.ndarray,
+    load: np.ndarray,
+    p: Parameters,
+    rng: np.random.Generator,
+) -> None:
+    """One year of the workforce: leaving and ageing, training, then hiring into the vacancies."""
+    pol = scenario.policy.workforce
+
+    def lever(spec, base: float) -> float:
+        return path_value(spec, year, scenario.base_year, base)
+
+    uplift = lever(pol.pay_uplift, 0.0)
+    bonus = lever(pol.certification_bonus_monthly, 0.0)
+    certified = (wf.level > 0).mean() if len(wf) else 0.0
+    pay_ratio = (p.care_worker_wage_monthly * (1 + uplift) + bonus * certified) / p.care_worker_wage_monthly
+    wf.leave_and_age(pay_ratio, pol.attrition_multiplier, p, rng)
+    trained = lever(pol.trained_per_year, float(baseline["trained_per_year"]["value"]))
+    newcomers = wf.train_and_promote(agents(trained, scenario.scale, rng), pol.entry_share, p, rng)
+    migrants = agents(lever(pol.migrants_per_year, 0.0), scenario.scale, rng)
+
+    open_posts = vacancies(wf, beds, occupied, load, p)
+    market = p.attrition_rate * wf.base_size * pay_ratio**p.recruit_pay_elasticity
+    recruits = int(min(market, max(0.0, np.maximum(open_posts, 0).sum() - newcomers - migrants)))
+    n_homes = beds.shape[0]
+    for level, n in ((1, newcomers), (0, migrants + recruits)):
+        slots = allocate(open_posts, n)
+        wf.hire(np.where(slots == n_homes, HOME_CARE_PROVIDERS, slots), level, p, rng)
+        open_posts -= np.bincount(slots, minlength=open_posts.size)
 
 
 def allocate(vacancies: np.ndarray, n: int) -> np.ndarray:

@@ -105,7 +105,7 @@ def _year_rows(year, persons, deaths, exposure, entrants, scale) -> list[tuple]:
 
 def care_rows(year: int, snap: dict, pop60: float, scale: float) -> list[tuple]:
     """The care system's indicators for one year (sex 'all', ages 60+ unless a breakdown says otherwise)."""
-    from sim.model.care import INSTITUTION, SETTINGS
+    from sim.model.elders import INSTITUTION, SETTINGS
     from sim.model.homes import BED_TYPES, OWNERSHIP, PUBLIC
     from sim.model.workforce import CERT_LEVELS
 
@@ -182,7 +182,7 @@ def care_rows(year: int, snap: dict, pop60: float, scale: float) -> list[tuple]:
     add("dementia_beds_per_10k", beds[:, 2].sum() * scale / pop60 * 1e4, "beds per 10,000 aged 60+")
     add("waiting_list", care.waiting.size * scale, "persons")
     add("mean_wait", care.wait_years.mean() if care.wait_years.size else 0.0, "years")
-    add("admissions", care.admitted.size * scale, "persons")
+    add("admissions", care.admissions.rows.size * scale, "persons")
     cap = snap["capacity"]
     add("family_beds", cap.family_beds * scale, "beds")
     add("day_care_places", cap.day_care_places * scale, "places")
@@ -202,15 +202,15 @@ def care_rows(year: int, snap: dict, pop60: float, scale: float) -> list[tuple]:
     add("workers_trained", snap["workers_trained_total"] * scale, "persons (cumulative)")
     add("family_carers_trained", snap["carers_trained_total"] * scale, "persons (cumulative)")
 
-    fund, money = snap["fund"], care.money
+    fund, money = snap["fund"], care.accounts
     add("ltci_income", fund["income"], "yuan")
     add("ltci_spending", fund["spending"], "yuan")
     add("ltci_balance", fund["balance"], "yuan")
     add("ltci_public_top_up", fund["public_top_up"], "yuan")
-    add("ltci_beneficiaries", care.beneficiaries * scale, "persons")
+    add("ltci_beneficiaries", money.beneficiaries * scale, "persons")
     for name in ("voucher_spending", "destitute_support", "nursing_and_allowance", "respite_spending"):
-        add("public_spending", money[name] * scale, "yuan", group=name.removesuffix("_spending"))
-    add("out_of_pocket", money["out_of_pocket"] * scale, "yuan")
+        add("public_spending", getattr(money, name) * scale, "yuan", group=name.removesuffix("_spending"))
+    add("out_of_pocket", money.out_of_pocket * scale, "yuan")
     return rows
 
 

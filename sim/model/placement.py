@@ -1,0 +1,134 @@
+"""Capacity: who gets what they chose. Care homes admit first: public homes from the waiting list by
+priority (destitute, then poor and disabled, then the more dependent, then first come first served),
+private homes those who chose them, in random order; a home takes a resident only into a free bed of the
+type needed and only if its free staff can look after them. Public-home applicants not admitted stay on
+the waiting list. Whoever is not admitted chooses again among the arrangements at home (the logit's odds
+among the rest). Family beds and day-care places go to the more dependent first (then at random); whoever
+is turned away chooses again without that option.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.data.parameters import Parameters
+from sim.model import rules
+from sim.model.choice import HOME_OPTIONS, O_BED, O_DAY, O_PUBLIC, OPTION_SETTING, sample_logit
+from sim.model.elders import INSTITUTION, Elders
+from sim.model.homes import DEMENTIA, GENERAL, NURSING, PUBLIC, Homes, occupancy, resident_load
+
+
+@dataclass
+class Admissions:
+    """Who entered a care home this year (rows), and who entered a public one and when they had joined
+    its waiting list."""
+
+    rows: np.ndarray
+    public: np.ndarray
+    public_joined: np.ndarray
+
+
+def admit_to_homes(
+    elders: Elders,
+    choosers: np.ndarray,
+    choice: np.ndarray,
+    bed: np.ndarray,
+    year: int,
+    homes: Homes,
+    staff: np.ndarray,
+    p: Parameters,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, Admissions]:
+    """Admit those who chose a home (positions in ``choosers``), needing ``bed``; update the waiting list.
+    Returns whether each chooser was admitted, and the admissions."""
+    occupied, load = occupancy(elders, len(homes), p)
+    free_beds = homes.beds() - occupied if len(homes) else np.zeros((0, 3), dtype=np.int64)
+    free_staff = staff - load
+    public_homes = homes.ownership() == PUBLIC if len(homes) else np.zeros(0, dtype=bool)
+    joined = np.where(elders.waiting_since[choosers] > 0, elders.waiting_since[choosers], year)
+    placed = np.zeros(choosers.size, dtype=bool)
+    admitted = []
+    for option in HOME_OPTIONS:
+        queue = np.flatnonzero(choice == option)
+        rows = choosers[queue]
+        if option == O_PUBLIC:
+            priority = rules.public_priority(elders.income[rows], elders.level[rows])
+            order = np.lexsort((elders.uid[rows], joined[queue], -elders.level[rows], priority))
+            homes_in_turn = rng.permutation(np.flatnonzero(public_homes))
+        else:
+            order = rng.permutation(queue.size)
+            homes_in_turn = rng.permutation(np.flatnonzero(~public_homes))
+        got = _place(elders, choosers, queue[order], bed, homes, homes_in_turn, free_beds, free_staff, p)
+        placed[got] = True
+        admitted.append(choosers[got])
+        if option == O_PUBLIC:
+            public, public_joined = choosers[got], joined[got]
+    waiting = np.flatnonzero((choice == O_PUBLIC) & ~placed)
+    elders.waiting_since[choosers] = 0
+    elders.waiting_since[choosers[waiting]] = joined[waiting]
+    return placed, Admissions(np.concatenate(admitted), public, public_joined)
+
+
+def _place(
+    elders: Elders,
+    choosers: np.ndarray,
+    candidates: np.ndarray,
+    bed: np.ndarray,
+    homes: Homes,
+    homes_in_turn: np.ndarray,
+    free_beds: np.ndarray,
+    free_staff: np.ndarray,
+    p: Parameters,
+) -> np.ndarray:
+    """Admit ordered candidates (positions in ``choosers``) to homes; dementia candidates not placed in a
+    dementia bed may take a nursing bed, keeping their place in the order. Returns admitted positions."""
+    if candidates.size == 0 or homes_in_turn.size == 0:
+        return np.empty(0, dtype=np.int64)
+    load = resident_load(elders.level[choosers], p)
+    wanted = bed[candidates]
+    dem = candidates[wanted == DEMENTIA]
+    first = homes.admit(homes_in_turn, {DEMENTIA: (dem, load[dem])}, free_beds, free_staff)
+    rank = np.empty(choosers.size, dtype=np.int64)
+    rank[candidates] = np.arange(candidates.size)
+    nursing = np.concatenate([candidates[wanted == NURSING], np.setdiff1d(dem, first[0], assume_unique=True)])
+    nursing = nursing[np.argsort(rank[nursing], kind="stable")]
+    general = candidates[wanted == GENERAL]
+    second = homes.admit(
+        homes_in_turn, {NURSING: (nursing, load[nursing]), GENERAL: (general, load[general])}, free_beds, free_staff
+    )
+    got = np.concatenate([first[0], second[0]])
+    rows = choosers[got]
+    elders.setting[rows] = INSTITUTION
+    elders.home[rows] = np.concatenate([first[1], second[1]])
+    elders.bed[rows] = np.concatenate([first[2], second[2]])
+    return got
+
+
+def settle_at_home(
+    elders: Elders,
+    choosers: np.ndarray,
+    choice: np.ndarray,
+    utility: np.ndarray,
+    placed: np.ndarray,
+    places: dict[int, int],
+    rng: np.random.Generator,
+) -> None:
+    """Those not admitted to a home choose again among the arrangements at home; family beds and
+    day-care places are rationed; everyone not in a home gets the setting chosen."""
+    utility[:, list(HOME_OPTIONS)] = -np.inf
+    again = np.flatnonzero(~placed & np.isin(choice, HOME_OPTIONS))
+    choice[again] = sample_logit(utility[again], rng)
+    for option in (O_BED, O_DAY, O_BED):
+        takers = np.flatnonzero(~placed & (choice == option))
+        if takers.size > places[option]:
+            # more dependent first, then at random; the rest choose again without this option
+            ranked = takers[np.lexsort((rng.random(takers.size), -elders.level[choosers[takers]]))]
+            refused = ranked[places[option] :]
+            utility[refused, option] = -np.inf
+            choice[refused] = sample_logit(utility[refused], rng)
+    at_home = choosers[~placed]
+    elders.setting[at_home] = OPTION_SETTING[choice[~placed]]
+    elders.home[at_home] = -1
+    elders.bed[at_home] = -1

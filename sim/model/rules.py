@@ -1,0 +1,65 @@
+"""Policy rules that several submodels apply, each defined once: who is poor, who is unable to care for
+themselves, who gets the old-age allowance, who the insurance covers and pays, who comes first for a
+public bed, and which arrangements home-care workers deliver."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.data.levels import MODERATE, SEVERE, TOTAL
+from sim.model.elders import DESTITUTE, EMPLOYEE, FAMILY_BED, HOME_CARE, MINIMUM_INCOME
+
+OLD_AGE_ALLOWANCE_AGE = 80  # 高龄津贴: everyone aged 80 and over
+ELIGIBLE_FROM = {"moderate": MODERATE, "severe": SEVERE, "total": TOTAL}  # lowest level the insurance pays
+COVERAGE = ("urban_employees", "urban", "all")  # who the insurance covers (and who pays its premium)
+VISITED_SETTINGS = (HOME_CARE, FAMILY_BED)  # care delivered at home by home-care workers
+RESPITE_FROM = SEVERE  # respite days go to families caring for an elder at severe loss or worse
+
+
+def destitute(income: np.ndarray) -> np.ndarray:
+    """Under destitute support (特困): the government pays their care home."""
+    return income == DESTITUTE
+
+
+def poor(income: np.ndarray) -> np.ndarray:
+    """Destitute or in a minimum-income (低保) household."""
+    return income <= MINIMUM_INCOME
+
+
+def unable_to_care_for_self(level: np.ndarray) -> np.ndarray:
+    """'Unable to care for themselves' (生活不能自理) of the plans and statistics, read as GB/T levels
+    moderate or worse."""
+    return level >= MODERATE
+
+
+def poor_and_disabled(income: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """Who receives the nursing subsidy (护理补贴) and comes second for a public bed."""
+    return poor(income) & unable_to_care_for_self(level)
+
+
+def old_age_allowance_due(age: np.ndarray) -> np.ndarray:
+    return age >= OLD_AGE_ALLOWANCE_AGE
+
+
+def public_priority(income: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """Public-home priority class: 0 destitute, 1 poor and disabled, 2 everyone else."""
+    return np.where(destitute(income), 0, np.where(poor_and_disabled(income, level), 1, 2))
+
+
+def covered(coverage: str, scheme: np.ndarray, urban: np.ndarray) -> np.ndarray:
+    """Who the insurance covers: employees' medical insurance (职工医保), urban residents, or everyone."""
+    if coverage == "urban_employees":
+        return scheme == EMPLOYEE
+    if coverage == "urban":
+        return urban
+    return np.ones(scheme.size, dtype=bool)
+
+
+def contributors(coverage: str, population_all_ages: float, urban_share: float, employee_share: float) -> float:
+    """Persons of all ages who pay the premium: the covered population of the base year."""
+    share = {"urban_employees": employee_share, "urban": urban_share, "all": 1.0}[coverage]
+    return population_all_ages * share
+
+
+def visited(setting: np.ndarray) -> np.ndarray:
+    return np.isin(setting, VISITED_SETTINGS)
