@@ -161,9 +161,7 @@ def draw_demand_capacity(axes, run: Run, L: dict) -> None:
     )
     _band(ax, run.series("beds", "all/all"), LINE_COLOURS["beds"], c["beds"])
     _band(ax, run.series("staffed_beds", "all/all"), LINE_COLOURS["staffed"], c["staffed"], "--")
-    hours = run.series("home_care_hours_capacity")
-    per_person = 14 * 52  # the home-care package of sim/data/care_parameters.yaml: 14 h/week
-    _band(ax, hours / per_person, LINE_COLOURS["home_care"], c["home_care"], ":")
+    _band(ax, run.series("home_care_capacity"), LINE_COLOURS["home_care"], c["home_care"], ":")
     ax.set_ylabel(c["y"])
 
 

@@ -187,6 +187,8 @@ def care_rows(year: int, snap: dict, pop60: float, scale: float) -> list[tuple]:
     add("family_beds", cap.family_beds * scale, "beds")
     add("day_care_places", cap.day_care_places * scale, "places")
     add("home_care_hours_capacity", cap.home_care_hours_per_week * 52 * scale, "hours per year")
+    # persons the home-care workers could serve at the full home-care package (home_care_hours_per_week)
+    add("home_care_capacity", cap.home_care_hours_per_week / snap["p"].home_care_hours_per_week * scale, "persons")
 
     workers = snap["workers_by_level"]
     for lvl, lname in enumerate(CERT_LEVELS):
