@@ -6,7 +6,7 @@ import pytest
 from conftest import make_scenario
 
 from sim.data.levels import SEVERE
-from sim.model.elders import FAMILY, INSTITUTION, NO_NEED, SETTINGS
+from sim.model.elders import DAY_CARE, FAMILY, FAMILY_BED, HOME_CARE, INSTITUTION, NO_NEED, SETTINGS
 from sim.model.homes import DEMENTIA, needed_bed
 from sim.model.model import AgeingModel
 from sim.model.money import benefits_of_year
@@ -57,6 +57,13 @@ def check_invariants(model: AgeingModel) -> None:
     all_beds = table[(table.year == model.year) & (table.indicator == "beds")].set_index("group").value
     for owner in ("all", "public", "public_built_private_run", "private"):
         assert occ[f"{owner}/all"] <= staffed[f"{owner}/all"] + 1e-9 <= all_beds[f"{owner}/all"] + 2e-9
+
+    # places at home within their capacities: family beds, day-care places, home-care hours
+    cap = snap["capacity"]
+    assert (e.setting == FAMILY_BED).sum() <= cap.family_beds
+    assert (e.setting == DAY_CARE).sum() <= cap.day_care_places
+    visited = np.isin(care.setting, (HOME_CARE, FAMILY_BED))
+    assert care.formal[visited].sum() <= cap.home_care_hours_per_week * (1 + 1e-9)
 
     # no negative stocks or money
     assert (beds >= 0).all() and snap["workers_by_level"].min() >= 0
@@ -109,6 +116,24 @@ def test_invariants_hold_every_year_of_a_plan():
     assert years_with_queue > 0  # the queue rule was exercised
     last = model.last_care["care"]
     assert last.accounts.beneficiaries > 0 and last.admissions.public.size > 0
+
+
+def test_places_at_home_hold_when_the_levers_shrink_them():
+    """Family beds and day-care places cut by a schedule: those holding a place beyond the new number
+    reconsider, the more dependent keeping theirs."""
+    shrinking = {
+        "family_beds": {2021: 400, 2023: 40},
+        "day_care_places": {2021: 1950, 2023: 100},
+    }
+    model = AgeingModel(make_scenario(**(PLAN | {"horizon": 2024, "policy": PLAN["policy"] | {"beds": shrinking}})))
+    check_invariants(model)
+    held = []
+    while model.running:
+        model.step()
+        check_invariants(model)
+        held.append(((model.elders.setting == FAMILY_BED).sum(), (model.elders.setting == DAY_CARE).sum()))
+    assert held[0][0] > 40 and held[-1][0] <= 40  # the places were taken, then cut
+    assert held[0][1] > 100 and held[-1][1] <= 100
 
 
 def outcome(table: pd.DataFrame, indicator: str, year: int, group: str = "all", capacity: str = "all") -> float:

@@ -41,7 +41,7 @@ from sim.model.families import accumulate_strain, family_hours
 from sim.model.homes import DEMENTIA, PUBLIC, Homes, needed_bed, occupancy
 from sim.model.money import Accounts, Benefits, accounts
 from sim.model.need import family_given, hours_given, need_hours
-from sim.model.placement import Admissions, admit_to_homes, settle_at_home
+from sim.model.placement import Admissions, admit_to_homes, keep_within, settle_at_home
 from sim.model.prices import Bill, bill, gross_price
 
 
@@ -104,13 +104,9 @@ def arrange(
     elders.setting[~has_need & at_home & (elders.waiting_since == 0)] = NO_NEED
     candidates = np.flatnonzero((has_need | (elders.waiting_since > 0)) & at_home)
     review = np.ones(candidates.size, dtype=bool) if everyone_reviews else reviewing(elders, candidates, p, rng)
+    places = places_left(elders, candidates, review, capacity, rng)
     reviewers = candidates[review]
     family = family_hours(elders, candidates, p)  # fixed within the year's arrangement
-    kept = elders.setting[candidates[~review]]
-    places = {  # places left for those reconsidering once the others keep theirs
-        O_BED: max(0, capacity.family_beds - int((kept == FAMILY_BED).sum())),
-        O_DAY: max(0, capacity.day_care_places - int((kept == DAY_CARE).sum())),
-    }
 
     need, unmet_share, dementia_beds = _what_options_give(elders, reviewers, family[review], homes, p)
     bills = price_options(elders, reviewers, need.formal, homes, dementia_beds, benefits, p)
@@ -145,6 +141,24 @@ def arrange(
         admissions=admissions,
         accounts=accounts(elders, rows, setting, formal_all, homes.prices(), benefits, respite_days, p),
     )
+
+
+def places_left(
+    elders: Elders, candidates: np.ndarray, review: np.ndarray, capacity: Capacity, rng: np.random.Generator
+) -> dict[int, int]:
+    """Family beds and day-care places left for those reconsidering once the others keep theirs. Where
+    fewer places are left than are held (a lever that shrinks), the last by priority reconsider too
+    (``review`` is updated)."""
+    places = {}
+    for option, setting, total in (
+        (O_BED, FAMILY_BED, capacity.family_beds),
+        (O_DAY, DAY_CARE, capacity.day_care_places),
+    ):
+        evicted = keep_within(elders, candidates[~review], setting, total, rng)
+        if evicted.size:
+            review[np.isin(candidates, evicted)] = True
+        places[option] = total - int((elders.setting[candidates[~review]] == setting).sum())
+    return places
 
 
 @dataclass

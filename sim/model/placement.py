@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.data.parameters import Parameters
 from sim.model import rules
-from sim.model.choice import HOME_OPTIONS, O_BED, O_DAY, O_PUBLIC, OPTION_SETTING, sample_logit
+from sim.model.choice import HOME_OPTIONS, O_PUBLIC, OPTION_SETTING, sample_logit
 from sim.model.elders import INSTITUTION, Elders
 from sim.model.homes import DEMENTIA, GENERAL, NURSING, PUBLIC, Homes, occupancy, resident_load
 
@@ -116,19 +116,55 @@ def settle_at_home(
     rng: np.random.Generator,
 ) -> None:
     """Those not admitted to a home choose again among the arrangements at home; family beds and
-    day-care places are rationed; everyone not in a home gets the setting chosen."""
+    day-care places are rationed until each holds what it has; everyone not in a home gets the setting
+    chosen. ``places``: family beds and day-care places free for the choosers."""
     utility[:, list(HOME_OPTIONS)] = -np.inf
     again = np.flatnonzero(~placed & np.isin(choice, HOME_OPTIONS))
     choice[again] = sample_logit(utility[again], rng)
-    for option in (O_BED, O_DAY, O_BED):
-        takers = np.flatnonzero(~placed & (choice == option))
-        if takers.size > places[option]:
-            # more dependent first, then at random; the rest choose again without this option
-            ranked = takers[np.lexsort((rng.random(takers.size), -elders.level[choosers[takers]]))]
-            refused = ranked[places[option] :]
-            utility[refused, option] = -np.inf
-            choice[refused] = sample_logit(utility[refused], rng)
+    ration(elders, choosers, choice, utility, ~placed, places, rng)
     at_home = choosers[~placed]
     elders.setting[at_home] = OPTION_SETTING[choice[~placed]]
     elders.home[at_home] = -1
     elders.bed[at_home] = -1
+
+
+def ration(
+    elders: Elders,
+    choosers: np.ndarray,
+    choice: np.ndarray,
+    utility: np.ndarray,
+    eligible: np.ndarray,
+    places: dict[int, int],
+    rng: np.random.Generator,
+) -> None:
+    """Ration each option with limited places among the ``eligible`` choosers who chose it: the more
+    dependent first, then at random. An option once full is closed to everyone still choosing; whoever is
+    turned away chooses again among the options still open. Repeats until no option has more takers than
+    places (each round fills at least one option for good, so it ends)."""
+    closed: list[int] = []
+    while True:
+        over = [o for o in places if int((eligible & (choice == o)).sum()) > places[o]]
+        if not over:
+            return
+        refused = []
+        for option in over:
+            takers = np.flatnonzero(eligible & (choice == option))
+            refused.append(takers[by_priority(elders.level[choosers[takers]], rng)][places[option] :])
+            closed.append(option)
+        again = np.concatenate(refused)
+        utility[np.ix_(again, closed)] = -np.inf
+        choice[again] = sample_logit(utility[again], rng)
+
+
+def by_priority(level: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The order in which limited places at home go: the more dependent first, then at random."""
+    return np.lexsort((rng.random(level.size), -level))
+
+
+def keep_within(elders: Elders, keepers: np.ndarray, setting: int, places: int, rng: np.random.Generator) -> np.ndarray:
+    """Those of ``keepers`` (rows) who must give up their ``setting`` because it now has fewer places
+    than they hold (a lever that shrinks): the last by priority."""
+    holding = keepers[elders.setting[keepers] == setting]
+    if holding.size <= places:
+        return np.empty(0, dtype=np.int64)
+    return holding[by_priority(elders.level[holding], rng)][max(places, 0) :]
