@@ -94,6 +94,8 @@ class Homes:
 
     def __init__(self) -> None:
         self.homes: list[CareHome] = []
+        self.added_beds = 0  # beds added since the base year, and of them in public homes
+        self.added_public = 0
 
     def __len__(self) -> int:
         return len(self.homes)
@@ -132,25 +134,39 @@ class Homes:
         p: Parameters,
         rng: np.random.Generator,
     ) -> None:
-        """Add beds towards the total (new homes of the usual size, the rest in existing homes), then
-        convert free general beds so that dementia beds, and nursing-type beds (dementia beds included),
-        reach their targets. Beds are never removed below what residents occupy."""
-        beds = self.beds()
-        extra = targets.total - int(beds.sum())
-        while extra > 0:
-            size = int(min(extra, max(1, round(mean_size))))
-            if size < mean_size / 2 and self.homes:
-                home = self.homes[int(rng.integers(len(self.homes)))]
-                home.beds = home.beds + np.array([size, 0, 0])
-            else:
-                ownership = PUBLIC if rng.random() < public_share_of_new else PRIVATE
-                self.add(model, ownership, np.array([size, 0, 0]), p)
-            extra -= size
-        if extra < 0:  # closures: free general beds first, from the emptiest homes
+        """Add beds towards the total, ``public_share_of_new`` of them in public homes (counted over all
+        beds added since the base year, so the share holds whatever the scale), the rest in private homes:
+        new homes of the usual size, what is left of a home's size in an existing home of the same kind.
+        Then convert free general beds so that dementia beds, and nursing-type beds (dementia beds
+        included), reach their targets. Beds are never removed below what residents occupy."""
+        extra = targets.total - int(self.beds().sum())
+        if extra > 0:
+            self.added_beds += extra
+            public = int(round(public_share_of_new * self.added_beds)) - self.added_public
+            public = min(max(public, 0), extra)
+            self.added_public += public
+            self._add_beds(model, PUBLIC, public, mean_size, p, rng)
+            self._add_beds(model, PRIVATE, extra - public, mean_size, p, rng)
+        elif extra < 0:  # closures: free general beds first, from the emptiest homes
             self._close(-extra, occupied)
         # dementia beds are nursing-type beds too: the nursing target counts them
         self._convert(GENERAL, DEMENTIA, targets.dementia, occupied)
         self._convert(GENERAL, NURSING, targets.nursing - int(self.beds()[:, DEMENTIA].sum()), occupied)
+
+    def _add_beds(
+        self, model, ownership: int, n: int, mean_size: float, p: Parameters, rng: np.random.Generator
+    ) -> None:
+        """``n`` general beds in homes of an ownership (PRIVATE: any home not public)."""
+        own = self.ownership()
+        same_kind = np.flatnonzero((own == PUBLIC) if ownership == PUBLIC else (own != PUBLIC))
+        while n > 0:
+            size = int(min(n, max(1, round(mean_size))))
+            if size < mean_size / 2 and same_kind.size:
+                home = self.homes[int(same_kind[rng.integers(same_kind.size)])]
+                home.beds = home.beds + np.array([size, 0, 0])
+            else:
+                self.add(model, ownership, np.array([size, 0, 0]), p)
+            n -= size
 
     def _free(self, occupied: np.ndarray) -> np.ndarray:
         occ = np.zeros((len(self.homes), len(BED_TYPES)), dtype=np.int64)
@@ -225,27 +241,30 @@ class Homes:
 
 
 def initial_homes(model, baseline: dict, scale: float, p: Parameters, rng: np.random.Generator) -> Homes:
-    """The base-year homes: count, ownership and beds from the region's baseline; sizes vary."""
+    """The base-year homes: public and other homes, each kind with its share of the homes and of the beds
+    (at least one home of a kind that has beds, whatever the scale); sizes vary around the mean."""
     homes = Homes()
-    n = max(1, round(baseline["homes"] / scale))
     total = int(round(baseline["beds"] / scale))
-    n_public = int(round(baseline["public_share_of_homes"] * n))
-    if baseline["public_share_of_homes"] > 0 and n_public == 0 and n > 1:
-        n_public = 1
-    owners = np.full(n, PRIVATE)
-    owners[:n_public] = PUBLIC
-    private = np.flatnonzero(owners == PRIVATE)
-    owners[private[: int(round(baseline["public_built_private_run_share_of_private"] * private.size))]] = PBPO
-    public_beds = int(round(baseline["public_share_of_beds"] * total)) if n_public else 0
-    sizes = np.zeros(n, dtype=np.int64)
+    public_beds = int(round(baseline["public_share_of_beds"] * total)) if baseline["public_share_of_homes"] > 0 else 0
+
+    def count(share: float, beds: int) -> int:
+        return max(1, round(baseline["homes"] * share / scale)) if beds > 0 else 0
+
+    n_public = count(baseline["public_share_of_homes"], public_beds)
+    n_other = max(1, count(1 - baseline["public_share_of_homes"], total - public_beds))
+    owners = np.array([PUBLIC] * n_public + [PRIVATE] * n_other)
+    pbpo = int(round(baseline["public_built_private_run_share_of_private"] * n_other))
+    owners[n_public : n_public + pbpo] = PBPO
+    sizes = np.zeros(owners.size, dtype=np.int64)
     for group, beds in ((owners == PUBLIC, public_beds), (owners != PUBLIC, total - public_beds)):
         k = int(group.sum())
         if k:
-            shares = rng.dirichlet(np.full(k, 4.0))  # homes differ in size around the mean
+            shares = rng.dirichlet(np.full(k, p.home_size_concentration))  # homes differ in size around the mean
             sizes[group] = _round_to_total(shares * beds, beds)
+    n = owners.size
     nursing = _round_to_total(sizes * baseline["nursing_share"], int(round(baseline["nursing_share"] * total)))
     dementia = _round_to_total(
-        sizes * 0.0 + baseline["dementia_beds"] / scale / n, int(round(baseline["dementia_beds"] / scale))
+        np.full(n, baseline["dementia_beds"] / scale / n), int(round(baseline["dementia_beds"] / scale))
     )
     dementia = np.minimum(dementia, sizes - nursing)
     for i in range(n):

@@ -12,6 +12,11 @@ def stochastic_round(expected: np.ndarray, rng: np.random.Generator) -> np.ndarr
     return (floor + (rng.random(expected.shape) < expected - floor)).astype(np.int64)
 
 
+def round_stochastic(expected: float, rng: np.random.Generator) -> int:
+    """One whole number with the right expectation."""
+    return int(stochastic_round(np.array([expected]), rng)[0])
+
+
 def agents(persons: float, scale: float, rng: np.random.Generator) -> int:
     """One count of persons as agents, rounded stochastically."""
-    return int(stochastic_round(np.array([persons / scale]), rng)[0])
+    return round_stochastic(persons / scale, rng)

@@ -17,7 +17,7 @@ import numpy as np
 from sim.data.levels import MODERATE
 from sim.data.parameters import Parameters
 from sim.model.homes import resident_load
-from sim.model.scale import agents, stochastic_round
+from sim.model.scale import agents, round_stochastic
 from sim.scenario import Scenario
 from sim.scenario.levers import path_value
 
@@ -70,7 +70,7 @@ class Workforce:
 
     def train_and_promote(self, trainees: int, entry_share: float, p: Parameters, rng: np.random.Generator) -> int:
         """Upgrade uncertified workers and promote certified ones; returns trainees new to care work."""
-        newcomers = int(round(trainees * entry_share))
+        newcomers = round_stochastic(trainees * entry_share, rng)
         upgrades = min(trainees - newcomers, int((self.level == 0).sum()))
         uncertified = np.flatnonzero(self.level == 0)
         self.level[rng.choice(uncertified, size=upgrades, replace=False)] = 1
@@ -90,10 +90,10 @@ def start(beds_by_home: np.ndarray, p: Parameters, rng: np.random.Generator) -> 
     """The base-year workforce: ``workers_per_bed_2020`` per bed, a share in home care, the rest spread
     over the homes by their beds; certification levels and tenure drawn."""
     wf = Workforce()
-    total = stochastic_round(np.array([p.workers_per_bed_2020 * beds_by_home.sum()]), rng)[0]
-    at_home_care = int(round(total * p.home_care_worker_share))
+    total = round_stochastic(p.workers_per_bed_2020 * beds_by_home.sum(), rng)
+    at_home_care = round_stochastic(total * p.home_care_worker_share, rng)
     employers = np.concatenate(
-        [np.full(at_home_care, HOME_CARE_PROVIDERS), allocate(beds_by_home.astype(float), total - at_home_care)]
+        [np.full(at_home_care, HOME_CARE_PROVIDERS), allocate(beds_by_home.astype(float), total - at_home_care, rng)]
     )
     certified = p.certified_share_2020
     levels = rng.choice(4, size=employers.size, p=[1 - certified, *(certified * p.certified_level_split_2020)])
@@ -142,22 +142,24 @@ def labour_market(
 
     open_posts = vacancies(wf, beds, occupied, load, p)
     market = p.attrition_rate * wf.base_size * pay_ratio**p.recruit_pay_elasticity
-    recruits = int(min(market, max(0.0, np.maximum(open_posts, 0).sum() - newcomers - migrants)))
+    recruits = round_stochastic(min(market, max(0.0, np.maximum(open_posts, 0).sum() - newcomers - migrants)), rng)
     n_homes = beds.shape[0]
     for level, n in ((1, newcomers), (0, migrants + recruits)):
-        slots = allocate(open_posts, n)
+        slots = allocate(open_posts, n, rng)
         wf.hire(np.where(slots == n_homes, HOME_CARE_PROVIDERS, slots), level, p, rng)
         open_posts -= np.bincount(slots, minlength=open_posts.size)
 
 
-def allocate(vacancies: np.ndarray, n: int) -> np.ndarray:
-    """Split ``n`` new workers over employers in proportion to their vacancies (largest remainders).
-    Returns an index into ``vacancies`` for each worker; none if there are no vacancies."""
+def allocate(vacancies: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Split up to ``n`` new workers over employers in proportion to their vacancies (largest remainders),
+    no more than the vacancies (their total, rounded stochastically: a fraction of an agent's worth of
+    vacancies is worth a fraction of a hire whatever the scale). Returns an index into ``vacancies`` for
+    each worker; none if there are no vacancies."""
     vacancies = np.maximum(vacancies, 0.0)
     total = vacancies.sum()
     if n <= 0 or total <= 0:
         return np.empty(0, dtype=np.int64)
-    n = min(n, int(np.floor(total)))
+    n = min(n, round_stochastic(total, rng))
     exact = vacancies / total * n
     whole = np.floor(exact).astype(np.int64)
     short = n - whole.sum()

@@ -158,8 +158,10 @@ def care_rows(year: int, snap: dict, pop60: float, scale: float) -> list[tuple]:
         snap["staff"],
     )
     p = snap["p"]
-    spare = np.maximum(staff - load, 0.0) * p.residents_per_worker[2]
-    staffed = np.minimum(beds.sum(axis=1), occupied.sum(axis=1) + np.floor(spare))
+    # beds a home's staff could serve: its residents' and, with the staff left, whole beds at moderate
+    # loss, counted in persons so that the whole beds do not depend on the scale
+    spare = np.maximum(staff - load, 0.0) * p.residents_per_worker[2] * scale
+    staffed = np.minimum(beds.sum(axis=1) * scale, occupied.sum(axis=1) * scale + np.floor(spare)) / scale
     for o, oname in [(None, "all")] + list(enumerate(OWNERSHIP)):
         mine = np.ones(owner.size, dtype=bool) if o is None else owner == o
         for b, bname in [(None, "all")] + list(enumerate(BED_TYPES)):
