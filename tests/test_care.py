@@ -156,9 +156,14 @@ def run(**changes) -> pd.DataFrame:
 STAFFED = {"trained_per_year": 600, "entry_share": 1.0, "migrants_per_year": 200}
 
 
-def test_more_nursing_beds_shorten_the_queue():
-    few = run(policy={"workforce": STAFFED})
-    many = run(policy={"workforce": STAFFED, "beds": {"nursing_share": {2022: 0.95}}})
+def test_where_staff_does_not_bind_more_nursing_beds_shorten_the_queue():
+    """Most of the public queue needs nursing-type beds. Where homes have the staff (here every worker can
+    look after 40 residents), converting general beds to nursing beds lets more of it in. (Where staff
+    binds, it need not: homes plan staff for their empty beds as for residents at moderate loss, and the
+    heavier residents the queue brings run out of it first.)"""
+    staff_enough = {"parameters": {"residents_per_worker": [40, 40, 40, 40, 40]}}
+    few = run(data=staff_enough)
+    many = run(data=staff_enough, policy={"beds": {"nursing_share": {2022: 0.95}}})
     assert outcome(many, "waiting_list", 2027) < outcome(few, "waiting_list", 2027)
 
 

@@ -17,7 +17,7 @@ from sim.data.parameters import Parameters
 from sim.model import rules
 from sim.model.choice import HOME_OPTIONS, O_PUBLIC, OPTION_SETTING, sample_logit
 from sim.model.elders import INSTITUTION, Elders
-from sim.model.homes import DEMENTIA, GENERAL, NURSING, PUBLIC, Homes, occupancy, resident_load
+from sim.model.homes import PUBLIC, Homes, admit, occupancy, resident_load
 
 
 @dataclass
@@ -82,28 +82,17 @@ def _place(
     free_staff: np.ndarray,
     p: Parameters,
 ) -> np.ndarray:
-    """Admit ordered candidates (positions in ``choosers``) to homes; dementia candidates not placed in a
-    dementia bed may take a nursing bed, keeping their place in the order. Returns admitted positions."""
+    """Admit ordered candidates (positions in ``choosers``) to ``homes_in_turn`` (see ``homes.admit``).
+    Returns the admitted positions."""
     if candidates.size == 0 or homes_in_turn.size == 0:
         return np.empty(0, dtype=np.int64)
-    load = resident_load(elders.level[choosers], p)
-    wanted = bed[candidates]
-    dem = candidates[wanted == DEMENTIA]
-    first = homes.admit(homes_in_turn, {DEMENTIA: (dem, load[dem])}, free_beds, free_staff)
-    rank = np.empty(choosers.size, dtype=np.int64)
-    rank[candidates] = np.arange(candidates.size)
-    nursing = np.concatenate([candidates[wanted == NURSING], np.setdiff1d(dem, first[0], assume_unique=True)])
-    nursing = nursing[np.argsort(rank[nursing], kind="stable")]
-    general = candidates[wanted == GENERAL]
-    second = homes.admit(
-        homes_in_turn, {NURSING: (nursing, load[nursing]), GENERAL: (general, load[general])}, free_beds, free_staff
-    )
-    got = np.concatenate([first[0], second[0]])
-    rows = choosers[got]
-    elders.setting[rows] = INSTITUTION
-    elders.home[rows] = np.concatenate([first[1], second[1]])
-    elders.bed[rows] = np.concatenate([first[2], second[2]])
-    return got
+    rows = choosers[candidates]
+    home, bed_type = admit(homes_in_turn, bed[candidates], resident_load(elders.level[rows], p), free_beds, free_staff)
+    got = home >= 0
+    elders.setting[rows[got]] = INSTITUTION
+    elders.home[rows[got]] = home[got]
+    elders.bed[rows[got]] = bed_type[got]
+    return candidates[got]
 
 
 def settle_at_home(
