@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from sim.data.levels import MILD
@@ -25,24 +26,23 @@ from sim.data.parameters import Parameters
 from sim.model import rules
 from sim.model.characteristics import monthly_income
 from sim.model.choice import (
+    N_OPTIONS,
     O_BED,
     O_DAY,
     O_PRIVATE,
     O_PUBLIC,
-    OPTION_SETTING,
-    OPTIONS,
+    choice_terms,
     current_option,
-    ruled_out,
     sample_logit,
     utilities,
 )
-from sim.model.elders import DAY_CARE, FAMILY, FAMILY_BED, INSTITUTION, NO_NEED, Elders
+from sim.model.elders import DAY_CARE, FAMILY, FAMILY_BED, HOME_CARE, INSTITUTION, NO_NEED, Elders
 from sim.model.families import accumulate_strain, family_hours
 from sim.model.homes import DEMENTIA, PUBLIC, Homes, needed_bed, occupancy
 from sim.model.money import Accounts, Benefits, accounts
-from sim.model.need import family_given, hours_given, need_hours
+from sim.model.need import family_given, hours_given, hours_terms, need_hours
 from sim.model.placement import Admissions, admit_to_homes, keep_within, settle_at_home
-from sim.model.prices import Bill, bill, gross_price
+from sim.model.prices import price_terms
 
 
 @dataclass
@@ -108,15 +108,10 @@ def arrange(
     reviewers = candidates[review]
     family = family_hours(elders, candidates, p)  # fixed within the year's arrangement
 
-    need, unmet_share, dementia_beds = _what_options_give(elders, reviewers, family[review], homes, p)
-    bills = price_options(elders, reviewers, need.formal, homes, dementia_beds, benefits, p)
-    income = monthly_income(elders.urban[reviewers], elders.income[reviewers], p)
-    income = income + benefits.cash_income(elders, reviewers)
-    current = None if everyone_reviews else current_option(elders, reviewers)
-    utility = utilities(bills.net, income, unmet_share, current, p)
-    ownerships = _ownerships(homes)
-    destitute = rules.destitute(elders.income[reviewers])
-    utility[ruled_out(elders, reviewers, bills.net, income, places, ownerships, destitute, p)] = -np.inf
+    dementia_beds = bool(homes.beds()[:, DEMENTIA].sum() > 0) if len(homes) else False
+    utility = option_utilities(
+        elders, reviewers, family[review], homes, dementia_beds, places, benefits, p, inertia=not everyone_reviews
+    )
     choice = sample_logit(utility, rng)
 
     bed = needed_bed(elders.level[reviewers], elders.dementia[reviewers], dementia_beds)
@@ -161,63 +156,50 @@ def places_left(
     return places
 
 
-@dataclass
-class OptionHours:
-    """[elder, option] hours a week each arrangement would give."""
-
-    formal: np.ndarray
-    informal: np.ndarray
-
-
-def _what_options_give(
-    elders: Elders, rows: np.ndarray, family: np.ndarray, homes: Homes, p: Parameters
-) -> tuple[OptionHours, np.ndarray, bool]:
-    """Hours each option gives, the share of need each leaves unmet, and whether there are dementia beds."""
-    need = need_hours(elders.level[rows], elders.dementia[rows], p)
-    formal = np.empty((rows.size, len(OPTIONS)))
-    informal = np.empty((rows.size, len(OPTIONS)))
-    for o, setting in enumerate(OPTION_SETTING):
-        formal[:, o], informal[:, o] = hours_given(need, family, setting, p)
-    unmet_share = np.divide(
-        np.maximum(need[:, None] - informal - formal, 0.0),
-        need[:, None],
-        out=np.zeros_like(formal),
-        where=need[:, None] > 0,
-    )
-    dementia_beds = bool(homes.beds()[:, DEMENTIA].sum() > 0) if len(homes) else False
-    return OptionHours(formal, informal), unmet_share, dementia_beds
-
-
-def price_options(
+def option_utilities(
     elders: Elders,
     rows: np.ndarray,
-    formal: np.ndarray,
+    family: np.ndarray,
     homes: Homes,
     dementia_beds: bool,
+    places: dict[int, int],
     benefits: Benefits,
     p: Parameters,
-) -> Bill:
-    """[elder, option] monthly bills; a care home at the bed-weighted mean price of its ownership for the
-    bed type the elder needs."""
-    home_price = np.zeros(formal.shape)
+    inertia: bool,
+) -> np.ndarray:
+    """[elder, option] utilities of the arrangements for ``rows`` (their families give ``family`` hours):
+    need, what each arrangement gives, its price net of who else pays, and the choice's weights."""
+    level = elders.level[rows]
+    home_price = np.zeros((rows.size, 2))
     if len(homes):
-        bed = needed_bed(elders.level[rows], elders.dementia[rows], dementia_beds)
-        home_price[:, O_PUBLIC] = homes.mean_price(public=True)[bed]
-        home_price[:, O_PRIVATE] = homes.mean_price(public=False)[bed]
-    gross = gross_price(OPTION_SETTING, formal, home_price, p)
-    return bill(
-        OPTION_SETTING,
-        gross,
-        benefits.eligible(elders, rows)[:, None],
-        benefits.service_voucher(elders, rows)[:, None],
-        rules.destitute(elders.income[rows])[:, None],
-        benefits,
-    )
-
-
-def _ownerships(homes: Homes) -> tuple[bool, bool]:
+        bed = needed_bed(level, elders.dementia[rows], dementia_beds)
+        home_price[:, 0] = homes.mean_price(public=True)[bed]
+        home_price[:, 1] = homes.mean_price(public=False)[bed]
     own = homes.ownership() if len(homes) else np.zeros(0, dtype=np.int8)
-    return bool((own == PUBLIC).any()), bool((own != PUBLIC).any())
+    available = np.ones(N_OPTIONS, dtype=np.bool_)
+    available[[O_DAY, O_BED, O_PUBLIC, O_PRIVATE]] = (
+        places[O_DAY] > 0,
+        places[O_BED] > 0,
+        (own == PUBLIC).any(),
+        (own != PUBLIC).any(),
+    )
+    income = monthly_income(elders.urban[rows], elders.income[rows], p) + benefits.cash_income(elders, rows)
+    return utilities(
+        need_hours(level, elders.dementia[rows], p),
+        family,
+        home_price,
+        benefits.eligible(elders, rows),
+        benefits.service_voucher(elders, rows),
+        rules.destitute(elders.income[rows]),
+        income,
+        current_option(elders, rows) if inertia else np.full(rows.size, -1),
+        elders.burden[rows],
+        level,
+        available,
+        hours_terms(p),
+        price_terms(p, benefits),
+        choice_terms(p),
+    )
 
 
 def _care_at_home(
@@ -236,15 +218,31 @@ def _care_at_home(
     setting = elders.setting[home]
     need = need_hours(elders.level[home], elders.dementia[home], p)
     family = family[stays_home]
-    formal, informal = hours_given(need, family, setting, p)
-    visited = rules.visited(setting)
-    demand = formal[visited].sum()
-    if demand > capacity.home_care_hours_per_week:
-        formal[visited] *= capacity.home_care_hours_per_week / demand
-        informal[visited] = family_given(need[visited], family[visited], formal[visited], p)
+    formal, informal = _hours_at_home(need, family, setting, capacity.home_care_hours_per_week, hours_terms(p))
     respite = np.where(elders.level[home] >= rules.RESPITE_FROM, respite_days, 0.0)
     accumulate_strain(elders, home, informal, family, respite, p)
     return home, need, informal, formal
+
+
+@numba.njit(cache=True, nogil=True)
+def _hours_at_home(need, family, setting, home_care_capacity, terms):  # pragma: no cover - compiled
+    """Professional and family hours of each elder at home; the hours home-care workers deliver (home
+    care and family beds) cut pro rata to what they can deliver."""
+    n = need.size
+    formal = np.empty(n)
+    informal = np.empty(n)
+    demand = 0.0
+    for i in range(n):
+        formal[i], informal[i] = hours_given(need[i], family[i], setting[i], terms)
+        if setting[i] == HOME_CARE or setting[i] == FAMILY_BED:
+            demand += formal[i]
+    if demand > home_care_capacity:
+        cut = home_care_capacity / demand
+        for i in range(n):
+            if setting[i] == HOME_CARE or setting[i] == FAMILY_BED:
+                formal[i] *= cut
+                informal[i] = family_given(need[i], family[i], formal[i], terms.substitution)
+    return formal, informal
 
 
 def _care_in_homes(

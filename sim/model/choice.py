@@ -9,35 +9,45 @@ when none is left, homes of an ownership the region has none of, private homes f
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 
 from sim.data.levels import TOTAL
 from sim.data.parameters import Parameters
 from sim.model.elders import DAY_CARE, FAMILY, FAMILY_BED, HOME_CARE, INSTITUTION, NO_NEED, Elders
+from sim.model.need import HoursTerms, hours_given
+from sim.model.prices import PriceTerms, bill, gross_price
 
 OPTIONS = ("family", "home_care", "day_care", "family_bed", "public_home", "private_home")
-O_FAMILY, O_HOME, O_DAY, O_BED, O_PUBLIC, O_PRIVATE = range(len(OPTIONS))
+N_OPTIONS = len(OPTIONS)
+O_FAMILY, O_HOME, O_DAY, O_BED, O_PUBLIC, O_PRIVATE = range(N_OPTIONS)
 OPTION_SETTING = np.array([FAMILY, HOME_CARE, DAY_CARE, FAMILY_BED, INSTITUTION, INSTITUTION])
 HOME_OPTIONS = (O_PUBLIC, O_PRIVATE)  # the options that are a care home
 SETTING_OPTION = np.array([O_FAMILY, O_FAMILY, O_HOME, O_DAY, O_BED, O_PUBLIC])  # by setting code
 
 
-def utilities(
-    net: np.ndarray,
-    income: np.ndarray,
-    unmet_share: np.ndarray,
-    current: np.ndarray | None,
-    p: Parameters,
-) -> np.ndarray:
-    """[elder, option] utilities; ``current`` is each elder's option last year (-1 none), or None for no
-    inertia (the base year, when everyone chooses afresh)."""
-    constants = np.array([p.choice_constant[o] for o in OPTIONS])
-    utility = constants + p.choice_cost * net / income[:, None] + p.choice_unmet * unmet_share
-    if current is not None:
-        keeps = current >= 0
-        utility[keeps, current[keeps]] += p.choice_inertia
-    return utility
+class ChoiceTerms(NamedTuple):
+    """The logit's weights and the rules that rule arrangements out (care_parameters.yaml)."""
+
+    constant: np.ndarray  # by option
+    cost: float  # per unit of net monthly cost over monthly income
+    unmet: float  # per unit of the share of need left unmet
+    inertia: float  # for last year's arrangement
+    max_cost_to_income: float
+    burden_limit: float
+
+
+def choice_terms(p: Parameters) -> ChoiceTerms:
+    return ChoiceTerms(
+        np.array([p.choice_constant[o] for o in OPTIONS]),
+        float(p.choice_cost),
+        float(p.choice_unmet),
+        float(p.choice_inertia),
+        float(p.max_cost_to_income),
+        float(p.burden_limit),
+    )
 
 
 def current_option(elders: Elders, rows: np.ndarray) -> np.ndarray:
@@ -48,26 +58,51 @@ def current_option(elders: Elders, rows: np.ndarray) -> np.ndarray:
     return current
 
 
-def ruled_out(
-    elders: Elders,
-    rows: np.ndarray,
-    net: np.ndarray,
-    income: np.ndarray,
-    places_left: dict[int, int],
-    ownerships: tuple[bool, bool],
+@numba.njit(cache=True, nogil=True)
+def utilities(
+    need: np.ndarray,
+    family: np.ndarray,
+    home_price: np.ndarray,
+    eligible: np.ndarray,
+    voucher: np.ndarray,
     destitute: np.ndarray,
-    p: Parameters,
-) -> np.ndarray:
-    """[elder, option] True where the option cannot be chosen. ``places_left``: family beds and day-care
-    places still free; ``ownerships``: whether the region has public and other homes."""
-    out = net > p.max_cost_to_income * income[:, None]
-    out[:, O_FAMILY] = elders.burden[rows] > p.burden_limit
-    out[:, O_DAY] |= (elders.level[rows] == TOTAL) | (places_left[O_DAY] <= 0)
-    out[:, O_BED] |= places_left[O_BED] <= 0
-    has_public, has_other = ownerships
-    out[:, O_PUBLIC] |= not has_public
-    out[:, O_PRIVATE] |= (not has_other) | destitute
-    return out
+    income: np.ndarray,
+    current: np.ndarray,
+    burden: np.ndarray,
+    level: np.ndarray,
+    available: np.ndarray,
+    hours: HoursTerms,
+    prices: PriceTerms,
+    terms: ChoiceTerms,
+) -> np.ndarray:  # pragma: no cover - compiled
+    """[elder, option] utilities, -inf where the option is ruled out. Per elder: ``need`` and ``family``
+    hours a week, the monthly ``home_price`` of a public and a private home for the bed they need,
+    insurance ``eligible``, ``voucher`` entitlement, ``destitute``, monthly ``income`` (public cash
+    included), ``current`` option (-1 none: no inertia), family ``burden``, capacity ``level``;
+    ``available``: whether each option has places (or homes of its kind) at all."""
+    n = need.size
+    utility = np.empty((n, N_OPTIONS))
+    for i in range(n):
+        for o in range(N_OPTIONS):
+            setting = OPTION_SETTING[o]
+            formal, informal = hours_given(need[i], family[i], setting, hours)
+            unmet_share = max(need[i] - informal - formal, 0.0) / need[i] if need[i] > 0 else 0.0
+            price = home_price[i, 0] if o == O_PUBLIC else (home_price[i, 1] if o == O_PRIVATE else 0.0)
+            gross = gross_price(setting, formal, price, prices)
+            insurance, cash, paid_voucher, support = bill(setting, gross, eligible[i], voucher[i], destitute[i], prices)
+            net = gross - insurance - paid_voucher - support - cash
+            u = terms.constant[o] + terms.cost * net / income[i] + terms.unmet * unmet_share
+            if o == current[i]:
+                u += terms.inertia
+            if o == O_FAMILY:
+                # the family alone costs nothing: only its strain rules it out (compared at the precision
+                # strain is stored in, as everywhere else)
+                out = burden[i] > np.float32(terms.burden_limit)
+            else:
+                out = net > terms.max_cost_to_income * income[i] or not available[o]
+                out = out or (o == O_DAY and level[i] == TOTAL) or (o == O_PRIVATE and destitute[i])
+            utility[i, o] = -np.inf if out else u
+    return utility
 
 
 def sample_logit(utility: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
 from sim.data.parameters import Parameters
 from sim.model import rules
 from sim.model.elders import INSTITUTION, Elders
-from sim.model.prices import bill, gross_price
+from sim.model.prices import DAYS_PER_MONTH, bill, gross_price, price_terms
 from sim.scenario import Insurance, Scenario
 from sim.scenario.levers import path_value
-
-DAYS_PER_MONTH = 365.0 / 12.0
 
 
 @dataclass
@@ -40,17 +39,6 @@ class Benefits:
             return np.zeros(idx.size, dtype=bool)
         covered = rules.covered(self.insurance.coverage, elders.scheme[idx], elders.urban[idx])
         return covered & (elders.level[idx] >= rules.ELIGIBLE_FROM[self.insurance.eligible_from])
-
-    def institution_benefit(self, eligible: np.ndarray) -> np.ndarray:
-        ins = self.insurance
-        return np.where(eligible, ins.institution_daily * ins.institution_share * DAYS_PER_MONTH, 0.0)
-
-    def home_benefit(self, eligible: np.ndarray, spending: np.ndarray) -> np.ndarray:
-        ins = self.insurance
-        return np.where(eligible, np.minimum(spending, ins.home_monthly_cap) * ins.home_share, 0.0)
-
-    def family_cash(self, eligible: np.ndarray) -> np.ndarray:
-        return np.where(eligible, self.insurance.family_cash_monthly, 0.0)
 
     def cash_income(self, elders: Elders, idx: np.ndarray) -> np.ndarray:
         """Monthly public cash added to an elder's income: nursing subsidy and old-age allowance."""
@@ -123,32 +111,49 @@ def accounts(
     p: Parameters,
 ) -> Accounts:
     """What elders pay and what the insurance and the government pay, for the arrangements of ``rows``
-    (with ``formal`` hours a week delivered) and the subsidies everyone entitled receives."""
+    (with ``formal`` hours a week delivered, ``home_prices`` [home, bed type] a month), and the subsidies
+    everyone entitled receives."""
     resident = setting == INSTITUTION
     home_price = np.zeros(rows.size)
     home_price[resident] = home_prices[elders.home[rows[resident]], elders.bed[rows[resident]]]
-    gross = gross_price(setting, formal, home_price, p)
-    b = bill(
+    gross, insurance, cash, voucher, support = _bills(
         setting,
-        gross,
+        formal,
+        home_price,
         benefits.eligible(elders, rows),
         benefits.service_voucher(elders, rows),
         rules.destitute(elders.income[rows]),
-        benefits,
+        price_terms(p, benefits),
     )
     subsidy_cash = (
         int(rules.poor_and_disabled(elders.income, elders.level).sum()) * benefits.nursing_subsidy
         + int(rules.old_age_allowance_due(elders.age).sum()) * benefits.old_age_allowance
     )
     respite_takers = (elders.level[rows] >= rules.RESPITE_FROM) & ~resident
-    ltci = b.insurance + b.family_cash
+    ltci = insurance + cash
     return Accounts(
-        ltci_spending=12 * (b.insurance.sum() + b.family_cash.sum()),
-        voucher_spending=12 * b.voucher.sum(),
-        destitute_support=12 * b.destitute_support.sum(),
+        ltci_spending=12 * (insurance.sum() + cash.sum()),
+        voucher_spending=12 * voucher.sum(),
+        destitute_support=12 * support.sum(),
         nursing_and_allowance=12 * subsidy_cash,
         respite_spending=float(respite_takers.sum() * respite_days * p.bed_price_monthly["nursing"] / DAYS_PER_MONTH),
-        out_of_pocket=12 * b.out_of_pocket.sum(),
+        out_of_pocket=12 * (gross - insurance - voucher - support).sum(),
         ltci_paid=ltci,
         beneficiaries=int((ltci > 0).sum()),
     )
+
+
+@numba.njit(cache=True, nogil=True)
+def _bills(setting, formal, home_price, eligible, voucher, destitute, terms):  # pragma: no cover - compiled
+    """Each row's bill for its arrangement (prices.bill): gross, insurance, family cash, voucher, support."""
+    n = setting.size
+    out = np.zeros((5, n))
+    for i in range(n):
+        gross = gross_price(setting[i], formal[i], home_price[i], terms)
+        insurance, cash, paid_voucher, support = bill(setting[i], gross, eligible[i], voucher[i], destitute[i], terms)
+        out[0, i] = gross
+        out[1, i] = insurance
+        out[2, i] = cash
+        out[3, i] = paid_voucher
+        out[4, i] = support
+    return out[0], out[1], out[2], out[3], out[4]

@@ -1,78 +1,82 @@
 """Prices: what an arrangement costs a month, and who pays it: the insurance, a voucher, the government
-(destitute support in a care home) and the elder. One function serves the choice (every arrangement an
-elder could take) and the year's accounts (the arrangement taken), so the two always agree."""
+(destitute support in a care home) and the elder. One compiled function serves the choice (every
+arrangement an elder could take) and the year's accounts (the arrangement taken), so the two agree.
+
+Insurance benefits go to eligible elders only (``money.Benefits.eligible``): in a care home a share of a
+standard daily amount, at most the price; for care delivered at home (home care, family beds) a share of
+the spending up to a monthly cap; for family care alone, cash to the family. A voucher pays what the
+insurance leaves of a formal service, up to its amount; the destitute pay nothing in a care home.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
-import numpy as np
+import numba
 
 from sim.data.parameters import Parameters
 from sim.model.elders import DAY_CARE, FAMILY, FAMILY_BED, HOME_CARE, INSTITUTION
-from sim.model.rules import visited
-
-if TYPE_CHECKING:
-    from sim.model.money import Benefits
 
 WEEKS_PER_MONTH = 52.0 / 12.0
+DAYS_PER_MONTH = 365.0 / 12.0
 
 
-def gross_price(setting: np.ndarray, formal_hours: np.ndarray, home_price: np.ndarray, p: Parameters) -> np.ndarray:
+class PriceTerms(NamedTuple):
+    """The year's prices (yuan per month, home care per hour) and insurance rules."""
+
+    home_care_hourly: float
+    day_care_monthly: float
+    family_bed_monthly: float
+    institution_benefit: float  # monthly, for an eligible resident
+    home_cap: float  # monthly spending on care at home the insurance shares
+    home_share: float
+    family_cash: float  # monthly, to the family of an eligible elder cared for by family alone
+
+
+def price_terms(p: Parameters, benefits) -> PriceTerms:
+    """The terms of ``p`` and the year's ``money.Benefits`` (benefits count only for the eligible)."""
+    ins = benefits.insurance
+    return PriceTerms(
+        float(p.home_care_price_hourly),
+        float(p.day_care_price_monthly),
+        float(p.family_bed_price_monthly),
+        ins.institution_daily * ins.institution_share * DAYS_PER_MONTH,
+        float(ins.home_monthly_cap),
+        float(ins.home_share),
+        float(ins.family_cash_monthly),
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def gross_price(setting: int, formal_hours: float, home_price: float, t: PriceTerms) -> float:
     """Monthly price before anyone pays: home care by the hour, day care and family beds by the month, a
     care home at ``home_price`` (its bed's monthly price), family care and no care nothing."""
-    setting, formal_hours, home_price = np.broadcast_arrays(setting, formal_hours, home_price)
-    gross = np.zeros(setting.shape)
-    for s, price in (
-        (HOME_CARE, formal_hours * WEEKS_PER_MONTH * p.home_care_price_hourly),
-        (DAY_CARE, p.day_care_price_monthly),
-        (FAMILY_BED, p.family_bed_price_monthly),
-        (INSTITUTION, home_price),
-    ):
-        mine = setting == s
-        gross[mine] = np.broadcast_to(price, setting.shape)[mine]
-    return gross
+    if setting == HOME_CARE:
+        return formal_hours * WEEKS_PER_MONTH * t.home_care_hourly
+    if setting == DAY_CARE:
+        return t.day_care_monthly
+    if setting == FAMILY_BED:
+        return t.family_bed_monthly
+    if setting == INSTITUTION:
+        return home_price
+    return 0.0
 
 
-@dataclass
-class Bill:
-    """Who pays an arrangement's monthly price, yuan per month (arrays of one shape)."""
-
-    gross: np.ndarray
-    insurance: np.ndarray  # benefits in kind: a share of a care home's or of home care's price
-    family_cash: np.ndarray  # insurance cash to a family caring alone (亲情照护)
-    voucher: np.ndarray  # service voucher for the poor
-    destitute_support: np.ndarray  # the government pays the care home of the destitute (特困)
-
-    @property
-    def out_of_pocket(self) -> np.ndarray:
-        return self.gross - self.insurance - self.voucher - self.destitute_support
-
-    @property
-    def net(self) -> np.ndarray:
-        """The elder's net cost: out of pocket less the cash received (negative: the family gains)."""
-        return self.out_of_pocket - self.family_cash
-
-
+@numba.njit(cache=True, nogil=True)
 def bill(
-    setting: np.ndarray,
-    gross: np.ndarray,
-    eligible: np.ndarray,
-    voucher: np.ndarray,
-    destitute: np.ndarray,
-    benefits: Benefits,
-) -> Bill:
-    """Split each ``gross`` price of an arrangement ``setting`` (arrays that broadcast together) between the
-    payers, for elders ``eligible`` for insurance benefits, entitled to a ``voucher`` a month, and
-    ``destitute`` or not."""
-    in_home = setting == INSTITUTION
-    insurance = np.where(
-        in_home,
-        np.minimum(benefits.institution_benefit(eligible), gross),
-        np.where(visited(setting), benefits.home_benefit(eligible, gross), 0.0),
-    )
-    cash = np.where(setting == FAMILY, benefits.family_cash(eligible), 0.0)
-    voucher = np.where(setting != FAMILY, np.minimum(voucher, gross - insurance), 0.0)
-    destitute_support = np.where(in_home & destitute, gross - insurance - voucher, 0.0)
-    return Bill(gross, insurance, cash, voucher, destitute_support)
+    setting: int, gross: float, eligible: bool, voucher_entitlement: float, destitute: bool, t: PriceTerms
+) -> tuple[float, float, float, float]:
+    """Who pays an arrangement's ``gross`` monthly price: (insurance benefit, family cash, voucher,
+    destitute support). The elder pays the rest: gross - insurance - voucher - destitute support."""
+    insurance = 0.0
+    cash = 0.0
+    if eligible:
+        if setting == INSTITUTION:
+            insurance = min(t.institution_benefit, gross)
+        elif setting == HOME_CARE or setting == FAMILY_BED:
+            insurance = min(gross, t.home_cap) * t.home_share
+        elif setting == FAMILY:
+            cash = t.family_cash
+    voucher = min(voucher_entitlement, gross - insurance) if setting != FAMILY else 0.0
+    support = gross - insurance - voucher if setting == INSTITUTION and destitute else 0.0
+    return insurance, cash, voucher, support
