@@ -106,7 +106,8 @@ def run(
     ] = True,
 ) -> None:
     """Run a scenario and write yearly results, a summary, targets, charts and a manifest into a folder."""
-    from sim.results.runs import OutputError, check_output_dir, run_scenario, write_run
+    from sim.results.files import OutputError, check_output_dir
+    from sim.results.runs import run_scenario, write_run
 
     s = _load(scenario, seed, replicates, set_)
     out = out or Path("runs") / s.name
@@ -311,7 +312,7 @@ def calibrate(
     report.md. The same file gives the same parameters whatever the number of workers."""
     from sim.analysis.fitting import calibrate as fit_parameters
     from sim.analysis.fitting import load_spec, planned_evaluations, write_fit
-    from sim.results.runs import OutputError, check_output_dir
+    from sim.results.files import OutputError, check_output_dir
 
     _at_least("--workers", workers, 1)
     _at_least("--budget", budget, 1)

@@ -513,7 +513,7 @@ def report_markdown(record: dict) -> str:
 
 def write_fit(fit: Fit, out: Path, spec_text: str, command: list[str] | None = None) -> dict:
     """Write fit.yaml, fit.csv, history.csv and report.md into ``out``, all or nothing."""
-    from sim.results.runs import replace_folder
+    from sim.results.files import replace_folder
 
     record = fit_record(fit, spec_text, command)
     with replace_folder(Path(out), marker="fit.yaml") as tmp:

@@ -1,5 +1,5 @@
 """Sensitivity sweeps: run every point of an experiment's design, on local processes or a Dask cluster,
-store each finished run on disk at once, and analyse when all are in.
+store each finished run on disk at once (``sim.results.files``), and analyse when all are in.
 
 A sweep folder holds:
 
@@ -40,8 +40,8 @@ import pyarrow.parquet as pq
 from sim.analysis.design import Design, make_design, point_seed
 from sim.analysis.experiment import Experiment
 from sim.analysis.outcomes import Reader, read_outcomes
+from sim.results.files import MANIFEST, write_atomic, write_json
 
-MANIFEST = "manifest.json"
 RUNS = "runs"
 MODEL_CHUNK = 8  # model runs per task: about 2 s at 100 persons per agent, the most a kill loses per worker
 TASKS_PER_WORKER = 4  # fewer, larger tasks for cheap runs (test functions, tiny sweeps)
@@ -270,13 +270,7 @@ class RunStore:
             dict(zip(columns, (point, replicate, session, *rest), strict=True)) for point, replicate, *rest in rows
         ]
         table = pa.Table.from_pylist(records, self.schema)
-        name = f"part-{session:03d}-{task:06d}"
-        tmp = self.folder / f".{name}.parquet.tmp"
-        with open(tmp, "wb") as f:
-            pq.write_table(table, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.folder / f"{name}.parquet")
+        write_atomic(self.folder / f"part-{session:03d}-{task:06d}.parquet", lambda p: pq.write_table(table, p))
 
     def read(self) -> pd.DataFrame:
         """Every stored run, once each, by point and replicate."""
@@ -302,18 +296,6 @@ class SweepResult:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Write under a temporary name and rename: the file is the old one or the new one, never half."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
-def write_json(path: Path, data: dict) -> None:
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    _write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
 
 
 def check_sweep_folder(out: Path, exp: Experiment, resume: bool) -> dict | None:
@@ -433,7 +415,7 @@ def run_sweep(
         number = len(manifest["sessions"]) - 1
         write_json(out / MANIFEST, manifest)
         if not (out / "design.parquet").exists():
-            _write_atomic(out / "design.parquet", lambda p: design.frame(exp).to_parquet(p, index=False))
+            write_atomic(out / "design.parquet", lambda p: design.frame(exp).to_parquet(p, index=False))
         if progress:
             progress(len(finished), total)
         tasks = [todo[i : i + size] for i in range(0, len(todo), size)]
@@ -464,9 +446,9 @@ def run_sweep(
     means = runs.groupby("point", sort=True)[names].mean()
     analysis_start = time.perf_counter()
     indices, convergence, notes = analyse(exp, design, means)
-    _write_atomic(out / "outcomes.csv", lambda p: outcomes_table.to_csv(p, index=False))
-    _write_atomic(out / "indices.csv", lambda p: indices.to_csv(p, index=False))
-    _write_atomic(out / "convergence.csv", lambda p: convergence.to_csv(p, index=False))
+    write_atomic(out / "outcomes.csv", lambda p: outcomes_table.to_csv(p, index=False))
+    write_atomic(out / "indices.csv", lambda p: indices.to_csv(p, index=False))
+    write_atomic(out / "convergence.csv", lambda p: convergence.to_csv(p, index=False))
     if charts:
         from sim.outputs.sweep_charts import save_sweep_charts
 

@@ -20,6 +20,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 
 from sim import __version__
 from sim.outputs.charts import CHARTS, Run, figure, font_family, labels
+from sim.results.files import write_atomic, write_text
 
 # label key -> (indicator, group, age_group, format)
 KEY_INDICATORS = {
@@ -253,15 +254,8 @@ def write_report(runs: list[Run], path: Path, fmt: str = "html", lang: str = "en
     """Write the report to a temporary file beside ``path``, then rename it: never a partial report."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        if fmt == "html":
-            tmp.write_text(html_report(runs, lang), encoding="utf-8")
-        elif fmt == "pdf":
-            pdf_report(runs, tmp, lang)
-        else:
-            raise ValueError(f"unknown report format {fmt!r} (allowed: html, pdf)")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    if fmt == "html":
+        return write_text(path, html_report(runs, lang))
+    if fmt == "pdf":
+        return write_atomic(path, lambda tmp: pdf_report(runs, tmp, lang))
+    raise ValueError(f"unknown report format {fmt!r} (allowed: html, pdf)")
