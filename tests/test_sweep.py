@@ -223,7 +223,7 @@ def test_bad_option_is_one_line_exit_2_and_writes_nothing(tmp_path, options, mes
 
 
 def test_unreachable_scheduler_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr("sim.analysis.sweep.DASK_CONNECT_SECONDS", 1)
+    monkeypatch.setattr("sim.analysis.executors.DASK_CONNECT_SECONDS", 1)
     path = write(tmp_path, TINY)
     result = runner.invoke(
         app, ["sweep", str(path), "--out", str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:9"]

@@ -6,18 +6,16 @@ the mean over fitted targets of ((simulated - observed) / tolerance)^2, where *s
 a fixed set of replicates (the same random streams for every candidate: common random numbers), so the
 objective is a deterministic function of the parameters. scipy's differential evolution minimises it with
 a fixed seed and deferred updating, so the same file gives the same parameters whatever the number of
-workers. The best parameters are then checked on *other* replicates (other seeds) against every target
-and hold-out, and the fit is written with how it was obtained.
+workers (``sim.analysis.executors``). The best parameters are then checked on *other* replicates (other
+seeds) against every target and hold-out, and the fit is written with how it was obtained.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -30,6 +28,7 @@ import yaml
 from pydantic import Field, model_validator
 from scipy.optimize import differential_evolution
 
+from sim.analysis.executors import Executor, InProcess, make_executor
 from sim.data.fits import NONE, check_name, with_values
 from sim.data.parameters import defaults as parameter_defaults
 from sim.data.regions import data_file_hashes
@@ -218,11 +217,6 @@ def objective(theta: np.ndarray, spec: CalibrationSpec) -> float:
     return float(np.mean(((simulated - observed) / tolerance) ** 2))
 
 
-def _pool(workers: int) -> ProcessPoolExecutor | None:
-    # forkserver: forking a process that has started numba's and BLAS's threads can deadlock
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) if workers > 1 else None
-
-
 # --- the search ------------------------------------------------------------------------------------
 @dataclass
 class Fit:
@@ -237,14 +231,13 @@ class Fit:
     workers: int
 
 
-def _mapper(executor: ProcessPoolExecutor | None, record: list, progress: Callable[[int], None] | None):
+def _mapper(executor: Executor, record: list, progress: Callable[[int], None] | None):
     """The map differential evolution calls once a generation: in order, on the workers, recorded."""
 
     def mapper(func: Callable, candidates: Iterable) -> list[float]:
         candidates = [np.asarray(c, dtype=float) for c in candidates]
-        results = executor.map(func, candidates, chunksize=4) if executor else map(func, candidates)
         out = []
-        for f in results:
+        for f in executor.map(func, candidates, chunksize=4):
             out.append(f)
             if progress:
                 progress(1)
@@ -279,8 +272,7 @@ def calibrate(
     start = time.perf_counter()
     _check_runs(spec, {}, 0)  # a target or hold-out naming no result fails now, not after the search
     record: list = []
-    executor = _pool(workers)
-    try:
+    with make_executor(workers) as executor:
         m = spec.method
         result = differential_evolution(
             objective,
@@ -300,9 +292,6 @@ def calibrate(
         values = dict(zip((p.name for p in spec.parameters), map(float, result.x), strict=True))
         profile = objective_profile(spec, result.x, executor)
         table = check(spec, values, executor)
-    finally:
-        if executor is not None:
-            executor.shutdown()
     names = [p.name for p in spec.parameters]
     history = pd.DataFrame([(g, *c, f) for g, c, f in record], columns=["generation", *names, "objective"])
     return Fit(
@@ -313,7 +302,7 @@ def calibrate(
 PROFILE_STEPS = (-0.10, -0.05, 0.05, 0.10)  # as shares of each parameter's range
 
 
-def objective_profile(spec: CalibrationSpec, best: np.ndarray, executor: ProcessPoolExecutor | None) -> pd.DataFrame:
+def objective_profile(spec: CalibrationSpec, best: np.ndarray, executor: Executor) -> pd.DataFrame:
     """The objective with each parameter in turn moved by 5% and 10% of its range (the others at their
     best): a flat profile means the targets do not pin that parameter down."""
     points, rows = [], []
@@ -325,7 +314,7 @@ def objective_profile(spec: CalibrationSpec, best: np.ndarray, executor: Process
                 points.append(x)
                 rows.append((p.name, step, float(x[i])))
     job = partial(objective, spec=spec)
-    values = list(executor.map(job, points)) if executor else [job(x) for x in points]
+    values = list(executor.map(job, points))
     return pd.DataFrame(
         [(*r, v) for r, v in zip(rows, values, strict=True)], columns=["parameter", "step", "value", "objective"]
     )
@@ -346,11 +335,13 @@ def _check_runs(spec: CalibrationSpec, values: dict[str, float], replicate: int)
 def check(
     spec: CalibrationSpec,
     values: dict[str, float],
-    executor: ProcessPoolExecutor | None = None,
+    executor: Executor | None = None,
     compare_defaults: bool = True,
 ) -> pd.DataFrame:
     """Every target and hold-out on the check replicates (the check seed): mean and 90% interval, and
-    optionally the mean with the documented defaults (no calibration) for comparison."""
+    optionally the mean with the documented defaults (no calibration) for comparison. ``executor``:
+    where the runs are done (default: in this process)."""
+    executor = executor or InProcess()
     reps = range(spec.check_replicates)
     rows = []
     runs = {}
@@ -358,7 +349,7 @@ def check(
         if label == "defaults" and not compare_defaults:
             continue
         job = partial(_check_runs, spec, vals)
-        runs[label] = np.array(list(executor.map(job, reps)) if executor else [job(r) for r in reps])
+        runs[label] = np.array(list(executor.map(job, reps)))
     items: list[Observation] = [*spec.targets, *spec.holdouts]
     for k, o in enumerate(items):
         sims = runs["fitted"][:, k]
@@ -550,10 +541,6 @@ def validate(name: str, replicates: int | None = None, workers: int = 1) -> Vali
     changed = sorted(k for k, v in data_file_hashes().items() if record["fit"]["data_files_sha256"].get(k) != v)
     if changed:
         notes.append(f"packaged data changed since the fit: {', '.join(changed)}")
-    executor = _pool(workers)
-    try:
+    with make_executor(workers) as executor:
         table = check(spec, values, executor, compare_defaults=False)
-    finally:
-        if executor is not None:
-            executor.shutdown()
     return Validation(spec.region, table, notes)
