@@ -33,6 +33,9 @@ from sim.data.fits import NONE, check_name, with_values
 from sim.data.parameters import defaults as parameter_defaults
 from sim.data.regions import data_file_hashes
 from sim.model.model import AgeingModel
+from sim.results.catalogue import CatalogueError, catalogue
+from sim.results.query import QueryError
+from sim.results.query import value as table_value
 from sim.scenario import (
     FieldError,
     Scenario,
@@ -86,6 +89,19 @@ class Holdout(Observation):
         return self
 
 
+def check_observation(o: Observation, at: str, base_year: int) -> None:
+    """FieldError (key ``at``.field) unless the indicator and breakdown are in the results table and the
+    year can have a value (deaths, entrants and life expectancy start the year after the base year)."""
+    try:
+        found = catalogue()[o.indicator]
+        found.resolve(sex=o.sex, age_group=o.age_group, capacity=o.capacity, group=o.group)
+    except CatalogueError as e:
+        raise FieldError(f"{at}.{e.field}", e.value, e.allowed) from None
+    first = found.first_year(base_year)
+    if o.year < first:
+        raise FieldError(f"{at}.year", o.year, f"{o.indicator} has values from {first}")
+
+
 class Method(Strict):
     seed: int = Field(1, ge=0, description="Seed of differential evolution.")
     popsize: int = Field(8, ge=4, le=100, description="Candidates per free parameter in each generation.")
@@ -133,6 +149,9 @@ class CalibrationSpec(Strict):
         for i, t in enumerate(self.targets):
             if t.fitted and t.year != self.base_year:
                 raise FieldError(f"targets.{i}.year", t.year, f"fitted targets are for the base year {self.base_year}")
+        observations = [(f"targets.{i}", t) for i, t in enumerate(self.targets)]
+        for at, o in observations + [(f"holdouts.{i}", h) for i, h in enumerate(self.holdouts)]:
+            check_observation(o, at, self.base_year)
         parse_scenario(self.scenario_raw({}, self.seed), "calibration")  # the region, base year, scale are valid
         for i, h in enumerate(self.holdouts):
             try:
@@ -176,21 +195,14 @@ def load_spec(path: Path) -> CalibrationSpec:
 
 
 # --- simulating the observations ---------------------------------------------------------------------
-def _pick(table: pd.DataFrame, o: Observation) -> float:
-    row = table[
-        (table.year == o.year)
-        & (table.indicator == o.indicator)
-        & (table.sex == o.sex)
-        & (table.age_group == o.age_group)
-        & (table.capacity == o.capacity)
-        & (table.group == o.group)
-    ]
-    if len(row) != 1:
-        raise ScenarioError(
-            f"{o.label}: {len(row)} rows for indicator={o.indicator}, group={o.group}, capacity={o.capacity},"
-            f" age_group={o.age_group}, sex={o.sex}, year={o.year} (need exactly one; see results.csv of a run)"
+def read_observation(table: pd.DataFrame, o: Observation) -> float:
+    """The observation's value in a run's results table."""
+    try:
+        return table_value(
+            table, o.indicator, o.year, sex=o.sex, age_group=o.age_group, capacity=o.capacity, group=o.group
         )
-    return float(row.value.iloc[0])
+    except (CatalogueError, QueryError) as e:
+        raise ScenarioError(f"{o.label}: {e}") from None
 
 
 def simulate(
@@ -205,7 +217,7 @@ def simulate(
     while model.year < last:
         model.step()
     table = model.record.table()
-    return np.array([_pick(table, o) for o in items])
+    return np.array([read_observation(table, o) for o in items])
 
 
 def objective(theta: np.ndarray, spec: CalibrationSpec) -> float:
