@@ -310,8 +310,9 @@ def calibrate(
 ) -> None:
     """Fit the calibration file's free parameters to its targets; write fit.yaml, fit.csv, history.csv and
     report.md. The same file gives the same parameters whatever the number of workers."""
+    from sim.analysis.fit_report import FIT_FILE, write_fit
     from sim.analysis.fitting import calibrate as fit_parameters
-    from sim.analysis.fitting import load_spec, planned_evaluations, write_fit
+    from sim.analysis.fitting import load_spec, planned_evaluations
     from sim.results.files import OutputError, check_output_dir
 
     _at_least("--workers", workers, 1)
@@ -322,7 +323,7 @@ def calibrate(
         fail(str(e))
     out = out or Path("calibration") / s.name
     try:
-        check_output_dir(out, marker="fit.yaml")
+        check_output_dir(out, marker=FIT_FILE)
     except OutputError as e:
         fail(str(e))
     with _progress("evaluations") as progress:
@@ -339,7 +340,7 @@ def calibrate(
 
 
 def _print_fit_table(table: pd.DataFrame, title: str) -> None:
-    from sim.analysis.fitting import _fmt
+    from sim.analysis.fit_report import fit_number as n
 
     t = Table(title=title)
     for col in ("kind", "observed quantity", "year", "observed", "accepted", "simulated (90%)", "within"):
@@ -349,9 +350,9 @@ def _print_fit_table(table: pd.DataFrame, title: str) -> None:
             r.kind,
             r.label,
             str(r.year),
-            _fmt(r.observed),
-            f"{_fmt(r.lower) or '...'} to {_fmt(r.upper) or '...'}",
-            f"{_fmt(r.simulated)} ({_fmt(r.p05)}-{_fmt(r.p95)})",
+            n(r.observed),
+            f"{n(r.lower) or '...'} to {n(r.upper) or '...'}",
+            f"{n(r.simulated)} ({n(r.p05)}-{n(r.p95)})",
             "yes" if r.within else "[bold red]no[/]",
         )
     console.print(t)
