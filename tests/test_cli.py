@@ -178,6 +178,8 @@ def test_run_writes_results_summary_manifest_and_scenario(tmp_path):
 
     assert manifest["data_files_sha256"] == data_file_hashes()
     assert manifest["code"]["package"]
+    if (ROOT / ".git").exists():  # a checkout: the commit the results were made with
+        assert len(manifest["code"]["git_commit"]) == 40 and isinstance(manifest["code"]["git_dirty"], bool)
     assert sorted(p.name for p in (out / "charts" / "en").iterdir()) == [
         "care_arrangements.png",
         "demand_capacity.png",

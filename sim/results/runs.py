@@ -68,7 +68,7 @@ def run_scenario(scenario: Scenario, on_replicate_done: Callable[[int], None] | 
 def code_version() -> dict:
     """The package version and, when running from a git checkout, the commit and whether it is dirty."""
     info = {"package": __version__, "git_commit": None, "git_dirty": None}
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]  # the checkout: sim/results/runs.py
     if (root / ".git").exists():
         try:
             git = ["git", "-C", str(root)]
