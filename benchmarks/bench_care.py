@@ -15,7 +15,7 @@ import json
 import time
 from pathlib import Path
 
-from bench_population import ROOT, _in_process, _peak_mb
+from bench_population import ROOT, in_process, peak_mb
 
 
 def _run(scenario_path: str, care: bool, queue) -> None:
@@ -30,7 +30,7 @@ def _run(scenario_path: str, care: bool, queue) -> None:
     model = AgeingModel(scenario, care=care)
     model.run()
     rows = len(model.record.table())
-    queue.put(dict(wall=time.perf_counter() - start, peak_mb=_peak_mb(), rows=rows, agents=len(model.elders)))
+    queue.put(dict(wall=time.perf_counter() - start, peak_mb=peak_mb(), rows=rows, agents=len(model.elders)))
 
 
 def main() -> None:
@@ -38,8 +38,8 @@ def main() -> None:
     ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "tianjin-14th-fyp.yaml"))
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
-    full = min((_in_process(_run, args.scenario, True) for _ in range(args.repeat)), key=lambda r: r["wall"])
-    alone = min((_in_process(_run, args.scenario, False) for _ in range(args.repeat)), key=lambda r: r["wall"])
+    full = min((in_process(_run, args.scenario, True) for _ in range(args.repeat)), key=lambda r: r["wall"])
+    alone = min((in_process(_run, args.scenario, False) for _ in range(args.repeat)), key=lambda r: r["wall"])
     out = {
         "scenario": Path(args.scenario).name,
         "agents_end": full["agents"],

@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _peak_mb() -> float:
+def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -38,7 +38,7 @@ def _model_run(scenario_path: str, queue) -> None:
     # Start-up, not model cost: reading the packaged files and loading the compiled kernel from cache.
     load_region(scenario.region)
     AgeingModel(scenario.model_copy(update={"scale": 10000.0}), care=False).step()
-    base_mb = _peak_mb()
+    base_mb = peak_mb()
     start = time.perf_counter()
     model = AgeingModel(scenario, care=False)
     agents = [len(model.elders)]
@@ -47,19 +47,19 @@ def _model_run(scenario_path: str, queue) -> None:
         agents.append(len(model.elders))
     table = model.record.table()
     wall = time.perf_counter() - start
-    queue.put(dict(wall=wall, agents=agents, peak_mb=_peak_mb(), base_mb=base_mb, rows=len(table)))
+    queue.put(dict(wall=wall, agents=agents, peak_mb=peak_mb(), base_mb=base_mb, rows=len(table)))
 
 
 def _floor_run(agents: list[int], queue) -> None:
-    base_mb = _peak_mb()
+    base_mb = peak_mb()
     rng = np.random.default_rng(0)
     start = time.perf_counter()
     for n in agents[:-1]:  # one draw per agent alive at the start of each simulated year
         rng.random(n)
-    queue.put(dict(wall=time.perf_counter() - start, peak_mb=_peak_mb(), base_mb=base_mb))
+    queue.put(dict(wall=time.perf_counter() - start, peak_mb=peak_mb(), base_mb=base_mb))
 
 
-def _in_process(target, *args) -> dict:
+def in_process(target, *args) -> dict:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     proc = ctx.Process(target=target, args=(*args, queue))
@@ -75,8 +75,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
     args = ap.parse_args()
-    model = min((_in_process(_model_run, args.scenario) for _ in range(args.repeat)), key=lambda r: r["wall"])
-    floor = min((_in_process(_floor_run, model["agents"]) for _ in range(args.repeat)), key=lambda r: r["wall"])
+    model = min((in_process(_model_run, args.scenario) for _ in range(args.repeat)), key=lambda r: r["wall"])
+    floor = min((in_process(_floor_run, model["agents"]) for _ in range(args.repeat)), key=lambda r: r["wall"])
     agent_years = sum(model["agents"][:-1])
     out = {
         "scenario": Path(args.scenario).name,

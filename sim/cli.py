@@ -106,7 +106,8 @@ def run(
     ] = True,
 ) -> None:
     """Run a scenario and write yearly results, a summary, targets, charts and a manifest into a folder."""
-    from sim.results.runs import OutputError, check_output_dir, run_scenario, write_run
+    from sim.results.files import OutputError, check_output_dir
+    from sim.results.runs import run_scenario, write_run
 
     s = _load(scenario, seed, replicates, set_)
     out = out or Path("runs") / s.name
@@ -128,56 +129,43 @@ def run(
     console.print(f"Results in [bold]{out}[/] ({result.wall_seconds:.1f} s)")
 
 
+# the indicators (and breakdowns) the terminal shows after a run, at the base year, every fifth year and the horizon
+HEADLINE = [
+    ("population", {"age_group": "60+"}),
+    ("population", {"age_group": "80+"}),
+    ("capacity_share", {"capacity": "any_loss"}),
+    ("life_expectancy_60", {}),
+    ("elders_by_setting", {"group": "institution"}),
+    ("beds", {}),
+    ("occupancy", {}),
+    ("waiting_list", {}),
+    ("persons_with_unmet_need", {}),
+    ("workers", {}),
+    ("ltci_balance", {}),
+]
+
+
 def _print_headline(result) -> None:
-    s = result.summary
-    years = sorted({result.scenario.base_year, *range(2025, result.scenario.horizon + 1, 5), result.scenario.horizon})
-    pick = s[(s.sex == "all") & (s.capacity.isin(["all", "any_loss"]))]
-    rows = {
-        "Population 60+": ("population", "60+", "all"),
-        "Population 80+": ("population", "80+", "all"),
-        "Share with any loss of capacity": ("capacity_share", "60+", "any_loss"),
-        "Life expectancy at 60 (simulated)": ("life_expectancy_60", "60", "all"),
-        "In care homes": ("elders_by_setting", "60+", "all", "institution"),
-        "Beds": ("beds", "60+", "all", "all/all"),
-        "Occupancy": ("occupancy", "60+", "all", "all"),
-        "Waiting list (public homes)": ("waiting_list", "60+", "all", "all"),
-        "With unmet need": ("persons_with_unmet_need", "60+", "all", "all"),
-        "Care workers": ("workers", "60+", "all", "all"),
-        "LTCI fund balance (million yuan)": ("ltci_balance", "60+", "all", "all"),
-    }
-    table = Table(
-        title=f"{result.scenario.name} ({result.scenario.region}), mean of {result.scenario.replicates} replicate(s)"
-    )
+    from sim.outputs.formats import shown, shown_label
+    from sim.results.catalogue import catalogue
+    from sim.results.query import value
+
+    s = result.scenario
+    years = sorted({s.base_year, *range(2025, s.horizon + 1, 5), s.horizon})
+    table = Table(title=f"{s.name} ({s.region}), mean of {s.replicates} replicate(s)")
     table.add_column("Indicator")
     for y in years:
         table.add_column(str(y), justify="right")
-    for label, (ind, group, cap, *breakdown) in rows.items():
-        cells = []
-        chosen = pick[(pick.indicator == ind) & (pick.age_group == group) & (pick.capacity == cap)]
-        chosen = chosen[chosen.group == (breakdown[0] if breakdown else "all")]
-        if chosen.empty:
-            continue
-        for y in years:
-            v = chosen[chosen.year == y]["mean"]
-            if v.empty or v.isna().all():
-                cells.append("-")
-            elif ind in ("capacity_share", "occupancy"):
-                cells.append(f"{v.iloc[0]:.1%}")
-            elif ind == "life_expectancy_60":
-                cells.append(f"{v.iloc[0]:.2f}")
-            elif ind == "ltci_balance":
-                cells.append(f"{v.iloc[0] / 1e6:,.0f}")
-            else:
-                cells.append(f"{v.iloc[0]:,.0f}")
-        table.add_row(label, *cells)
+    for indicator, breakdown in HEADLINE:
+        series = value(result.summary, indicator, column="mean", **breakdown)
+        unit = catalogue()[indicator].unit
+        table.add_row(shown_label(indicator, **breakdown), *(shown(series.get(y), unit) for y in years))
     console.print(table)
 
 
-def _number(v: float) -> str:
-    return "-" if pd.isna(v) else (f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}")
-
-
 def _print_targets(result) -> None:
+    from sim.outputs.formats import number
+
     if result.targets.empty:
         return
     table = Table(title="Plan targets")
@@ -188,11 +176,11 @@ def _print_targets(result) -> None:
         table.add_row(
             t.target,
             str(t.target_year),
-            _number(t.target_value),
-            _number(t.value_at_target_year),
+            number(t.target_value),
+            number(t.value_at_target_year),
             "yes" if t.met_at_target_year else "no",
             first,
-            _number(t.gap_at_target_year),
+            number(t.gap_at_target_year),
         )
     console.print(table)
 
@@ -202,13 +190,20 @@ Charts = Annotated[list[str] | None, typer.Option("--chart", help="A chart to dr
 
 
 def _runs(folders: list[Path]):
+    """The results folders, or one line saying which is not one, or lacks indicators of this version."""
     from sim.outputs.charts import Run
+    from sim.results.catalogue import catalogue
+    from sim.results.files import MANIFEST
 
     runs = []
     for folder in folders:
-        if not (folder / "manifest.json").exists() or not (folder / "summary.parquet").exists():
-            fail(f"{folder}: not a results folder of sim run (no manifest.json and summary.parquet)")
-        runs.append(Run.load(folder))
+        if not (folder / MANIFEST).exists() or not (folder / "summary.parquet").exists():
+            fail(f"{folder}: not a results folder of sim run (no {MANIFEST} and summary.parquet)")
+        run = Run.load(folder)
+        missing = sorted(set(catalogue().indicators) - set(run.summary.indicator))
+        if missing:
+            fail(f"{folder}: made by another version of sim (no {', '.join(missing)}); run the scenario again")
+        runs.append(run)
     return runs
 
 
@@ -243,7 +238,11 @@ def compare(
     run_dirs: Annotated[list[Path], typer.Argument(help="Two or more results folders of `sim run`.")],
     indicator: Annotated[
         list[str] | None,
-        typer.Option("--indicator", help="Indicators for the table of differences (default: the key indicators)."),
+        typer.Option(
+            "--indicator",
+            help="Indicators for the table of differences (default: the key indicators); each at its total, or "
+            "at every value of a breakdown without one (e.g. the groups of care_hours).",
+        ),
     ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Folder for charts and differences (default: comparisons/A_vs_B).")
@@ -253,26 +252,28 @@ def compare(
 ) -> None:
     """The same charts with scenarios side by side, and a table of differences at the target years and the horizon."""
     from sim.outputs.charts import FORMATS, LANGS, save_charts
+    from sim.outputs.formats import number
     from sim.outputs.report import differences
+    from sim.results.catalogue import catalogue
+    from sim.results.files import write_atomic
 
     _check_choice("--format", fmt, FORMATS)
     _check_choice("--lang", lang, LANGS)
     if len(run_dirs) < 2:
         fail("compare needs at least two results folders")
-    runs = _runs(run_dirs)
-    known = set(pd.concat([r.summary.indicator for r in runs]).unique())
     for name in indicator or []:
-        _check_choice("--indicator", name, sorted(known))
+        _check_choice("--indicator", name, sorted(catalogue().indicators))
+    runs = _runs(run_dirs)
     out = out or Path("comparisons") / "_vs_".join(r.name for r in runs)
     table = differences(runs, indicator)
     out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "differences.csv", index=False)
+    write_atomic(out / "differences.csv", lambda p: table.to_csv(p, index=False))
     save_charts(runs, out / "charts" / lang, None, (fmt,), lang)
     view = Table(title="Differences")
     for col in table.columns:
         view.add_column(str(col), justify="right")
     for row in table.itertuples(index=False):
-        view.add_row(*[_number(v) if isinstance(v, float) else str(v) for v in row])
+        view.add_row(*[number(v) if isinstance(v, float) else str(v) for v in row])
     console.print(view)
     console.print(f"Charts and differences.csv in [bold]{out}[/]")
 
@@ -309,9 +310,10 @@ def calibrate(
 ) -> None:
     """Fit the calibration file's free parameters to its targets; write fit.yaml, fit.csv, history.csv and
     report.md. The same file gives the same parameters whatever the number of workers."""
+    from sim.analysis.fit_report import FIT_FILE, write_fit
     from sim.analysis.fitting import calibrate as fit_parameters
-    from sim.analysis.fitting import load_spec, planned_evaluations, write_fit
-    from sim.results.runs import OutputError, check_output_dir
+    from sim.analysis.fitting import load_spec, planned_evaluations
+    from sim.results.files import OutputError, check_output_dir
 
     _at_least("--workers", workers, 1)
     _at_least("--budget", budget, 1)
@@ -321,7 +323,7 @@ def calibrate(
         fail(str(e))
     out = out or Path("calibration") / s.name
     try:
-        check_output_dir(out, marker="fit.yaml")
+        check_output_dir(out, marker=FIT_FILE)
     except OutputError as e:
         fail(str(e))
     with _progress("evaluations") as progress:
@@ -338,7 +340,7 @@ def calibrate(
 
 
 def _print_fit_table(table: pd.DataFrame, title: str) -> None:
-    from sim.analysis.fitting import _fmt
+    from sim.analysis.fit_report import fit_number as n
 
     t = Table(title=title)
     for col in ("kind", "observed quantity", "year", "observed", "accepted", "simulated (90%)", "within"):
@@ -348,9 +350,9 @@ def _print_fit_table(table: pd.DataFrame, title: str) -> None:
             r.kind,
             r.label,
             str(r.year),
-            _fmt(r.observed),
-            f"{_fmt(r.lower) or '...'} to {_fmt(r.upper) or '...'}",
-            f"{_fmt(r.simulated)} ({_fmt(r.p05)}-{_fmt(r.p95)})",
+            n(r.observed),
+            f"{n(r.lower) or '...'} to {n(r.upper) or '...'}",
+            f"{n(r.simulated)} ({n(r.p05)}-{n(r.p95)})",
             "yes" if r.within else "[bold red]no[/]",
         )
     console.print(t)

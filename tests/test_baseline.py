@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import make_scenario
 
+from sim.results.query import value
 from sim.results.runs import run_replicate
 
 BASELINE = Path(__file__).parent / "baseline"
@@ -37,9 +38,9 @@ def test_fixed_seed_summary_is_unchanged(region):
     df = run_replicate(make_scenario(region=region, seed=2020), 0)
     got = {}
     for ind, sex, group, cap in PINNED:
-        rows = df[(df.indicator == ind) & (df.sex == sex) & (df.age_group == group) & (df.capacity == cap)]
+        series = value(df, ind, sex=sex, age_group=group, capacity=cap)
         got[f"{ind}|{sex}|{group}|{cap}"] = {
-            str(y): round(v, 6) for y, v in zip(rows.year, rows.value, strict=True) if y in (2021, 2025, 2030, 2035)
+            str(y): round(v, 6) for y, v in series.items() if y in (2021, 2025, 2030, 2035)
         }
     path = BASELINE / f"{region}.json"
     if os.environ.get("SIM_UPDATE_BASELINE"):
@@ -55,13 +56,10 @@ def test_fixed_seed_care_summary_is_unchanged():
 
     scenario = load_scenario(P(__file__).parents[1] / "scenarios" / "shengzhou-2026.yaml", ["seed=2026"])
     df = run_replicate(scenario, 0)
-    df = df[(df.sex == "all") & (df.capacity == "all")]
     got = {}
     for ind, group in CARE_PINNED:
-        rows = df[(df.indicator == ind) & (df.group == group)]
-        got[f"{ind}|{group}"] = {
-            str(y): round(v, 3) for y, v in zip(rows.year, rows.value, strict=True) if y in (2020, 2024, 2030, 2035)
-        }
+        series = value(df, ind, sex="all", capacity="all", group=group)
+        got[f"{ind}|{group}"] = {str(y): round(v, 3) for y, v in series.items() if y in (2020, 2024, 2030, 2035)}
     path = BASELINE / "shengzhou-2026-care.json"
     if os.environ.get("SIM_UPDATE_BASELINE"):
         path.write_text(json.dumps(got, indent=1) + "\n")

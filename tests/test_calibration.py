@@ -14,6 +14,7 @@ from sim.cli import app
 from sim.data.fits import resolve, shipped, with_values
 from sim.data.parameters import defaults as parameter_defaults
 from sim.model.model import AgeingModel
+from sim.results.catalogue import catalogue
 
 runner = CliRunner()
 REGIONS = ["china", "shengzhou", "tianjin", "wenzhou", "xuchang"]
@@ -151,6 +152,11 @@ BAD = {
     "fitted_target_later": (("    year: 2020\n    value: 0.50", "    year: 2025\n    value: 0.50"), None),
     "unknown_inherit": (("inherit: tianjin-2020", "inherit: tianjin-2019"), None),
     "negative_tolerance": (("    tolerance: 0.08", "    tolerance: -0.08"), "targets.0.tolerance = -0.08: must be > 0"),
+    "group_the_indicator_lacks": (
+        ("    indicator: occupancy\n", "    indicator: occupancy\n    group: palace\n"),
+        "targets.0.group = 'palace': not a breakdown of occupancy (allowed: all, dementia, general, nursing, "
+        "private, public)",
+    ),
 }
 
 
@@ -175,7 +181,9 @@ def test_target_naming_no_result_fails_before_the_search(tmp_path):
     path.write_text(GOOD.replace("indicator: occupancy", "indicator: happiness", 1))
     result = runner.invoke(app, ["calibrate", str(path), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
-    assert "0 rows for indicator=happiness" in result.output and "Traceback" not in result.output
+    assert result.output.strip() == (
+        f"error: {path}: targets.0.indicator = 'happiness': unknown indicator (allowed: {catalogue().allowed()})"
+    )
     assert not (tmp_path / "out").exists()
 
 

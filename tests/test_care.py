@@ -11,6 +11,8 @@ from sim.model.homes import DEMENTIA, needed_bed
 from sim.model.model import AgeingModel
 from sim.model.money import benefits_of_year
 from sim.model.rules import public_priority
+from sim.results.catalogue import catalogue
+from sim.results.query import value
 from sim.results.runs import run_replicate
 from sim.results.targets import check_targets
 from sim.scenario.levers import path_value
@@ -46,17 +48,18 @@ def check_invariants(model: AgeingModel) -> None:
     assert (e.bed[resident] >= 0).all() and (e.bed[~resident] == -1).all()
     assert ((e.setting == NO_NEED) <= ((e.level == 0) | (e.waiting_since > 0))).all()
     table = model.record.table()
-    now = table[(table.year == model.year) & (table.indicator == "elders_by_setting") & (table.capacity == "all")]
-    assert now.value.sum() == pytest.approx(len(e) * model.scale)
+    settings = catalogue()["elders_by_setting"].values["group"]
+    now = sum(value(table, "elders_by_setting", model.year, group=s) for s in settings)
+    assert now == pytest.approx(len(e) * model.scale)
 
     # occupied beds <= staffed beds <= beds, for every home and bed type
     beds, occupied = snap["homes_beds"], snap["occupied"]
     assert (occupied <= beds).all()
-    staffed = table[(table.year == model.year) & (table.indicator == "staffed_beds")].set_index("group").value
-    occ = table[(table.year == model.year) & (table.indicator == "occupied_beds")].set_index("group").value
-    all_beds = table[(table.year == model.year) & (table.indicator == "beds")].set_index("group").value
     for owner in ("all", "public", "public_built_private_run", "private"):
-        assert occ[f"{owner}/all"] <= staffed[f"{owner}/all"] + 1e-9 <= all_beds[f"{owner}/all"] + 2e-9
+        occ, staffed, all_beds = (
+            value(table, ind, model.year, group=f"{owner}/all") for ind in ("occupied_beds", "staffed_beds", "beds")
+        )
+        assert occ <= staffed + 1e-9 <= all_beds + 2e-9
 
     # places at home within their capacities: family beds, day-care places, home-care hours
     cap = snap["capacity"]
@@ -137,15 +140,7 @@ def test_places_at_home_hold_when_the_levers_shrink_them():
 
 
 def outcome(table: pd.DataFrame, indicator: str, year: int, group: str = "all", capacity: str = "all") -> float:
-    rows = table[
-        (table.indicator == indicator)
-        & (table.year == year)
-        & (table.group == group)
-        & (table.capacity == capacity)
-        & (table.sex == "all")
-    ]
-    assert len(rows) == 1, (indicator, group, capacity)
-    return rows.value.iloc[0]
+    return value(table, indicator, year, sex="all", group=group, capacity=capacity)
 
 
 def run(**changes) -> pd.DataFrame:
@@ -256,6 +251,8 @@ def test_targets_report_whether_when_and_by_how_much():
             "indicator": ["beds"] * 4 + ["waiting_list"] * 4,
             "group": ["all/all"] * 4 + ["all"] * 4,
             "sex": "all",
+            "age_group": "60+",
+            "capacity": "all",
             "mean": [76000, 82000, 90000, 101000, 900, 700, 400, 300],
         }
     )

@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 from sim.cli import app
 from sim.outputs.charts import CHARTS, SETTING_COLOURS, Run, cjk_font_path, figure, labels
 from sim.outputs.report import differences, html_report, write_report
+from sim.results.catalogue import catalogue
+from sim.results.query import value
 from sim.results.runs import run_scenario, write_run
 
 PLAN = dict(
@@ -62,7 +64,7 @@ def test_demand_capacity_shows_need_by_level_against_beds_staffed_beds_and_home_
     assert ax.get_xlabel() == "Year" and ax.get_ylabel() == "persons or places"
     names = legend_labels(fig)
     for level in ("mild", "moderate", "severe", "total"):
-        assert L["levels"][level] in names
+        assert catalogue().value_label("elders_by_capacity", "capacity", level) in names
     beds = next(line for line in ax.get_lines() if line.get_label() == "Care-home beds")
     years, values = beds.get_data()
     summary = plan.series("beds", "all/all")["mean"]
@@ -77,8 +79,10 @@ def test_care_arrangements_keep_one_colour_per_setting(runs):
     plan, _ = runs
     fig = figure("care_arrangements", [plan])
     stacks = [c for c in fig.axes[0].collections if isinstance(c, PolyCollection)]
-    labels_en = labels("en")["settings"]
-    assert [s.get_label() for s in stacks] == [labels_en[s] for s in SETTING_COLOURS]
+    assert [s.get_label() for s in stacks] == [
+        catalogue().value_label("elders_by_setting", "group", s) for s in SETTING_COLOURS
+    ]
+    assert stacks[-1].get_label() == "Care home"
     for stack, setting in zip(stacks, SETTING_COLOURS, strict=True):
         assert mcolors.to_hex(stack.get_facecolor()[0]) == SETTING_COLOURS[setting].lower()
     assert fig.axes[0].get_ylabel() == "older people (persons)"
@@ -103,7 +107,7 @@ def test_workforce_and_insurance_charts(runs):
     assert np.allclose(needed.get_ydata(), expected.values)
     fig = figure("insurance", [plan])
     assert fig.axes[0].get_ylabel() == "million yuan"
-    balance = next(line for line in fig.axes[0].get_lines() if line.get_label() == "Fund balance")
+    balance = next(line for line in fig.axes[0].get_lines() if line.get_label() == "Insurance fund balance")
     assert np.allclose(balance.get_ydata(), plan.series("ltci_balance")["mean"].values / 1e6)
     assert "No long-term-care insurance in this scenario" in texts(figure("insurance", [base]))
 
@@ -130,8 +134,10 @@ def test_comparison_puts_runs_side_by_side_on_shared_axes(runs):
     assert [ax.get_title() for ax in fig.axes[:2]] == ["plan", "base"]
     assert fig.axes[0].get_shared_y_axes().joined(fig.axes[0], fig.axes[1])
     table = differences(list(runs))
-    row = table[(table.indicator == "ltci_balance") & (table.year == 2027)].iloc[0]
+    row = value(table, "ltci_balance", 2027, column=["plan", "base", "base - plan"])
     assert row["base - plan"] == pytest.approx(row["base"] - row["plan"]) and row["plan"] > 0 == row["base"]
+    population = value(table, "population", age_group="80+", column="plan")  # the key indicators' breakdowns
+    assert population.index.tolist() == [2024, 2026, 2027] and (population > 0).all()
 
 
 @pytest.mark.parametrize("chart", list(CHARTS))
@@ -200,6 +206,19 @@ def test_plot_compare_and_report_commands(runs, tmp_path):
     diff = pd.read_csv(tmp_path / "cmp" / "differences.csv")
     assert {"plan", "base", "base - plan"} <= set(diff.columns)
     assert len(list((tmp_path / "cmp" / "charts" / "en").glob("*.png"))) == len(CHARTS)
+    args = ["compare", str(plan.folder), str(base.folder), "--out", str(tmp_path / "hours"), "--format", "svg"]
+    result = runner.invoke(app, [*args, "--indicator", "care_hours"])
+    assert result.exit_code == 0, result.output
+    hours = pd.read_csv(tmp_path / "hours" / "differences.csv")
+    assert sorted(hours.group.unique()) == ["formal", "informal", "need", "unmet"] and set(hours.year) == {
+        2024,
+        2026,
+        2027,
+    }
+    bad = runner.invoke(app, [*args, "--indicator", "happiness"])
+    assert bad.exit_code == 2 and bad.output.strip().startswith(
+        "error: --indicator = 'happiness': must be one of admissions"
+    )
     result = runner.invoke(app, ["report", str(plan.folder), "--format", "pdf", "--out", str(tmp_path / "r.pdf")])
     assert result.exit_code == 0 and (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
     bad = runner.invoke(app, ["report", str(plan.folder), "--lang", "fr"])

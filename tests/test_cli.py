@@ -6,6 +6,7 @@ from conftest import ROOT
 from typer.testing import CliRunner
 
 from sim.cli import app
+from sim.results.query import value
 
 runner = CliRunner()
 ALL_KEYS = "base_year, calibration, data, description, horizon, name, policy, region, replicates, scale, seed, targets"
@@ -168,13 +169,8 @@ def test_run_writes_results_summary_manifest_and_scenario(tmp_path):
     summary = pd.read_csv(out / "summary.csv")
     summary = summary[summary["mean"].notna()]  # e.g. occupancy of a bed type there are none of
     assert (summary.p05 <= summary["mean"] + 1e-9).all() and (summary["mean"] <= summary.p95 + 1e-9).all()
-    pop = summary[
-        (summary.indicator == "population")
-        & (summary.sex == "all")
-        & (summary.age_group == "60+")
-        & (summary.year == 2030)
-    ]
-    assert pop.replicates.iloc[0] == 3 and pop.p05.iloc[0] < pop.p95.iloc[0]
+    pop = value(summary, "population", 2030, sex="all", age_group="60+", column=["replicates", "p05", "p95"])
+    assert pop.replicates == 3 and pop.p05 < pop.p95
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 9 and manifest["replicates"] == 3
     assert manifest["scenario"]["horizon"] == 2030 and manifest["scenario"]["region"] == "shengzhou"
@@ -182,6 +178,8 @@ def test_run_writes_results_summary_manifest_and_scenario(tmp_path):
 
     assert manifest["data_files_sha256"] == data_file_hashes()
     assert manifest["code"]["package"]
+    if (ROOT / ".git").exists():  # a checkout: the commit the results were made with
+        assert len(manifest["code"]["git_commit"]) == 40 and isinstance(manifest["code"]["git_dirty"], bool)
     assert sorted(p.name for p in (out / "charts" / "en").iterdir()) == [
         "care_arrangements.png",
         "demand_capacity.png",

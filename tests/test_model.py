@@ -7,24 +7,13 @@ from sim.data.demography import AGES, life_expectancy
 from sim.data.levels import LEVELS
 from sim.data.regions import load_region
 from sim.model.model import AgeingModel
+from sim.results.query import value
 from sim.results.record import FIVE_YEAR_GROUPS
 from sim.results.runs import run_replicate
 
 
 def table(**values) -> pd.DataFrame:
     return run_replicate(make_scenario(**values), 0)
-
-
-def value(df, indicator, year, sex="all", age_group="60+", capacity="all"):
-    row = df[
-        (df.indicator == indicator)
-        & (df.year == year)
-        & (df.sex == sex)
-        & (df.age_group == age_group)
-        & (df.capacity == capacity)
-    ]
-    assert len(row) == 1
-    return row.value.iloc[0]
 
 
 def test_same_seed_same_results_and_other_seeds_differ():
@@ -127,9 +116,8 @@ def test_every_indicator_row_is_well_formed(tianjin_run):
     assert not df.duplicated(["year", "indicator", "sex", "age_group", "capacity"]).any()
     shares = df[df.indicator == "capacity_share"]
     assert shares.value.between(0, 1).all()
-    by_level = df[(df.indicator == "elders_by_capacity") & (df.sex == "all")].groupby("year").value.sum()
-    pop = df[(df.indicator == "population") & (df.sex == "all") & (df.age_group == "60+")].set_index("year").value
-    assert np.allclose(by_level, pop)
+    by_level = sum(value(df, "elders_by_capacity", capacity=level) for level in LEVELS)
+    assert np.allclose(by_level, value(df, "population", age_group="60+"))
     assert set(df[df.indicator == "elders_by_capacity"].capacity) == set(LEVELS)
 
 

@@ -298,9 +298,7 @@ def load_experiment(path: Path) -> Experiment:
         breakdown = {"sex": o.sex, "age_group": o.age_group, "capacity": o.capacity, "group": o.group}
         try:
             readers.append(
-                compile_outcome(
-                    o.name, o.indicator, breakdown, o.year, o.aggregate, base.region, base.base_year, base.horizon
-                )
+                compile_outcome(o.name, o.indicator, breakdown, o.year, o.aggregate, base.base_year, base.horizon)
             )
         except OutcomeError as e:
             raise ExperimentError(f"{path}: outcomes.{i}.{e}") from None

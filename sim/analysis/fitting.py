@@ -6,34 +6,34 @@ the mean over fitted targets of ((simulated - observed) / tolerance)^2, where *s
 a fixed set of replicates (the same random streams for every candidate: common random numbers), so the
 objective is a deterministic function of the parameters. scipy's differential evolution minimises it with
 a fixed seed and deferred updating, so the same file gives the same parameters whatever the number of
-workers. The best parameters are then checked on *other* replicates (other seeds) against every target
-and hold-out, and the fit is written with how it was obtained.
+workers (``sim.analysis.executors``). The best parameters are then checked on *other* replicates (other
+seeds) against every target and hold-out; ``sim.analysis.fit_report`` writes the fit with how it was
+obtained.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import multiprocessing
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import Field, model_validator
 from scipy.optimize import differential_evolution
 
+from sim.analysis.executors import Executor, InProcess, make_executor
 from sim.data.fits import NONE, check_name, with_values
 from sim.data.parameters import defaults as parameter_defaults
 from sim.data.regions import data_file_hashes
 from sim.model.model import AgeingModel
+from sim.results.catalogue import CatalogueError, catalogue
+from sim.results.query import QueryError
+from sim.results.query import value as table_value
 from sim.scenario import (
     FieldError,
     Scenario,
@@ -87,6 +87,19 @@ class Holdout(Observation):
         return self
 
 
+def check_observation(o: Observation, at: str, base_year: int) -> None:
+    """FieldError (key ``at``.field) unless the indicator and breakdown are in the results table and the
+    year can have a value (deaths, entrants and life expectancy start the year after the base year)."""
+    try:
+        found = catalogue()[o.indicator]
+        found.resolve(sex=o.sex, age_group=o.age_group, capacity=o.capacity, group=o.group)
+    except CatalogueError as e:
+        raise FieldError(f"{at}.{e.field}", e.value, e.allowed) from None
+    first = found.first_year(base_year)
+    if o.year < first:
+        raise FieldError(f"{at}.year", o.year, f"{o.indicator} has values from {first}")
+
+
 class Method(Strict):
     seed: int = Field(1, ge=0, description="Seed of differential evolution.")
     popsize: int = Field(8, ge=4, le=100, description="Candidates per free parameter in each generation.")
@@ -134,6 +147,9 @@ class CalibrationSpec(Strict):
         for i, t in enumerate(self.targets):
             if t.fitted and t.year != self.base_year:
                 raise FieldError(f"targets.{i}.year", t.year, f"fitted targets are for the base year {self.base_year}")
+        observations = [(f"targets.{i}", t) for i, t in enumerate(self.targets)]
+        for at, o in observations + [(f"holdouts.{i}", h) for i, h in enumerate(self.holdouts)]:
+            check_observation(o, at, self.base_year)
         parse_scenario(self.scenario_raw({}, self.seed), "calibration")  # the region, base year, scale are valid
         for i, h in enumerate(self.holdouts):
             try:
@@ -177,21 +193,14 @@ def load_spec(path: Path) -> CalibrationSpec:
 
 
 # --- simulating the observations ---------------------------------------------------------------------
-def _pick(table: pd.DataFrame, o: Observation) -> float:
-    row = table[
-        (table.year == o.year)
-        & (table.indicator == o.indicator)
-        & (table.sex == o.sex)
-        & (table.age_group == o.age_group)
-        & (table.capacity == o.capacity)
-        & (table.group == o.group)
-    ]
-    if len(row) != 1:
-        raise ScenarioError(
-            f"{o.label}: {len(row)} rows for indicator={o.indicator}, group={o.group}, capacity={o.capacity},"
-            f" age_group={o.age_group}, sex={o.sex}, year={o.year} (need exactly one; see results.csv of a run)"
+def read_observation(table: pd.DataFrame, o: Observation) -> float:
+    """The observation's value in a run's results table."""
+    try:
+        return table_value(
+            table, o.indicator, o.year, sex=o.sex, age_group=o.age_group, capacity=o.capacity, group=o.group
         )
-    return float(row.value.iloc[0])
+    except (CatalogueError, QueryError) as e:
+        raise ScenarioError(f"{o.label}: {e}") from None
 
 
 def simulate(
@@ -206,7 +215,7 @@ def simulate(
     while model.year < last:
         model.step()
     table = model.record.table()
-    return np.array([_pick(table, o) for o in items])
+    return np.array([read_observation(table, o) for o in items])
 
 
 def objective(theta: np.ndarray, spec: CalibrationSpec) -> float:
@@ -216,11 +225,6 @@ def objective(theta: np.ndarray, spec: CalibrationSpec) -> float:
     observed = np.array([t.value for t in targets])
     tolerance = np.array([t.tolerance for t in targets])
     return float(np.mean(((simulated - observed) / tolerance) ** 2))
-
-
-def _pool(workers: int) -> ProcessPoolExecutor | None:
-    # forkserver: forking a process that has started numba's and BLAS's threads can deadlock
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) if workers > 1 else None
 
 
 # --- the search ------------------------------------------------------------------------------------
@@ -237,14 +241,13 @@ class Fit:
     workers: int
 
 
-def _mapper(executor: ProcessPoolExecutor | None, record: list, progress: Callable[[int], None] | None):
+def _mapper(executor: Executor, record: list, progress: Callable[[int], None] | None):
     """The map differential evolution calls once a generation: in order, on the workers, recorded."""
 
     def mapper(func: Callable, candidates: Iterable) -> list[float]:
         candidates = [np.asarray(c, dtype=float) for c in candidates]
-        results = executor.map(func, candidates, chunksize=4) if executor else map(func, candidates)
         out = []
-        for f in results:
+        for f in executor.map(func, candidates, chunksize=4):
             out.append(f)
             if progress:
                 progress(1)
@@ -279,8 +282,7 @@ def calibrate(
     start = time.perf_counter()
     _check_runs(spec, {}, 0)  # a target or hold-out naming no result fails now, not after the search
     record: list = []
-    executor = _pool(workers)
-    try:
+    with make_executor(workers) as executor:
         m = spec.method
         result = differential_evolution(
             objective,
@@ -300,9 +302,6 @@ def calibrate(
         values = dict(zip((p.name for p in spec.parameters), map(float, result.x), strict=True))
         profile = objective_profile(spec, result.x, executor)
         table = check(spec, values, executor)
-    finally:
-        if executor is not None:
-            executor.shutdown()
     names = [p.name for p in spec.parameters]
     history = pd.DataFrame([(g, *c, f) for g, c, f in record], columns=["generation", *names, "objective"])
     return Fit(
@@ -313,7 +312,7 @@ def calibrate(
 PROFILE_STEPS = (-0.10, -0.05, 0.05, 0.10)  # as shares of each parameter's range
 
 
-def objective_profile(spec: CalibrationSpec, best: np.ndarray, executor: ProcessPoolExecutor | None) -> pd.DataFrame:
+def objective_profile(spec: CalibrationSpec, best: np.ndarray, executor: Executor) -> pd.DataFrame:
     """The objective with each parameter in turn moved by 5% and 10% of its range (the others at their
     best): a flat profile means the targets do not pin that parameter down."""
     points, rows = [], []
@@ -325,7 +324,7 @@ def objective_profile(spec: CalibrationSpec, best: np.ndarray, executor: Process
                 points.append(x)
                 rows.append((p.name, step, float(x[i])))
     job = partial(objective, spec=spec)
-    values = list(executor.map(job, points)) if executor else [job(x) for x in points]
+    values = list(executor.map(job, points))
     return pd.DataFrame(
         [(*r, v) for r, v in zip(rows, values, strict=True)], columns=["parameter", "step", "value", "objective"]
     )
@@ -346,11 +345,13 @@ def _check_runs(spec: CalibrationSpec, values: dict[str, float], replicate: int)
 def check(
     spec: CalibrationSpec,
     values: dict[str, float],
-    executor: ProcessPoolExecutor | None = None,
+    executor: Executor | None = None,
     compare_defaults: bool = True,
 ) -> pd.DataFrame:
     """Every target and hold-out on the check replicates (the check seed): mean and 90% interval, and
-    optionally the mean with the documented defaults (no calibration) for comparison."""
+    optionally the mean with the documented defaults (no calibration) for comparison. ``executor``:
+    where the runs are done (default: in this process)."""
+    executor = executor or InProcess()
     reps = range(spec.check_replicates)
     rows = []
     runs = {}
@@ -358,7 +359,7 @@ def check(
         if label == "defaults" and not compare_defaults:
             continue
         job = partial(_check_runs, spec, vals)
-        runs[label] = np.array(list(executor.map(job, reps)) if executor else [job(r) for r in reps])
+        runs[label] = np.array(list(executor.map(job, reps)))
     items: list[Observation] = [*spec.targets, *spec.holdouts]
     for k, o in enumerate(items):
         sims = runs["fitted"][:, k]
@@ -391,141 +392,6 @@ def check(
     return pd.DataFrame(rows)
 
 
-# --- the record --------------------------------------------------------------------------------------
-def fit_record(fit: Fit, spec_text: str, command: list[str] | None) -> dict:
-    from sim.results.runs import code_version
-
-    spec = fit.spec
-    fitted = {k: round(v, 6) for k, v in fit.values.items()}
-    inherited = spec.inherited()
-    return {
-        "name": spec.name,
-        "region": spec.region,
-        "base_year": spec.base_year,
-        "description": spec.description,
-        "fitted": fitted,
-        "inherited": {"from": spec.inherit, "values": inherited} if spec.inherit else None,
-        "parameters": with_values({**inherited, **fitted}, parameter_defaults()),
-        "fit": {
-            "objective": round(fit.objective, 6),
-            "objective_definition": "mean over fitted targets of ((simulated - observed) / tolerance)^2, simulated"
-            " = mean over the fit replicates",
-            "all_targets_within_tolerance": bool(fit.table[fit.table.kind != "hold-out"].within.all()),
-            "holdouts_within_bounds": bool(fit.table[fit.table.kind == "hold-out"].within.all()),
-            "method": "scipy.optimize.differential_evolution (latinhypercube init, deferred updating, no polish)",
-            "method_settings": spec.method.model_dump(mode="json"),
-            "generations": fit.generations,
-            "evaluations": len(fit.history),
-            "scale": spec.scale,
-            "seed": spec.seed,
-            "replicates": spec.replicates,
-            "check_seed": spec.check_seed,
-            "check_replicates": spec.check_replicates,
-            "workers": fit.workers,
-            "wall_seconds": round(fit.seconds, 1),
-            "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": command,
-            "code": code_version(),
-            "data_files_sha256": data_file_hashes(),
-            "calibration_file_sha256": hashlib.sha256(spec_text.encode("utf-8")).hexdigest(),
-        },
-        "profile": [
-            {"parameter": r.parameter, "step": r.step, "value": round(r.value, 6), "objective": round(r.objective, 6)}
-            for r in fit.profile.itertuples()
-        ],
-        "table": [
-            {k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}
-            for row in fit.table.to_dict(orient="records")
-        ],
-        "spec": spec.model_dump(mode="json"),
-    }
-
-
-def _fmt(v: float | None) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return ""
-    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3f}"
-
-
-def report_markdown(record: dict) -> str:
-    f = record["fit"]
-    lines = [
-        f"# Calibration {record['name']}: {record['region']}, {record['base_year']}",
-        "",
-        record["description"],
-        "",
-        f"Fitted by `{' '.join(f['command'] or ['sim', 'calibrate'])}` on {f['created_utc']} "
-        f"(code {f['code'].get('git_commit') or f['code']['package']}), {f['wall_seconds']} s on {f['workers']} "
-        f"worker(s): {f['method']}, seed {f['method_settings']['seed']}, {f['generations']} generations, "
-        f"{f['evaluations']} evaluations of {record['spec']['replicates']} replicate(s) each at "
-        f"{f['scale']:g} persons per agent (model seed {f['seed']}). Objective ({f['objective_definition']}): "
-        f"**{f['objective']:.4f}**.",
-        "",
-        "## Parameters",
-        "",
-        "| Parameter | Range searched | Default | Fitted | Why free |",
-        "|---|---|---|---|---|",
-    ]
-    defaults = parameter_defaults()
-    for p in record["spec"]["parameters"]:
-        default = defaults
-        for key in p["name"].split("."):
-            default = default[int(key)] if isinstance(default, list) else default[key]
-        lines.append(
-            f"| `{p['name']}` | {p['low']:g} to {p['high']:g} | {default:g} | {record['fitted'][p['name']]:.3f} "
-            f"| {p['reason']} |"
-        )
-    if record["profile"]:
-        lines += [
-            "",
-            f"How sharply the targets fix each parameter: the objective (best {f['objective']:.4f}) with one parameter"
-            " moved by a share of its range, the others at their best.",
-            "",
-            "| Parameter | " + " | ".join(f"{s:+.0%}" for s in PROFILE_STEPS) + " |",
-            "|---|" + "---|" * len(PROFILE_STEPS),
-        ]
-        for name in dict.fromkeys(r["parameter"] for r in record["profile"]):
-            at = {r["step"]: r["objective"] for r in record["profile"] if r["parameter"] == name}
-            lines.append(
-                f"| `{name}` | " + " | ".join(f"{at[s]:.3f}" if s in at else "(outside)" for s in PROFILE_STEPS) + " |"
-            )
-    if record["inherited"]:
-        inherited = ", ".join(f"`{k}` = {v:.3f}" for k, v in record["inherited"]["values"].items())
-        lines += ["", f"Kept from calibration {record['inherited']['from']}: {inherited}."]
-    lines += [
-        "",
-        f"## Fit: {f['check_replicates']} check replicates (seed {f['check_seed']}, not the fit's)",
-        "",
-        "Simulated: mean (5th-95th percentile). Uncalibrated: mean with the documented defaults.",
-        "",
-        "| Kind | Observed quantity | Year | Observed | Accepted | Simulated | Uncalibrated | Within | Source |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in record["table"]:
-        accepted = f"{_fmt(r['lower']) or '...'} to {_fmt(r['upper']) or '...'}"
-        lines.append(
-            f"| {r['kind']} | {r['label']} | {r['year']} | {_fmt(r['observed'])} | {accepted} | "
-            f"{_fmt(r['simulated'])} ({_fmt(r['p05'])}-{_fmt(r['p95'])}) | {_fmt(r['uncalibrated'])} | "
-            f"{'yes' if r['within'] else '**no**'} | {r['source']} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def write_fit(fit: Fit, out: Path, spec_text: str, command: list[str] | None = None) -> dict:
-    """Write fit.yaml, fit.csv, history.csv and report.md into ``out``, all or nothing."""
-    from sim.results.runs import replace_folder
-
-    record = fit_record(fit, spec_text, command)
-    with replace_folder(Path(out), marker="fit.yaml") as tmp:
-        (tmp / "fit.yaml").write_text(
-            yaml.safe_dump(record, sort_keys=False, allow_unicode=True, width=120), encoding="utf-8"
-        )
-        fit.table.to_csv(tmp / "fit.csv", index=False)
-        fit.history.to_csv(tmp / "history.csv", index=False)
-        (tmp / "report.md").write_text(report_markdown(record), encoding="utf-8")
-    return record
-
-
 @dataclass
 class Validation:
     region: str
@@ -550,10 +416,6 @@ def validate(name: str, replicates: int | None = None, workers: int = 1) -> Vali
     changed = sorted(k for k, v in data_file_hashes().items() if record["fit"]["data_files_sha256"].get(k) != v)
     if changed:
         notes.append(f"packaged data changed since the fit: {', '.join(changed)}")
-    executor = _pool(workers)
-    try:
+    with make_executor(workers) as executor:
         table = check(spec, values, executor, compare_defaults=False)
-    finally:
-        if executor is not None:
-            executor.shutdown()
     return Validation(spec.region, table, notes)

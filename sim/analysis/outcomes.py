@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
 
+from sim.results.catalogue import CatalogueError, catalogue
 from sim.results.record import YearlyRecord
 
 AGGREGATES = ("max", "min", "mean", "sum", "last")
-BREAKDOWN = ("sex", "age_group", "capacity", "group")
-DEFAULT_AGE_GROUP = "60+"
 
 
 class OutcomeError(ValueError):
@@ -44,76 +42,31 @@ class Reader:
     aggregate: str | None
 
 
-@dataclass(frozen=True)
-class Catalogue:
-    """What the results table holds: every indicator's breakdowns, and when it has values."""
-
-    keys: dict[str, frozenset[tuple[str, str, str, str]]]
-    in_base_year: frozenset[str]  # the others (deaths, entrants, life expectancy) start a year later
-    population: frozenset[str]
-
-
-@cache
-def catalogue(region: str) -> Catalogue:
-    """Read off the rows of a two-year run of the region at the coarsest scale (a few hundred agents):
-    the table's rows are the same whatever the scenario."""
-    from sim.data.regions import load_region
-    from sim.model.model import AgeingModel
-    from sim.scenario import parse_scenario
-
-    base = load_region(region).base_year
-    model = AgeingModel(parse_scenario({"region": region, "scale": 10000.0, "horizon": base + 1}, "catalogue"))
-    model.run()
-    keys: dict[str, set] = {}
-    population, in_base_year = set(), set()
-    for i, year in enumerate(model.record.years):
-        for rows, is_population in ((model.record.population_rows(i), True), (model.record.care_rows[i], False)):
-            for row in rows:
-                keys.setdefault(row[1], set()).add(tuple(row[2:6]))
-                if is_population:
-                    population.add(row[1])
-                if year == base:
-                    in_base_year.add(row[1])
-    return Catalogue({k: frozenset(v) for k, v in keys.items()}, frozenset(in_base_year), frozenset(population))
-
-
 def compile_outcome(
     name: str,
     indicator: str,
     breakdown: dict,
     year: int | None,
     aggregate: str | None,
-    region: str,
     base_year: int,
     horizon: int,
 ) -> Reader:
-    """Check an outcome (``year`` or else ``aggregate``) against the results table of ``region``;
-    raise OutcomeError naming the field."""
-    known = catalogue(region)
-    if indicator not in known.keys:
-        raise OutcomeError("indicator", indicator, f"unknown indicator (allowed: {', '.join(sorted(known.keys))})")
-    candidates = known.keys[indicator]
-    if breakdown.get("age_group") is None:
-        ages = {k[1] for k in candidates}
-        breakdown = breakdown | {"age_group": DEFAULT_AGE_GROUP if DEFAULT_AGE_GROUP in ages else min(ages)}
-    chosen = []
-    for i, field in enumerate(BREAKDOWN):
-        allowed = sorted({k[i] for k in candidates})
-        values = breakdown[field] if isinstance(breakdown[field], list) else [breakdown[field]]
-        for v in values:
-            if v not in allowed:
-                raise OutcomeError(field, v, f"not a breakdown of {indicator} (allowed: {', '.join(allowed)})")
-        chosen.append(values)
-        candidates = frozenset(k for k in candidates if k[i] in values)
-    sex, age_group, capacity, groups = chosen
-    keys = tuple((sex[0], age_group[0], capacity[0], g) for g in groups)
+    """Check an outcome (``year`` or else ``aggregate``) against the indicator catalogue; raise
+    OutcomeError naming the field. ``breakdown`` gives sex, age_group, capacity and group (a list of
+    groups is summed); an age group of None is the indicator's total (60+, or its only age group)."""
+    try:
+        found = catalogue()[indicator]
+        groups = breakdown["group"] if isinstance(breakdown["group"], list) else [breakdown["group"]]
+        keys = tuple(tuple(found.resolve(**{**breakdown, "group": g}).values()) for g in groups)
+    except CatalogueError as e:
+        raise OutcomeError(e.field, e.value, e.allowed) from None
     if year is not None:
-        first = base_year if indicator in known.in_base_year else base_year + 1
+        first = found.first_year(base_year)
         if not first <= year <= horizon:
             raise OutcomeError("year", year, f"must be from {first} to {horizon} for {indicator}")
     elif aggregate not in AGGREGATES:
         raise OutcomeError("aggregate", aggregate, f"must be one of {', '.join(AGGREGATES)}")
-    return Reader(name, indicator, keys, indicator in known.population, year, aggregate)
+    return Reader(name, indicator, keys, found.source == "population", year, aggregate)
 
 
 def read_outcomes(record: YearlyRecord, readers: tuple[Reader, ...]) -> list[float]:

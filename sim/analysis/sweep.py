@@ -1,5 +1,6 @@
-"""Sensitivity sweeps: run every point of an experiment's design, on local processes or a Dask cluster,
-store each finished run on disk at once, and analyse when all are in.
+"""Sensitivity sweeps: run every point of an experiment's design (in this process, on local processes or
+on a Dask cluster: ``sim.analysis.executors``), store each finished run on disk at once
+(``sim.results.files``), and analyse when all are in.
 
 A sweep folder holds:
 
@@ -24,13 +25,11 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -38,15 +37,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.analysis.design import Design, make_design, point_seed
+from sim.analysis.executors import Executor, ExecutorError, make_executor
 from sim.analysis.experiment import Experiment
 from sim.analysis.outcomes import Reader, read_outcomes
+from sim.results.files import MANIFEST, write_atomic, write_json
 
-MANIFEST = "manifest.json"
 RUNS = "runs"
 MODEL_CHUNK = 8  # model runs per task: about 2 s at 100 persons per agent, the most a kill loses per worker
 TASKS_PER_WORKER = 4  # fewer, larger tasks for cheap runs (test functions, tiny sweeps)
-DASK_CONNECT_SECONDS = 10
-ORPHAN_CHECK_SECONDS = 1.0
 
 
 class SweepError(Exception):
@@ -123,124 +121,6 @@ def run_task(job: Job, task: list[tuple[int, int, tuple]]) -> list[tuple]:
     return rows
 
 
-# --- executors: each yields the rows of tasks as they finish ------------------------------------------
-# Every process that runs tasks keeps BLAS to one thread: the model's linear algebra is on 5 x 5 matrices,
-# and on a busy machine an extra BLAS thread spinning for a core made a run's matrix exponential take
-# 0.8 s instead of 0.6 ms.
-class InProcess:
-    """Runs tasks one after the other in this process (``--workers 1``)."""
-
-    workers = 1
-
-    def describe(self) -> dict:
-        return {"executor": "in-process", "workers": 1}
-
-    def map(self, job: Job, tasks: list) -> Iterator[list[tuple]]:
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1):
-            for task in tasks:
-                yield run_task(job, task)
-
-    def close(self) -> None:
-        pass
-
-
-def _one_blas_thread() -> None:
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
-
-
-def _worker_start() -> None:
-    # Ctrl-C is the parent's to handle (it stores what is finished); a worker whose parent was killed
-    # stops instead of waiting for tasks forever; the model is imported once per worker
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(ORPHAN_CHECK_SECONDS)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
-    _one_blas_thread()
-    import sim.model.model  # noqa: F401
-
-
-class LocalProcesses:
-    """A pool of worker processes on this machine (started fresh, not forked: safe with threads)."""
-
-    def __init__(self, workers: int):
-        self.workers = workers
-
-    def describe(self) -> dict:
-        return {"executor": "local processes", "workers": self.workers}
-
-    def map(self, job: Job, tasks: list) -> Iterator[list[tuple]]:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        pool = ProcessPoolExecutor(self.workers, multiprocessing.get_context("spawn"), initializer=_worker_start)
-        futures = [pool.submit(run_task, job, task) for task in tasks]
-        try:
-            for future in as_completed(futures):
-                yield future.result()
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
-
-    def close(self) -> None:
-        pass
-
-
-class DaskCluster:
-    """The workers of a Dask distributed scheduler (they need this package installed)."""
-
-    def __init__(self, address: str):
-        from dask.distributed import Client
-
-        self.address = address
-        try:
-            self.client = Client(address, timeout=DASK_CONNECT_SECONDS)
-        except (OSError, TimeoutError, ValueError) as e:
-            raise SweepError(f"--scheduler = {address!r}: cannot connect ({type(e).__name__}: {e})") from None
-        self.workers = max(1, sum(self.client.nthreads().values()))
-        self.client.run(_one_blas_thread)  # Dask's nannies also start workers with one BLAS thread
-
-    def describe(self) -> dict:
-        from sim.results.runs import code_version
-
-        # the code the workers run: a sweep's results are those of one version only if they all agree
-        versions = {json.dumps(v, sort_keys=True) for v in self.client.run(code_version).values()}
-        return {
-            "executor": "dask",
-            "scheduler": self.address,
-            "workers": self.workers,
-            "worker_code": [json.loads(v) for v in sorted(versions)],
-        }
-
-    def map(self, job: Job, tasks: list) -> Iterator[list[tuple]]:
-        from dask.distributed import as_completed
-
-        futures = [self.client.submit(run_task, job, task, pure=False) for task in tasks]
-        try:
-            for future in as_completed(futures):
-                yield future.result()
-        finally:
-            self.client.cancel(futures)
-
-    def close(self) -> None:
-        self.client.close()
-
-
-def make_executor(workers: int | None, scheduler: str | None):
-    if scheduler is not None:
-        return DaskCluster(scheduler)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()  # not on macOS
-    workers = workers or cores or 1
-    return InProcess() if workers == 1 else LocalProcesses(workers)
-
-
 def task_size(job: Job, runs: int, workers: int) -> int:
     even = math.ceil(runs / (workers * TASKS_PER_WORKER)) if runs else 1
     return max(1, even if job.function is not None else min(MODEL_CHUNK, even))
@@ -270,13 +150,7 @@ class RunStore:
             dict(zip(columns, (point, replicate, session, *rest), strict=True)) for point, replicate, *rest in rows
         ]
         table = pa.Table.from_pylist(records, self.schema)
-        name = f"part-{session:03d}-{task:06d}"
-        tmp = self.folder / f".{name}.parquet.tmp"
-        with open(tmp, "wb") as f:
-            pq.write_table(table, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.folder / f"{name}.parquet")
+        write_atomic(self.folder / f"part-{session:03d}-{task:06d}.parquet", lambda p: pq.write_table(table, p))
 
     def read(self) -> pd.DataFrame:
         """Every stored run, once each, by point and replicate."""
@@ -302,18 +176,6 @@ class SweepResult:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Write under a temporary name and rename: the file is the old one or the new one, never half."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
-def write_json(path: Path, data: dict) -> None:
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    _write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
 
 
 def check_sweep_folder(out: Path, exp: Experiment, resume: bool) -> dict | None:
@@ -391,71 +253,94 @@ def run_sweep(
 ) -> SweepResult:
     """Run what is not stored yet, then analyse. Nothing is written before the folder is checked and the
     executor is reached."""
-    from sim.analysis.sensitivity import analyse
-    from sim.results.runs import code_version
-
     start = time.perf_counter()
     out = Path(out)
     stored = check_sweep_folder(out, exp, resume)
     design = make_design(exp)
-    job = Job.of(exp)
-    executor = make_executor(workers, scheduler)
     try:
+        executor = make_executor(workers, scheduler)
+    except ExecutorError as e:
+        raise SweepError(str(e)) from None
+    with executor:
         manifest = stored or new_manifest(exp, design)
-        out.mkdir(parents=True, exist_ok=True)
-        store = RunStore(out / RUNS, [r.name for r in exp.readers])
-        store.clean()
-        stored_runs = store.read()
-        finished = set(stored_runs[["point", "replicate"]].itertuples(index=False, name=None))
-        for i, earlier in enumerate(manifest["sessions"]):  # what the store says each session finished
-            earlier["runs_done"] = int((stored_runs.session == i).sum())
-            if "wall_seconds" not in earlier:
-                earlier["interrupted"] = True  # killed: it could not record its end
-        todo = [
-            (p, r, design.values[p])
-            for p in range(design.points)
-            for r in range(exp.spec.replicates)
-            if (p, r) not in finished
-        ]
-        total = design.points * exp.spec.replicates
-        size = chunk or task_size(job, len(todo), executor.workers)
-        session = {
-            "started_utc": _now(),
-            **executor.describe(),
-            "runs_per_task": size,
-            "runs_stored_before": len(finished),
-            "runs_done": 0,
-            "command": command,
-            "code": code_version(),
-        }
-        manifest["sessions"].append(session)
-        manifest["code"] = session["code"]  # of the latest session; each session keeps its own
-        number = len(manifest["sessions"]) - 1
-        write_json(out / MANIFEST, manifest)
-        if not (out / "design.parquet").exists():
-            _write_atomic(out / "design.parquet", lambda p: design.frame(exp).to_parquet(p, index=False))
-        if progress:
-            progress(len(finished), total)
-        tasks = [todo[i : i + size] for i in range(0, len(todo), size)]
-        done = len(finished)
-        session_start = time.perf_counter()
-        try:
-            for k, rows in enumerate(executor.map(job, tasks)):
-                store.append(rows, number, k)
-                done += len(rows)
-                session["runs_done"] += len(rows)
-                if progress:
-                    progress(done, total)
-        except RunError as e:
-            session["error"] = str(e)
-            raise SweepFailed(f"{exp.path}: a run failed: {e}; the {done} finished runs are stored") from None
-        finally:
-            session["wall_seconds"] = round(time.perf_counter() - session_start, 3)
-            write_json(out / MANIFEST, manifest)
-    finally:
-        executor.close()
+        runs_now = run_session(exp, design, out, manifest, executor, chunk, progress, command)
+    outcomes, indices, convergence, notes = analyse_sweep(exp, design, out, manifest, charts)
+    return SweepResult(out, outcomes, indices, convergence, notes, runs_now, time.perf_counter() - start)
 
-    runs = store.read()
+
+def run_session(
+    exp: Experiment,
+    design: Design,
+    out: Path,
+    manifest: dict,
+    executor: Executor,
+    chunk: int | None,
+    progress: Callable[[int, int], None] | None,
+    command: list[str] | None,
+) -> int:
+    """One session: run every point and replicate not in the store, storing each task's runs as it
+    finishes; the manifest records the session (also if it fails). Returns the runs done."""
+    from sim.results.runs import code_version
+
+    job = Job.of(exp)
+    out.mkdir(parents=True, exist_ok=True)
+    store = RunStore(out / RUNS, [r.name for r in exp.readers])
+    store.clean()
+    stored_runs = store.read()
+    finished = set(stored_runs[["point", "replicate"]].itertuples(index=False, name=None))
+    for i, earlier in enumerate(manifest["sessions"]):  # what the store says each session finished
+        earlier["runs_done"] = int((stored_runs.session == i).sum())
+        if "wall_seconds" not in earlier:
+            earlier["interrupted"] = True  # killed: it could not record its end
+    reps = range(exp.spec.replicates)
+    todo = [(p, r, design.values[p]) for p in range(design.points) for r in reps if (p, r) not in finished]
+    total = design.points * exp.spec.replicates
+    size = chunk or task_size(job, len(todo), executor.workers)
+    session = {
+        "started_utc": _now(),
+        **executor.describe(),
+        "runs_per_task": size,
+        "runs_stored_before": len(finished),
+        "runs_done": 0,
+        "command": command,
+        "code": code_version(),
+    }
+    manifest["sessions"].append(session)
+    manifest["code"] = session["code"]  # of the latest session; each session keeps its own
+    number = len(manifest["sessions"]) - 1
+    write_json(out / MANIFEST, manifest)
+    if not (out / "design.parquet").exists():
+        write_atomic(out / "design.parquet", lambda p: design.frame(exp).to_parquet(p, index=False))
+    if progress:
+        progress(len(finished), total)
+    tasks = [todo[i : i + size] for i in range(0, len(todo), size)]
+    done = len(finished)
+    session_start = time.perf_counter()
+    try:
+        for k, (_, rows) in enumerate(executor.as_completed(partial(run_task, job), tasks)):
+            store.append(rows, number, k)
+            done += len(rows)
+            session["runs_done"] += len(rows)
+            if progress:
+                progress(done, total)
+    except RunError as e:
+        session["error"] = str(e)
+        raise SweepFailed(f"{exp.path}: a run failed: {e}; the {done} finished runs are stored") from None
+    finally:
+        session["wall_seconds"] = round(time.perf_counter() - session_start, 3)
+        write_json(out / MANIFEST, manifest)
+    return session["runs_done"]
+
+
+def analyse_sweep(
+    exp: Experiment, design: Design, out: Path, manifest: dict, charts: bool
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """Once every run is stored: the outcomes table, indices and convergence, written with the charts;
+    the manifest marked complete. SweepError if runs are missing."""
+    from sim.analysis.sensitivity import analyse
+
+    runs = RunStore(out / RUNS, [r.name for r in exp.readers]).read()
+    total = design.points * exp.spec.replicates
     if len(runs) != total:
         raise SweepError(f"{out}: {len(runs)} of {total} runs are stored; run again with --resume")
     outcomes_table = design.frame(exp).merge(runs.drop(columns=["session", "seconds"]), on="point")
@@ -464,9 +349,9 @@ def run_sweep(
     means = runs.groupby("point", sort=True)[names].mean()
     analysis_start = time.perf_counter()
     indices, convergence, notes = analyse(exp, design, means)
-    _write_atomic(out / "outcomes.csv", lambda p: outcomes_table.to_csv(p, index=False))
-    _write_atomic(out / "indices.csv", lambda p: indices.to_csv(p, index=False))
-    _write_atomic(out / "convergence.csv", lambda p: convergence.to_csv(p, index=False))
+    write_atomic(out / "outcomes.csv", lambda p: outcomes_table.to_csv(p, index=False))
+    write_atomic(out / "indices.csv", lambda p: indices.to_csv(p, index=False))
+    write_atomic(out / "convergence.csv", lambda p: convergence.to_csv(p, index=False))
     if charts:
         from sim.outputs.sweep_charts import save_sweep_charts
 
@@ -484,6 +369,4 @@ def run_sweep(
         },
     )
     write_json(out / MANIFEST, manifest)
-    return SweepResult(
-        out, outcomes_table, indices, convergence, notes, session["runs_done"], time.perf_counter() - start
-    )
+    return outcomes_table, indices, convergence, notes

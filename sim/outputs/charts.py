@@ -1,10 +1,12 @@
 """Charts for plan documents, drawn from a run's (or several runs') results folder.
 
-Every word comes from the label table of the chosen language (``sim/data/labels/{en,zh}.yaml``); the
-Chinese charts use Noto Sans CJK, installed with the package, so no character falls back to a box.
-Figures are A4 text width (16 cm), colours are the Okabe-Ito colour-blind-safe palette, every care
-setting keeps its colour in every chart, axes carry units, and a source line names the scenario, the
-seed, the replicates and the data. Several runs are drawn side by side on shared axes.
+Every word comes from the chosen language's labels: indicators, their breakdowns and units from the
+indicator catalogue (``sim/results/indicators.yaml``), titles and axes from the label table
+(``sim/data/labels/{en,zh}.yaml``). The Chinese charts use Noto Sans CJK, installed with the package, so
+no character falls back to a box. Figures are A4 text width (16 cm), colours are the Okabe-Ito
+colour-blind-safe palette, every care setting keeps its colour in every chart, axes carry units, and a
+source line names the scenario, the seed, the replicates and the data. Several runs are drawn side by
+side on shared axes.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from sim import __version__  # noqa: E402
 from sim.data.regions import DATA  # noqa: E402
+from sim.results.catalogue import LANGS, catalogue  # noqa: E402
+from sim.results.query import value  # noqa: E402
 
 A4_WIDTH_IN = 16 / 2.54
 ROW_HEIGHT_IN = 3.3
-LANGS = ("en", "zh")
 FORMATS = ("png", "svg", "pdf")
 PNG_DPI = 300
 # Okabe & Ito (2008) colour-blind-safe palette
@@ -64,9 +67,11 @@ RUN_STYLES = ["-", "--", ":", "-."]
 
 @cache
 def labels(lang: str) -> dict:
+    """The label table of a language (titles, axes, report words), with its ``lang``."""
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r} (allowed: {', '.join(LANGS)})")
-    return yaml.safe_load(DATA.joinpath("labels", f"{lang}.yaml").read_text(encoding="utf-8"))
+    table = yaml.safe_load(DATA.joinpath("labels", f"{lang}.yaml").read_text(encoding="utf-8"))
+    return {**table, "lang": lang}
 
 
 @cache
@@ -125,14 +130,13 @@ class Run:
         return self.scenario["name"]
 
     def series(
-        self, indicator: str, group: str = "all", capacity: str = "all", age_group: str | None = None
+        self, indicator: str, group: str | None = None, capacity: str | None = None, age_group: str | None = None
     ) -> pd.DataFrame:
-        """mean, p05, p95 by year."""
-        s = self.summary
-        rows = s[(s.indicator == indicator) & (s.group == group) & (s.capacity == capacity)]
-        if age_group is not None:
-            rows = rows[rows.age_group == age_group]
-        return rows.set_index("year")[["mean", "p05", "p95"]].sort_index()
+        """mean, p05, p95 by year of the indicator at a breakdown (sex all; the indicator's total where a
+        breakdown is not given)."""
+        return value(
+            self.summary, indicator, age_group=age_group, capacity=capacity, group=group, column=["mean", "p05", "p95"]
+        )
 
 
 def _band(ax, series: pd.DataFrame, colour: str, label: str, style: str = "-") -> None:
@@ -141,63 +145,61 @@ def _band(ax, series: pd.DataFrame, colour: str, label: str, style: str = "-") -
         ax.fill_between(series.index, series["p05"], series["p95"], color=colour, alpha=0.2, linewidth=0)
 
 
-def _stack(ax, run: Run, parts: dict[str, tuple[str, str, str]], text: dict) -> None:
-    """Stacked areas; ``parts[name] = (indicator, group, capacity)``, labelled from ``text``."""
-    frames = [run.series(*spec)["mean"].rename(name) for name, spec in parts.items()]
+def _stack(ax, run: Run, indicator: str, breakdown: str, colours: dict[str, str], lang: str) -> None:
+    """Stacked areas of an indicator, one per value of a breakdown (the keys of ``colours``), labelled
+    with the catalogue's words for the values."""
+    frames = [run.series(indicator, **{breakdown: v})["mean"].rename(v) for v in colours]
     data = pd.concat(frames, axis=1).fillna(0.0)
-    colours = [SETTING_COLOURS.get(n) or LEVEL_COLOURS.get(n) or CERT_COLOURS.get(n) for n in data.columns]
-    ax.stackplot(data.index, data.T.values, labels=[text[n] for n in data.columns], colors=colours, alpha=0.9)
+    names = [catalogue().value_label(indicator, breakdown, v, lang) for v in colours]
+    ax.stackplot(data.index, data.T.values, labels=names, colors=list(colours.values()), alpha=0.9)
+
+
+def _name(indicator: str, L: dict) -> str:
+    return catalogue().label(indicator, L["lang"])
+
+
+def _unit(indicator: str, L: dict) -> str:
+    return catalogue().unit_label(catalogue()[indicator].unit, L["lang"])
 
 
 # --- the charts: each draws one run's panels; `figure` lays runs side by side -----------------------
 def draw_demand_capacity(axes, run: Run, L: dict) -> None:
     ax = axes[0]
     c = L["charts"]["demand_capacity"]
-    _stack(
-        ax,
-        run,
-        {lvl: ("elders_by_capacity", "all", lvl) for lvl in ("total", "severe", "moderate", "mild")},
-        L["levels"],
-    )
-    _band(ax, run.series("beds", "all/all"), LINE_COLOURS["beds"], c["beds"])
-    _band(ax, run.series("staffed_beds", "all/all"), LINE_COLOURS["staffed"], c["staffed"], "--")
-    _band(ax, run.series("home_care_capacity"), LINE_COLOURS["home_care"], c["home_care"], ":")
+    levels = {lvl: LEVEL_COLOURS[lvl] for lvl in ("total", "severe", "moderate", "mild")}
+    _stack(ax, run, "elders_by_capacity", "capacity", levels, L["lang"])
+    _band(ax, run.series("beds"), LINE_COLOURS["beds"], _name("beds", L))
+    _band(ax, run.series("staffed_beds"), LINE_COLOURS["staffed"], _name("staffed_beds", L), "--")
+    _band(ax, run.series("home_care_capacity"), LINE_COLOURS["home_care"], _name("home_care_capacity", L), ":")
     ax.set_ylabel(c["y"])
 
 
 def draw_care_arrangements(axes, run: Run, L: dict) -> None:
-    parts = {s: ("elders_by_setting", s, "all") for s in SETTING_COLOURS}
-    _stack(axes[0], run, parts, L["settings"])
-    axes[0].set_ylabel(f"{L['charts']['care_arrangements']['y']} ({L['persons']})")
+    _stack(axes[0], run, "elders_by_setting", "group", SETTING_COLOURS, L["lang"])
+    axes[0].set_ylabel(f"{L['charts']['care_arrangements']['y']} ({_unit('elders_by_setting', L)})")
 
 
 def draw_occupancy(axes, run: Run, L: dict) -> None:
     c = L["charts"]["occupancy"]
-    names = {
-        "all": L["ownership"]["all"],
-        "public": L["ownership"]["public"],
-        "private": L["ownership"]["private"],
-        "nursing": L["bed_types"]["nursing"],
-    }
     for group, colour in OCCUPANCY_GROUPS.items():
-        _band(axes[0], run.series("occupancy", group), colour, names[group])
+        name = catalogue().value_label("occupancy", "group", group, L["lang"])
+        _band(axes[0], run.series("occupancy", group), colour, name)
     axes[0].set_ylim(0, 1)
     axes[0].yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     axes[0].set_ylabel(c["y"])
-    _band(axes[1], run.series("waiting_list"), LINE_COLOURS["waiting"], c["waiting"])
-    axes[1].set_ylabel(f"{c['waiting_y']} ({L['persons']})")
+    _band(axes[1], run.series("waiting_list"), LINE_COLOURS["waiting"], _name("waiting_list", L))
+    axes[1].set_ylabel(f"{c['waiting_y']} ({_unit('waiting_list', L)})")
 
 
 def draw_workforce(axes, run: Run, L: dict) -> None:
     c = L["charts"]["workforce"]
-    _stack(axes[0], run, {lvl: ("workers", lvl, "all") for lvl in CERT_COLOURS}, L["cert_levels"])
+    _stack(axes[0], run, "workers", "group", CERT_COLOURS, L["lang"])
     needed = run.series("workers") + run.series("staff_gap")
     axes[0].plot(needed.index, needed["mean"], "--", color=LINE_COLOURS["needed"], label=c["needed"], linewidth=1.6)
-    axes[0].set_ylabel(f"{c['y']} ({L['persons']})")
+    axes[0].set_ylabel(f"{c['y']} ({_unit('workers', L)})")
 
 
 def draw_insurance(axes, run: Run, L: dict) -> None:
-    c = L["charts"]["insurance"]
     ax = axes[0]
     if run.scenario["policy"]["insurance"]["start_year"] is None:
         ax.text(0.5, 0.5, L["no_insurance"], ha="center", va="center", transform=ax.transAxes)
@@ -205,10 +207,10 @@ def draw_insurance(axes, run: Run, L: dict) -> None:
         return
     income, spending = run.series("ltci_income") / 1e6, run.series("ltci_spending") / 1e6
     years = income.index.to_numpy()
-    ax.bar(years - 0.2, income["mean"], width=0.4, color=LINE_COLOURS["income"], label=c["income"])
-    ax.bar(years + 0.2, spending["mean"], width=0.4, color=LINE_COLOURS["spending"], label=c["spending"])
-    _band(ax, run.series("ltci_balance") / 1e6, LINE_COLOURS["balance"], c["balance"])
-    ax.set_ylabel(f"{c['y']}")
+    ax.bar(years - 0.2, income["mean"], width=0.4, color=LINE_COLOURS["income"], label=_name("ltci_income", L))
+    ax.bar(years + 0.2, spending["mean"], width=0.4, color=LINE_COLOURS["spending"], label=_name("ltci_spending", L))
+    _band(ax, run.series("ltci_balance") / 1e6, LINE_COLOURS["balance"], _name("ltci_balance", L))
+    ax.set_ylabel(catalogue().unit_label("million yuan", L["lang"]))
 
 
 CHARTS = {
@@ -284,11 +286,10 @@ def _targets_figure(runs: list[Run], L: dict) -> Figure:
     cols = 2 if len(names) > 1 else 1
     rows = max(1, int(np.ceil(len(names) / cols)))
     fig, grid = plt.subplots(rows, cols, figsize=(A4_WIDTH_IN, 1.9 * rows + 0.8), squeeze=False)
-    from sim.results.targets import TARGETS
-
     for k, name in enumerate(names):
         ax = grid[k // cols, k % cols]
-        indicator, group = TARGETS[name]
+        target = catalogue().target(name)
+        indicator, group = target.indicator, target.group
         for i, run in enumerate(runs):
             mine = run.targets[run.targets["target"] == name] if not run.targets.empty else run.targets
             if mine.empty:
@@ -309,7 +310,7 @@ def _targets_figure(runs: list[Run], L: dict) -> Figure:
         ax.axhline(t["target_value"], color="#000000", linewidth=1, linestyle="--", label=c["target"])
         ax.axvline(t["target_year"], color="#999999", linewidth=0.8, linestyle=":")
         verdict = c["met"] if bool(t["met_at_target_year"]) else c["not_met"]
-        ax.set_title(f"{L['targets'][name]}: {verdict}", fontsize=8, loc="left")
+        ax.set_title(f"{target.labels[L['lang']]}: {verdict}", fontsize=8, loc="left")
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=5, integer=True))
         if t["target_value"] >= 100:
             ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))

@@ -12,6 +12,7 @@ import html
 import io
 import textwrap
 from datetime import date
+from itertools import product
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -20,20 +21,23 @@ from matplotlib.backends.backend_pdf import PdfPages
 
 from sim import __version__
 from sim.outputs.charts import CHARTS, Run, figure, font_family, labels
+from sim.outputs.formats import number, shown, shown_label
+from sim.results.catalogue import BREAKDOWN, catalogue
+from sim.results.files import write_atomic, write_text
 
-# label key -> (indicator, group, age_group, format)
-KEY_INDICATORS = {
-    "population_60": ("population", "all", "60+", "{:,.0f}"),
-    "population_80": ("population", "all", "80+", "{:,.0f}"),
-    "with_need": ("persons_with_need", "all", None, "{:,.0f}"),
-    "unmet": ("persons_with_unmet_need", "all", None, "{:,.0f}"),
-    "in_homes": ("elders_by_setting", "institution", None, "{:,.0f}"),
-    "beds": ("beds", "all/all", None, "{:,.0f}"),
-    "occupancy": ("occupancy", "all", None, "{:.1%}"),
-    "waiting": ("waiting_list", "all", None, "{:,.0f}"),
-    "workers": ("workers", "all", None, "{:,.0f}"),
-    "ltci_balance": ("ltci_balance", "all", None, "{:,.0f}"),
-}
+# the key indicators of a report (and of comparisons): indicator and breakdown (the total where not given)
+KEY_INDICATORS = [
+    ("population", {"age_group": "60+"}),
+    ("population", {"age_group": "80+"}),
+    ("persons_with_need", {}),
+    ("persons_with_unmet_need", {}),
+    ("elders_by_setting", {"group": "institution"}),
+    ("beds", {}),
+    ("occupancy", {}),
+    ("waiting_list", {}),
+    ("workers", {}),
+    ("ltci_balance", {}),
+]
 
 
 def report_years(runs: list[Run]) -> list[int]:
@@ -45,66 +49,65 @@ def report_years(runs: list[Run]) -> list[int]:
 
 def key_indicator_table(runs: list[Run], lang: str) -> pd.DataFrame:
     """Rows: key indicators; columns: year (and run, when several)."""
-    L = labels(lang)
     columns = {}
+    units = [catalogue()[ind].unit for ind, _ in KEY_INDICATORS]
     for run in runs:
+        means = [run.series(ind, **breakdown)["mean"] for ind, breakdown in KEY_INDICATORS]
         for year in report_years(runs):
             col = str(year) if len(runs) == 1 else f"{run.name} {year}"
-            values = []
-            for ind, group, age, fmt in KEY_INDICATORS.values():
-                s = run.series(ind, group, age_group=age)
-                v = s["mean"].get(year, float("nan"))
-                if ind == "ltci_balance":
-                    v = v / 1e6
-                values.append("-" if pd.isna(v) else fmt.format(v))
-            columns[col] = values
-    return pd.DataFrame(columns, index=[L["indicators"][k] for k in KEY_INDICATORS])
+            columns[col] = [shown(m.get(year), unit) for m, unit in zip(means, units, strict=True)]
+    return pd.DataFrame(columns, index=[shown_label(ind, lang, **breakdown) for ind, breakdown in KEY_INDICATORS])
 
 
 def targets_table(runs: list[Run], lang: str) -> pd.DataFrame:
-    L, R = labels(lang), labels(lang)["report"]
+    R = labels(lang)["report"]
     rows = []
     for run in runs:
         for t in run.targets.itertuples() if not run.targets.empty else []:
             rows.append(
                 {
                     **({R["summary"]: run.name} if len(runs) > 1 else {}),
-                    R["target"]: L["targets"][t.target],
+                    R["target"]: catalogue().target(t.target).labels[lang],
                     R["by"]: t.target_year,
-                    R["target_value"]: _num(t.target_value),
-                    R["value_then"]: _num(t.value_at_target_year),
+                    R["target_value"]: number(t.target_value),
+                    R["value_then"]: number(t.value_at_target_year),
                     R["met"]: R["answer_yes"] if t.met_at_target_year else R["answer_no"],
                     R["first_met"]: "-" if pd.isna(t.first_year_met) else str(int(t.first_year_met)),
-                    R["gap"]: _num(t.gap_at_target_year),
+                    R["gap"]: number(t.gap_at_target_year),
                 }
             )
     return pd.DataFrame(rows)
 
 
+def breakdowns(indicator: str) -> list[dict[str, str]]:
+    """The indicator's total, or, along each breakdown without a total (e.g. the groups of care hours),
+    every value."""
+    ind = catalogue()[indicator]
+    choices = [[ind.default(b)] if ind.default(b) is not None else list(ind.values[b]) for b in BREAKDOWN]
+    return [dict(zip(BREAKDOWN, key, strict=True)) for key in product(*choices)]
+
+
 def differences(runs: list[Run], indicators: list[str] | None = None) -> pd.DataFrame:
-    """Each key indicator (or the named indicators, group 'all') at the target years and the horizon:
-    value per run and difference from the first run."""
+    """Each key indicator (or each named indicator at its total, or at every value of a breakdown that
+    has none) at the target years and the horizon: value per run and difference from the first run.
+    One row per indicator, breakdown and year."""
     years = sorted(
         {int(y) for r in runs if not r.targets.empty for y in r.targets["target_year"]} | {runs[0].scenario["horizon"]}
     )
-    specs = (
-        {k: v[:3] for k, v in KEY_INDICATORS.items()} if not indicators else {i: (i, "all", None) for i in indicators}
-    )
+    specs = KEY_INDICATORS if not indicators else [(i, b) for i in indicators for b in breakdowns(i)]
     rows = []
-    for ind, group, age in specs.values():
+    for ind, breakdown in specs:
+        key = catalogue()[ind].resolve(**breakdown)
+        means = [r.series(ind, key["group"], key["capacity"], key["age_group"])["mean"] for r in runs]
         for year in years:
-            row = {"indicator": ind, "group": group, "year": year}
-            values = [r.series(ind, group, age_group=age)["mean"].get(year, float("nan")) for r in runs]
+            row = {"indicator": ind, **key, "year": year}
+            values = [m.get(year, float("nan")) for m in means]
             for run, v in zip(runs, values, strict=True):
                 row[run.name] = v
             for run, v in zip(runs[1:], values[1:], strict=True):
                 row[f"{run.name} - {runs[0].name}"] = v - values[0]
             rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _num(v: float) -> str:
-    return "-" if pd.isna(v) else (f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}")
 
 
 def _title(runs: list[Run], lang: str) -> str:
@@ -253,15 +256,8 @@ def write_report(runs: list[Run], path: Path, fmt: str = "html", lang: str = "en
     """Write the report to a temporary file beside ``path``, then rename it: never a partial report."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        if fmt == "html":
-            tmp.write_text(html_report(runs, lang), encoding="utf-8")
-        elif fmt == "pdf":
-            pdf_report(runs, tmp, lang)
-        else:
-            raise ValueError(f"unknown report format {fmt!r} (allowed: html, pdf)")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    if fmt == "html":
+        return write_text(path, html_report(runs, lang))
+    if fmt == "pdf":
+        return write_atomic(path, lambda tmp: pdf_report(runs, tmp, lang))
+    raise ValueError(f"unknown report format {fmt!r} (allowed: html, pdf)")

@@ -5,21 +5,17 @@ indicator and breakdown), ``summary.csv`` and ``summary.parquet`` (mean and 90% 
 replicates), ``targets.csv`` (each plan target: met by its year or not, first year met, gap),
 ``scenario.yaml`` (the scenario as resolved, defaults filled in), ``manifest.json``
 (what made it: seed, replicate streams, code and data versions, timings) and ``charts/en/`` (the default
-chart set as PNG).
+chart set as PNG). The folder is written all at once by ``sim.results.files``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import platform
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,15 +26,10 @@ import yaml
 from sim import __version__
 from sim.data.regions import data_file_hashes
 from sim.model.model import AgeingModel
+from sim.results.files import MANIFEST, replace_folder
 from sim.results.record import summarise
 from sim.results.targets import check_targets
 from sim.scenario import Scenario
-
-MANIFEST = "manifest.json"
-
-
-class OutputError(Exception):
-    """The results folder cannot be written where asked."""
 
 
 @dataclass
@@ -77,7 +68,7 @@ def run_scenario(scenario: Scenario, on_replicate_done: Callable[[int], None] | 
 def code_version() -> dict:
     """The package version and, when running from a git checkout, the commit and whether it is dirty."""
     info = {"package": __version__, "git_commit": None, "git_dirty": None}
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]  # the checkout: sim/results/runs.py
     if (root / ".git").exists():
         try:
             git = ["git", "-C", str(root)]
@@ -133,39 +124,9 @@ def manifest(result: RunResult, command: list[str] | None = None) -> dict:
     }
 
 
-def _is_replaceable(out: Path, marker: str) -> bool:
-    return not out.exists() or (out.is_dir() and (not any(out.iterdir()) or (out / marker).exists()))
-
-
-def check_output_dir(out: Path, marker: str = MANIFEST) -> None:
-    """Refuse to write over anything but an earlier output folder of the same kind (or an empty one)."""
-    if not _is_replaceable(out, marker):
-        raise OutputError(f"{out}: exists and is not a results folder of this tool; choose another --out")
-
-
-@contextmanager
-def replace_folder(out: Path, marker: str = MANIFEST) -> Iterator[Path]:
-    """Yield a temporary folder beside ``out`` to write into, then swap it in with renames, so a failure
-    at any point leaves either the old folder or the new one, never a partial one."""
-    check_output_dir(out, marker)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
-    try:
-        yield tmp
-        if out.exists():
-            out.rename(old)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old.exists() and not out.exists():
-            old.rename(out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def write_run(result: RunResult, out: Path, command: list[str] | None = None, charts: bool = True) -> Path:
-    """Write every results file, all or nothing (see ``replace_folder``)."""
+    """Write every results file, all or nothing (``sim.results.files.replace_folder``: OutputError if
+    ``out`` is neither absent, empty, nor an earlier results folder)."""
     out = Path(out)
     with replace_folder(out) as tmp:
         result.results.to_parquet(tmp / "results.parquet", index=False)
