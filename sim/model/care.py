@@ -90,6 +90,7 @@ def arrange(
     elders: Elders,
     year: int,
     homes: Homes,
+    residents: np.ndarray,
     staff: np.ndarray,
     capacity: Capacity,
     benefits: Benefits,
@@ -98,11 +99,9 @@ def arrange(
     rng: np.random.Generator,
     everyone_reviews: bool = False,
 ) -> CareYear:
-    """The year's care (see the module docstring). ``staff``: care workers by home, in agents."""
-    has_need = elders.level >= MILD
-    at_home = elders.setting != INSTITUTION
-    elders.setting[~has_need & at_home & (elders.waiting_since == 0)] = NO_NEED
-    candidates = np.flatnonzero((has_need | (elders.waiting_since > 0)) & at_home)
+    """The year's care (see the module docstring). ``residents``: rows living in a care home;
+    ``staff``: care workers by home, in agents."""
+    candidates = in_need_at_home(elders.level, elders.setting, elders.waiting_since)
     review = np.ones(candidates.size, dtype=bool) if everyone_reviews else reviewing(elders, candidates, p, rng)
     places = places_left(elders, candidates, review, capacity, rng)
     reviewers = candidates[review]
@@ -115,16 +114,17 @@ def arrange(
     choice = sample_logit(utility, rng)
 
     bed = needed_bed(elders.level[reviewers], elders.dementia[reviewers], dementia_beds)
-    placed, admissions = admit_to_homes(elders, reviewers, choice, bed, year, homes, staff, p, rng)
+    placed, admissions = admit_to_homes(elders, reviewers, choice, bed, year, homes, residents, staff, p, rng)
     settle_at_home(elders, reviewers, choice, utility, placed, places, rng)
     elders.last_level[candidates] = elders.level[candidates]
 
     home, need_home, informal, formal = _care_at_home(elders, candidates, family, capacity, respite_days, p)
-    residents, need_res, formal_res = _care_in_homes(elders, homes, staff, p)
+    residents = np.sort(np.concatenate([residents, admissions.rows]))
+    need_res, formal_res = _care_in_homes(elders, residents, homes, staff, p)
     rows = np.concatenate([home, residents])
     setting = elders.setting[rows].copy()
     formal_all = np.concatenate([formal, formal_res])
-    waiting = np.flatnonzero(elders.waiting_since > 0)
+    waiting = admissions.waiting
     return CareYear(
         rows=rows,
         need=np.concatenate([need_home, need_res]),
@@ -246,12 +246,28 @@ def _hours_at_home(need, family, setting, home_care_capacity, terms):  # pragma:
 
 
 def _care_in_homes(
-    elders: Elders, homes: Homes, staff: np.ndarray, p: Parameters
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Residents, their need and the hours their home's staff give: all of the need where the home has the
-    staff its residents' levels ask, a share where it has fewer."""
-    residents = np.flatnonzero(elders.setting == INSTITUTION)
-    _, load = occupancy(elders, len(homes), p)
+    elders: Elders, residents: np.ndarray, homes: Homes, staff: np.ndarray, p: Parameters
+) -> tuple[np.ndarray, np.ndarray]:
+    """Residents' need and the hours their home's staff give: all of the need where the home has the staff
+    its residents' levels ask, a share where it has fewer."""
+    _, load = occupancy(elders, residents, len(homes), p)
     staffing = np.divide(staff, load, out=np.ones_like(load), where=load > 0).clip(max=1.0)
     need = need_hours(elders.level[residents], elders.dementia[residents], p)
-    return residents, need, need * staffing[elders.home[residents]]
+    return need, need * staffing[elders.home[residents]]
+
+
+@numba.njit(cache=True, nogil=True)
+def in_need_at_home(level, setting, waiting_since):  # pragma: no cover - compiled
+    """Rows at home with a care need (mild loss or worse) or on the waiting list; those at home with
+    neither lose any arrangement they had. One pass over everyone."""
+    rows = np.empty(level.size, dtype=np.int64)
+    n = 0
+    for i in range(level.size):
+        if setting[i] == INSTITUTION:
+            continue
+        if level[i] >= MILD or waiting_since[i] > 0:
+            rows[n] = i
+            n += 1
+        else:
+            setting[i] = NO_NEED
+    return rows[:n]

@@ -51,12 +51,11 @@ NO_NEED, FAMILY, HOME_CARE, DAY_CARE, FAMILY_BED, INSTITUTION = range(len(SETTIN
 
 # Further state of each elder, set by the care system: name -> (dtype, value for a new agent).
 COLUMNS = {
-    "uid": (np.int64, -1),  # stable identity; increases with entry, so the column stays sorted
     "urban": (np.bool_, False),
     "income": (np.int8, DESTITUTE),  # INCOME_GROUPS
     "scheme": (np.int8, EMPLOYEE),  # SCHEMES
     "dementia": (np.bool_, False),
-    "spouse": (np.int64, -1),  # row of a spouse aged 60+, -1 none, -2 a spouse outside the model (under 60)
+    "spouse": (np.int32, -1),  # row of a spouse aged 60+, -1 none, -2 a spouse outside the model (under 60)
     "children": (np.int8, 0),  # nearest child, families.CHILD_PLACES
     "child_working": (np.bool_, False),
     "carer_trained": (np.bool_, False),
@@ -69,54 +68,75 @@ COLUMNS = {
 }
 
 
+DECODED = {"sex": np.int8, "age": np.int16, "level": np.int8}  # read from `cell`
+
+
 class Elders:
     """The living population aged 60+: the ``cell`` column, with ``sex`` (0 male, 1 female), ``age``
     (completed years) and ``level`` (capacity level, 0 intact ... 4 total loss) read from it, plus the
-    columns in ``COLUMNS``."""
+    columns in ``COLUMNS``. Rows keep the order in which the elders entered: new ones are appended and
+    the dead removed without reordering, so a lower row means an earlier entry."""
 
     def __init__(self, columns: dict = COLUMNS) -> None:
-        """``columns``: which of COLUMNS to keep (the population engine alone needs none of them)."""
+        """``columns``: which of COLUMNS to keep (the population engine alone needs none of them). With
+        any, sex, age and level are kept as columns too, updated by the yearly passes, since the care
+        system reads them for everyone every year; without, they are decoded from ``cell`` on demand."""
         # Columns are views of the first `len(self)` rows of buffers that grow by half when full, so that
         # adding the year's new 60-year-olds and removing the dead need not copy every column.
         self.columns = columns
-        self._buffers = {"cell": np.empty(0, dtype=np.int32)} | {
-            name: np.empty(0, dtype=dtype) for name, (dtype, _) in columns.items()
-        }
+        self.keeps_decoded = bool(columns)
+        decoded = DECODED if self.keeps_decoded else {}
+        self._buffers = (
+            {"cell": np.empty(0, dtype=np.int32)}
+            | {name: np.empty(0, dtype=dtype) for name, dtype in decoded.items()}
+            | {name: np.empty(0, dtype=dtype) for name, (dtype, _) in columns.items()}
+        )
         self._n = 0
+        self._views: dict[str, np.ndarray] = {}
         self._expose()
         self.cell_counts = np.zeros(N_CELLS, dtype=np.int64)  # agents per cell, kept in step with `cell`
-        self.next_uid = 0
 
     def _expose(self) -> None:
         for name, buffer in self._buffers.items():
-            setattr(self, name, buffer[: self._n])
+            view = buffer[: self._n]
+            if name in DECODED:  # derived from cell: read only
+                view = view.view()
+                view.flags.writeable = False
+                self._views[name] = view
+            else:
+                setattr(self, name, view)
+        self._decoded_cache = None
 
     def __len__(self) -> int:
         return self.cell.size
 
-    # sex, age and level are read from `cell`, decoded once per change of the population
     @property
     def level(self) -> np.ndarray:
-        return self._decoded()[2]
+        return self._decoded("level")
 
     @property
     def age(self) -> np.ndarray:
-        return self._decoded()[1]
+        return self._decoded("age")
 
     @property
     def sex(self) -> np.ndarray:
-        return self._decoded()[0]
+        return self._decoded("sex")
 
-    def _decoded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if self.__dict__.get("_decoded_cache") is None:
-            arrays = _decode(self.cell, N_LEVELS, N_CELL_AGES, AGE_MIN, AGE_MAX)
-            for a in arrays:
-                a.flags.writeable = False
-            self.__dict__["_decoded_cache"] = arrays
-        return self.__dict__["_decoded_cache"]
+    def _decoded(self, name: str) -> np.ndarray:
+        if self.keeps_decoded:
+            return self._views[name]
+        if self._decoded_cache is None:
+            sex, age, level = (np.empty(len(self), dtype=d) for d in DECODED.values())
+            _decode(self.cell, sex, age, level)
+            self._decoded_cache = {"sex": sex, "age": age, "level": level}
+        return self._decoded_cache[name]
 
-    def _changed(self) -> None:
-        self.__dict__["_decoded_cache"] = None
+    def _decoded_buffers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The writable decoded columns (empty when they are not kept)."""
+        if not self.keeps_decoded:
+            empty = np.empty(0, dtype=np.int8)
+            return empty, empty.astype(np.int16), empty
+        return tuple(self._buffers[name][: self._n] for name in DECODED)
 
     def counts(self) -> np.ndarray:
         """Agents by [sex, age 60..110, level]."""
@@ -139,12 +159,10 @@ class Elders:
         self._expose()
         self.cell[start:] = np.repeat(np.arange(N_CELLS, dtype=np.int32), per_cell)
         self.cell_counts += per_cell
+        if self.keeps_decoded:
+            _decode(self.cell[start:], *(b[start:] for b in self._decoded_buffers()))
         for name, (_, fill) in self.columns.items():
             getattr(self, name)[start:] = fill
-        if "uid" in self.columns:
-            self.uid[start:] = np.arange(self.next_uid, self.next_uid + n)
-        self.next_uid += n
-        self._changed()
         return slice(start, start + n)
 
     def live_one_year(self, thresholds: np.ndarray, outcomes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -158,32 +176,37 @@ class Elders:
         deaths = np.zeros(N_CELLS, dtype=np.int64)
         died = np.zeros(self.cell.size, dtype=np.bool_)
         new_row = np.empty(self.cell.size, dtype=np.int64)
-        alive = _live_one_year(self.cell, u, thresholds, outcomes, self.cell_counts, deaths, died, new_row)
+        alive = _live_one_year(
+            self.cell, u, thresholds, outcomes, self.cell_counts, deaths, died, new_row, *self._decoded_buffers()
+        )
         if alive < died.size and self.columns:
             _follow_spouses(self.spouse, new_row)  # a spouse who died (new row -1) leaves a widow or widower
-            src, dst, length = _survivor_runs(died)
+            kept = (~died).view(np.uint8)
             for name in self.columns:
-                _move_runs(getattr(self, name), src, dst, length)
+                _compact(getattr(self, name), kept)
         self._n = alive
         self._expose()
-        self._changed()
         return deaths
 
     def age_one_year(self) -> None:
         if self.cell_counts.reshape(2, N_CELL_AGES, N_LEVELS)[:, -1].any():
             raise OverflowError(f"agents aged past {AGE_MIN + N_CELL_AGES - 1}; raise AGE_HEADROOM")
-        self.cell += N_LEVELS  # in place, in the buffer
-        self._changed()
+        _, age, _ = self._decoded_buffers()
+        _age(self.cell, age)  # in place, in the buffers
+        self._decoded_cache = None
         self.cell_counts = np.roll(self.cell_counts.reshape(2, N_CELL_AGES, N_LEVELS), 1, axis=1).ravel()
 
 
 @numba.njit(cache=True, nogil=True)
-def _live_one_year(cell, u, thresholds, outcomes, cell_counts, deaths, died, new_row):  # pragma: no cover - compiled
+def _live_one_year(
+    cell, u, thresholds, outcomes, cell_counts, deaths, died, new_row, sex, age, level
+):  # pragma: no cover - compiled
     """The yearly draw in one pass: a NumPy version touches every agent three or four times (look-up,
     compare, select, delete) and is several times slower at city scale. Survivors are compacted to the
-    front of ``cell`` in order, the dead are marked in ``died``, and ``new_row`` gives each agent's row
-    after compaction (-1 for the dead); returns how many survive."""
+    front of ``cell`` (and of the decoded columns, when kept) in order, the dead are marked in ``died``,
+    and ``new_row`` gives each agent's row after compaction (-1 for the dead); returns how many survive."""
     alive = 0
+    decoded = level.size > 0
     for i in range(cell.size):
         c = cell[i]
         if u[i] >= thresholds[c, 0]:
@@ -199,23 +222,33 @@ def _live_one_year(cell, u, thresholds, outcomes, cell_counts, deaths, died, new
             c = c - c % N_LEVELS + outcomes[c, j]
             cell_counts[c] += 1
         cell[alive] = c
+        if decoded:
+            sex[alive] = sex[i]
+            age[alive] = age[i]
+            level[alive] = c % N_LEVELS
         new_row[i] = alive
         alive += 1
     return alive
 
 
 @numba.njit(cache=True, nogil=True)
-def _decode(cell, n_levels, n_cell_ages, age_min, age_max):  # pragma: no cover - compiled
-    sex = np.empty(cell.size, dtype=np.int8)
-    age = np.empty(cell.size, dtype=np.int16)
-    level = np.empty(cell.size, dtype=np.int8)
+def _decode(cell, sex, age, level):  # pragma: no cover - compiled
     for i in range(cell.size):
         c = cell[i]
-        level[i] = c % n_levels
-        a = c // n_levels
-        age[i] = min(a % n_cell_ages + age_min, age_max)
-        sex[i] = a // n_cell_ages
-    return sex, age, level
+        level[i] = c % N_LEVELS
+        a = c // N_LEVELS
+        age[i] = min(a % N_CELL_AGES + AGE_MIN, AGE_MAX)
+        sex[i] = a // N_CELL_AGES
+
+
+@numba.njit(cache=True, nogil=True)
+def _age(cell, age):  # pragma: no cover - compiled
+    """Everyone one year older: the next age's cell, and the age column when kept (ages past AGE_MAX
+    are reported as AGE_MAX)."""
+    for i in range(cell.size):
+        cell[i] += N_LEVELS
+    for i in range(age.size):
+        age[i] = min(age[i] + 1, AGE_MAX)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -226,34 +259,12 @@ def _follow_spouses(spouse, new_row):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _survivor_runs(died):  # pragma: no cover - compiled
-    """The survivors as runs of consecutive rows: where each run starts, where it goes once the dead are
-    removed, and its length. Moving runs rather than rows lets every column be compacted with a few
-    hundred thousand block copies instead of a pass of millions of single copies each."""
-    src = np.empty(died.size // 2 + 1, dtype=np.int64)
-    length = np.empty(died.size // 2 + 1, dtype=np.int64)
-    runs = 0
-    i = 0
-    while i < died.size:
-        if died[i]:
-            i += 1
-            continue
-        j = i
-        while j < died.size and not died[j]:
-            j += 1
-        src[runs] = i
-        length[runs] = j - i
-        runs += 1
-        i = j
-    dst = np.zeros(runs, dtype=np.int64)
-    for r in range(1, runs):
-        dst[r] = dst[r - 1] + length[r - 1]
-    return src[:runs], dst, length[:runs]
-
-
-@numba.njit(cache=True, nogil=True)
-def _move_runs(column, src, dst, length):  # pragma: no cover - compiled
-    """Move the survivors' values to the front of ``column``, in order, in place (runs go left only)."""
-    for r in range(src.size):
-        if src[r] != dst[r]:
-            column[dst[r] : dst[r] + length[r]] = column[src[r] : src[r] + length[r]]
+def _compact(column, kept):  # pragma: no cover - compiled
+    """Move the survivors' values (``kept`` 1, the dead 0) to the front of ``column``, in order, in place.
+    Every value is written and the next position advanced by ``kept``: without a branch per row it runs
+    about 2.5 times faster than copying survivors only."""
+    alive = 0
+    for i in range(column.size):
+        column[alive] = column[i]
+        alive += kept[i]
+    return alive

@@ -144,6 +144,18 @@ def train_carers(elders: Elders, n: int) -> int:
     caring = np.flatnonzero(
         (elders.level >= MILD) & (elders.setting >= FAMILY) & (elders.setting <= FAMILY_BED) & ~elders.carer_trained
     )
-    pick = caring[np.argsort(-elders.burden[caring], kind="stable")[:n]]
+    pick = caring[top(elders.burden[caring], n)]
     elders.carer_trained[pick] = True
     return pick.size
+
+
+def top(values: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` largest values, largest first, ties in order of position (a stable sort of
+    the few that can be among them rather than of all)."""
+    if n <= 0:
+        return np.empty(0, dtype=np.int64)
+    if n >= values.size:
+        return np.argsort(-values, kind="stable")
+    threshold = np.partition(values, values.size - n)[values.size - n]
+    few = np.flatnonzero(values >= threshold)
+    return few[np.argsort(-values[few], kind="stable")][:n]

@@ -42,9 +42,13 @@ def needed_bed(level: np.ndarray, dementia: np.ndarray, dementia_beds: bool) -> 
     return bed
 
 
-def occupancy(elders: Elders, n_homes: int, p: Parameters) -> tuple[np.ndarray, np.ndarray]:
-    """Residents by [home, bed type] and staff load by home."""
-    res = np.flatnonzero(elders.setting == INSTITUTION)
+def residents(elders: Elders) -> np.ndarray:
+    """Rows of the elders living in a care home."""
+    return np.flatnonzero(elders.setting == INSTITUTION)
+
+
+def occupancy(elders: Elders, res: np.ndarray, n_homes: int, p: Parameters) -> tuple[np.ndarray, np.ndarray]:
+    """Residents (rows ``res``) by [home, bed type] and staff load by home."""
     occupied = np.bincount(elders.home[res] * 3 + elders.bed[res], minlength=n_homes * 3).reshape(n_homes, 3)
     # float even with no residents (bincount of nothing is integer)
     load = np.bincount(elders.home[res], weights=resident_load(elders.level[res], p), minlength=n_homes)

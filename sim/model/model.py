@@ -26,7 +26,7 @@ from sim.data.fits import resolve as resolve_calibration
 from sim.data.parameters import Parameters, care_baselines
 from sim.data.regions import load_region
 from sim.model import care, characteristics, entrants, families, health, homes, money, rules, workforce
-from sim.model.elders import COLUMNS, Elders, pool_cells
+from sim.model.elders import COLUMNS, INSTITUTION, Elders, pool_cells
 from sim.model.scale import agents
 from sim.results.record import YearlyRecord
 from sim.scenario import Scenario
@@ -68,6 +68,7 @@ class AgeingModel(mesa.Model):
         if care:
             self._describe_newcomers(rows)
             self._start_care_system()
+            self.residents = np.empty(0, dtype=np.int64)
             self._arrange_care(everyone_reviews=True)
         self.record.add(self.year, self.counts, care=self.last_care)
         self.running = self.year < scenario.horizon
@@ -84,6 +85,7 @@ class AgeingModel(mesa.Model):
         self.counts = self.elders.counts()
         if self.with_care:
             self._describe_newcomers(rows)
+            self.residents = homes.residents(self.elders)
             self._update_families()
             self._update_workforce()
             self._build_beds()
@@ -119,7 +121,7 @@ class AgeingModel(mesa.Model):
         characteristics.align_dementia(self.elders, self.dementia_prevalence, self.care_rng)
 
     def _update_workforce(self) -> None:
-        occupied, load = homes.occupancy(self.elders, len(self.homes), self.p)
+        occupied, load = homes.occupancy(self.elders, self.residents, len(self.homes), self.p)
         workforce.labour_market(
             self.workforce,
             self.config,
@@ -136,7 +138,7 @@ class AgeingModel(mesa.Model):
         targets = homes.bed_targets(
             self.config, self.year, self.baseline, self.region.population_total(), self.counts.sum()
         )
-        occupied, _ = homes.occupancy(self.elders, len(self.homes), self.p)
+        occupied, _ = homes.occupancy(self.elders, self.residents, len(self.homes), self.p)
         self.homes.build(
             self,
             targets,
@@ -174,6 +176,7 @@ class AgeingModel(mesa.Model):
             self.elders,
             self.year,
             self.homes,
+            self.residents,
             staff.astype(float),
             capacity,
             benefits,
@@ -182,6 +185,7 @@ class AgeingModel(mesa.Model):
             self.care_rng,
             everyone_reviews=everyone_reviews,
         )
+        self.residents = year.rows[year.setting == INSTITUTION]
         self.workforce.home_care_demand = year.formal[rules.visited(year.setting)].sum()
         self._settle_fund(benefits, year)
         self.last_care = self._care_snapshot(year, capacity)
@@ -201,7 +205,7 @@ class AgeingModel(mesa.Model):
 
     def _care_snapshot(self, year: care.CareYear, capacity: care.Capacity) -> dict:
         """What the indicators need from this year's care system."""
-        occupied, load = homes.occupancy(self.elders, len(self.homes), self.p)
+        occupied, load = homes.occupancy(self.elders, self.residents, len(self.homes), self.p)
         staff, home_care_staff = self.workforce.staff_by_employer(len(self.homes))
         return {
             "care": year,

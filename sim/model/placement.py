@@ -22,12 +22,13 @@ from sim.model.homes import PUBLIC, Homes, admit, occupancy, resident_load
 
 @dataclass
 class Admissions:
-    """Who entered a care home this year (rows), and who entered a public one and when they had joined
-    its waiting list."""
+    """Who entered a care home this year (rows), who entered a public one and when they had joined its
+    waiting list, and who is left waiting for one (rows)."""
 
     rows: np.ndarray
     public: np.ndarray
     public_joined: np.ndarray
+    waiting: np.ndarray
 
 
 def admit_to_homes(
@@ -37,13 +38,15 @@ def admit_to_homes(
     bed: np.ndarray,
     year: int,
     homes: Homes,
+    residents: np.ndarray,
     staff: np.ndarray,
     p: Parameters,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, Admissions]:
-    """Admit those who chose a home (positions in ``choosers``), needing ``bed``; update the waiting list.
-    Returns whether each chooser was admitted, and the admissions."""
-    occupied, load = occupancy(elders, len(homes), p)
+    """Admit those who chose a home (positions in ``choosers``), needing ``bed``, to homes where
+    ``residents`` (rows) live; update the waiting list. Returns whether each chooser was admitted, and the
+    admissions."""
+    occupied, load = occupancy(elders, residents, len(homes), p)
     free_beds = homes.beds() - occupied if len(homes) else np.zeros((0, 3), dtype=np.int64)
     free_staff = staff - load
     public_homes = homes.ownership() == PUBLIC if len(homes) else np.zeros(0, dtype=bool)
@@ -55,7 +58,7 @@ def admit_to_homes(
         rows = choosers[queue]
         if option == O_PUBLIC:
             priority = rules.public_priority(elders.income[rows], elders.level[rows])
-            order = np.lexsort((elders.uid[rows], joined[queue], -elders.level[rows], priority))
+            order = np.lexsort((rows, joined[queue], -elders.level[rows], priority))  # rows keep the order of entry
             homes_in_turn = rng.permutation(np.flatnonzero(public_homes))
         else:
             order = rng.permutation(queue.size)
@@ -68,7 +71,7 @@ def admit_to_homes(
     waiting = np.flatnonzero((choice == O_PUBLIC) & ~placed)
     elders.waiting_since[choosers] = 0
     elders.waiting_since[choosers[waiting]] = joined[waiting]
-    return placed, Admissions(np.concatenate(admitted), public, public_joined)
+    return placed, Admissions(np.concatenate(admitted), public, public_joined, choosers[waiting])
 
 
 def _place(

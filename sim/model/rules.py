@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.data.levels import MODERATE, SEVERE, TOTAL
-from sim.model.elders import DESTITUTE, EMPLOYEE, FAMILY_BED, HOME_CARE, MINIMUM_INCOME
+from sim.model.elders import DESTITUTE, EMPLOYEE, FAMILY_BED, HOME_CARE, MINIMUM_INCOME, SETTINGS
 
 OLD_AGE_ALLOWANCE_AGE = 80  # 高龄津贴: everyone aged 80 and over
 ELIGIBLE_FROM = {"moderate": MODERATE, "severe": SEVERE, "total": TOTAL}  # lowest level the insurance pays
@@ -61,5 +61,9 @@ def contributors(coverage: str, population_all_ages: float, urban_share: float, 
     return population_all_ages * share
 
 
+_VISITED = np.isin(np.arange(len(SETTINGS)), VISITED_SETTINGS)
+
+
 def visited(setting: np.ndarray) -> np.ndarray:
-    return np.isin(setting, VISITED_SETTINGS)
+    """Whether each setting is one home-care workers deliver."""
+    return _VISITED[setting]

@@ -107,6 +107,7 @@ def care_rows(year: int, snap: dict, pop60: float, scale: float) -> list[tuple]:
     """The care system's indicators for one year (sex 'all', ages 60+ unless a breakdown says otherwise)."""
     from sim.model.elders import INSTITUTION, SETTINGS
     from sim.model.homes import BED_TYPES, OWNERSHIP, PUBLIC
+    from sim.model.rules import visited
     from sim.model.workforce import CERT_LEVELS
 
     rows: list[tuple] = []
@@ -116,8 +117,11 @@ def care_rows(year: int, snap: dict, pop60: float, scale: float) -> list[tuple]:
 
     care, level = snap["care"], snap["elders_level"]
     unmet = care.unmet
-    in_setting = np.zeros((len(SETTINGS), len(LEVELS)))
-    np.add.at(in_setting, (care.setting, level), 1)
+    in_setting = (
+        np.bincount(care.setting.astype(np.int64) * len(LEVELS) + level, minlength=len(SETTINGS) * len(LEVELS))
+        .reshape(len(SETTINGS), len(LEVELS))
+        .astype(float)
+    )
     in_setting[0, 0] += pop60 / scale - in_setting.sum()  # everyone else: no need, no arrangement
     for s, name in enumerate(SETTINGS):
         add("elders_by_setting", in_setting[s].sum() * scale, "persons", group=name)
@@ -199,7 +203,7 @@ def care_rows(year: int, snap: dict, pop60: float, scale: float) -> list[tuple]:
     add("workers_per_10k", workers.sum() * scale / pop60 * 1e4, "workers per 10,000 aged 60+")
     add("certified_workers_per_10k", workers[1:].sum() * scale / pop60 * 1e4, "workers per 10,000 aged 60+")
     needed = load.sum() + (beds.sum() - occupied.sum()) / p.residents_per_worker[2]
-    needed += care.formal[np.isin(care.setting, (2, 4))].sum() * 52 / p.home_care_hours_per_worker
+    needed += care.formal[visited(care.setting)].sum() * 52 / p.home_care_hours_per_worker
     add("staff_gap", max(0.0, needed - workers.sum()) * scale, "persons")
     add("workers_joined", snap["workers_joined"] * scale, "persons")
     add("workers_left", snap["workers_left"] * scale, "persons")
