@@ -112,21 +112,20 @@ def spouse_able(elders: Elders, idx: np.ndarray) -> np.ndarray:
 
 
 def family_hours(elders: Elders, idx: np.ndarray, p: Parameters) -> np.ndarray:
-    """Hours of care per week the family of each elder in ``idx`` can give."""
+    """Hours of care per week the family of each elder in ``idx`` can give: an able spouse's and the
+    nearest child's, more once a carer is trained."""
     h = p.family_hours_per_week
-    hours = np.where(spouse_able(elders, idx), h["spouse"], 0.0)
-    child = elders.children[idx]
-    by_child = np.select(
-        [child == CORESIDENT, child == NEIGHBOURHOOD, child == COUNTY, child == FARTHER],
-        [
-            np.where(elders.child_working[idx], h["coresident_working"], h["coresident_not_working"]),
-            h["neighbourhood"],
-            h["county"],
-            h["farther"],
-        ],
-        0.0,
+    by_place = np.zeros(len(CHILD_PLACES))
+    by_place[[FARTHER, COUNTY, NEIGHBOURHOOD, CORESIDENT]] = (
+        h["farther"],
+        h["county"],
+        h["neighbourhood"],
+        h["coresident_not_working"],
     )
-    hours = hours + by_child
+    child = elders.children[idx]
+    by_child = by_place[child]
+    by_child[(child == CORESIDENT) & elders.child_working[idx]] = h["coresident_working"]
+    hours = np.where(spouse_able(elders, idx), h["spouse"], 0.0) + by_child
     return hours * np.where(elders.carer_trained[idx], 1.0 + p.family_training_uplift, 1.0)
 
 

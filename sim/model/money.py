@@ -125,10 +125,8 @@ def accounts(
         rules.destitute(elders.income[rows]),
         price_terms(p, benefits),
     )
-    subsidy_cash = (
-        int(rules.poor_and_disabled(elders.income, elders.level).sum()) * benefits.nursing_subsidy
-        + int(rules.old_age_allowance_due(elders.age).sum()) * benefits.old_age_allowance
-    )
+    poor_and_disabled, allowance_age = entitled(elders.income, elders.level, elders.age)
+    subsidy_cash = poor_and_disabled * benefits.nursing_subsidy + allowance_age * benefits.old_age_allowance
     respite_takers = (elders.level[rows] >= rules.RESPITE_FROM) & ~resident
     ltci = insurance + cash
     return Accounts(
@@ -157,3 +155,15 @@ def _bills(setting, formal, home_price, eligible, voucher, destitute, terms):  #
         out[3, i] = paid_voucher
         out[4, i] = support
     return out[0], out[1], out[2], out[3], out[4]
+
+
+@numba.njit(cache=True, nogil=True)
+def entitled(income, level, age):  # pragma: no cover - compiled
+    """How many receive the nursing subsidy (poor and disabled) and the old-age allowance: one pass over
+    everyone with the rules of ``rules.poor_and_disabled`` and ``rules.old_age_allowance_due``."""
+    subsidy = 0
+    allowance = 0
+    for i in range(income.size):
+        subsidy += rules.poor_and_disabled(income[i], level[i])
+        allowance += rules.old_age_allowance_due(age[i])
+    return subsidy, allowance

@@ -4,6 +4,7 @@ public bed, and which arrangements home-care workers deliver."""
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from sim.data.levels import MODERATE, SEVERE, TOTAL
@@ -16,27 +17,34 @@ VISITED_SETTINGS = (HOME_CARE, FAMILY_BED)  # care delivered at home by home-car
 RESPITE_FROM = SEVERE  # respite days go to families caring for an elder at severe loss or worse
 
 
+# The rules that compiled passes also apply are compiled, so that one definition serves arrays (from
+# Python) and single elders (inside a compiled loop).
+@numba.njit(cache=True, nogil=True)
 def destitute(income: np.ndarray) -> np.ndarray:
     """Under destitute support (特困): the government pays their care home."""
     return income == DESTITUTE
 
 
+@numba.njit(cache=True, nogil=True)
 def poor(income: np.ndarray) -> np.ndarray:
     """Destitute or in a minimum-income (低保) household."""
     return income <= MINIMUM_INCOME
 
 
+@numba.njit(cache=True, nogil=True)
 def unable_to_care_for_self(level: np.ndarray) -> np.ndarray:
     """'Unable to care for themselves' (生活不能自理) of the plans and statistics, read as GB/T levels
     moderate or worse."""
     return level >= MODERATE
 
 
+@numba.njit(cache=True, nogil=True)
 def poor_and_disabled(income: np.ndarray, level: np.ndarray) -> np.ndarray:
     """Who receives the nursing subsidy (护理补贴) and comes second for a public bed."""
     return poor(income) & unable_to_care_for_self(level)
 
 
+@numba.njit(cache=True, nogil=True)
 def old_age_allowance_due(age: np.ndarray) -> np.ndarray:
     return age >= OLD_AGE_ALLOWANCE_AGE
 
