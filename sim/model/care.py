@@ -36,7 +36,7 @@ from sim.model.choice import (
     sample_logit,
     utilities,
 )
-from sim.model.elders import DAY_CARE, FAMILY, FAMILY_BED, HOME_CARE, INSTITUTION, NO_NEED, Elders
+from sim.model.elders import DAY_CARE, FAMILY, FAMILY_BED, HOME_CARE, INSTITUTION, NO_NEED, SETTINGS, Elders
 from sim.model.families import accumulate_strain, family_hours
 from sim.model.homes import DEMENTIA, PUBLIC, Homes, needed_bed, occupancy
 from sim.model.money import Accounts, Benefits, accounts
@@ -144,15 +144,17 @@ def places_left(
     """Family beds and day-care places left for those reconsidering once the others keep theirs. Where
     fewer places are left than are held (a lever that shrinks), the last by priority reconsider too
     (``review`` is updated)."""
+    keepers = candidates[~review]
+    held = np.bincount(elders.setting[keepers], minlength=len(SETTINGS))
     places = {}
     for option, setting, total in (
         (O_BED, FAMILY_BED, capacity.family_beds),
         (O_DAY, DAY_CARE, capacity.day_care_places),
     ):
-        evicted = keep_within(elders, candidates[~review], setting, total, rng)
-        if evicted.size:
-            review[np.isin(candidates, evicted)] = True
-        places[option] = total - int((elders.setting[candidates[~review]] == setting).sum())
+        if held[setting] > total:
+            review[np.isin(candidates, keep_within(elders, keepers, setting, total, rng))] = True
+            held[setting] = total
+        places[option] = total - int(held[setting])
     return places
 
 

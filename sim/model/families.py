@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from functools import cache
 
+import numba
 import numpy as np
 
+from sim.data.demography import AGE_MAX, AGE_MIN
 from sim.data.levels import MILD
 from sim.data.parameters import Parameters
 from sim.data.regions import load_region
@@ -47,16 +49,21 @@ def _married_65(ages: np.ndarray, slope: float, mean: float, persons: np.ndarray
 
 
 def married_probability(sex: np.ndarray, age: np.ndarray, p: Parameters) -> np.ndarray:
-    out = np.empty(sex.size)
+    """Chance of being married (a living spouse), by sex and age."""
+    return married_by_age(p)[sex, np.minimum(age, AGE_MAX) - AGE_MIN]
+
+
+def married_by_age(p: Parameters) -> np.ndarray:
+    """[sex, age 60..110] married shares: the census share at 60-64, then falling linearly with age so that
+    the 65+ average holds for China's age structure."""
+    persons = load_region("china").base_population()
+    out = np.empty((2, AGE_MAX - AGE_MIN + 1))
     for s, name in enumerate(("male", "female")):
         young = p.married_share_60_64[name]
         mean65 = p.married_share_65plus[name]
-        slope = _married_slope(mean65, s)
-        persons = load_region("china").base_population()[s, 5:]
-        ages65 = np.arange(65, 65 + persons.size)
-        by_age = np.concatenate([np.full(5, young), np.clip(_married_65(ages65, slope, mean65, persons), 0.02, young)])
-        mine = sex == s
-        out[mine] = by_age[age[mine] - 60]
+        ages65 = np.arange(65, AGE_MAX + 1)
+        older = _married_65(ages65, _married_slope(mean65, s), mean65, persons[s, 5:])
+        out[s] = np.concatenate([np.full(5, young), np.clip(older, 0.02, young)])
     return out
 
 
@@ -87,8 +94,9 @@ def form_families(
     shares = np.array(
         [loc["none"], loc["farther"], loc["county"], loc["neighbourhood"], coresident_share(year, base_year, p)]
     )
-    shares = shares / shares.sum()
-    elders.children[rows] = rng.choice(len(CHILD_PLACES), size=sex.size, p=shares)
+    cdf = np.cumsum(shares)
+    cdf /= cdf[-1]  # ends at 1 exactly, so every draw lands on a place
+    elders.children[rows] = np.searchsorted(cdf, rng.random(sex.size), side="right")
     elders.child_working[rows] = rng.random(sex.size) < p.coresident_child_working
 
 
@@ -102,18 +110,9 @@ def update_outside_spouses(elders: Elders, q: np.ndarray, p: Parameters, rng: np
     elders.spouse[gone] = -1
 
 
-def spouse_able(elders: Elders, idx: np.ndarray) -> np.ndarray:
-    """Whether each elder in ``idx`` has a spouse who can give care (alive, at most mild loss)."""
-    spouse = elders.spouse[idx]
-    able = spouse == SPOUSE_OUTSIDE
-    linked = spouse >= 0
-    able[linked] = elders.level[spouse[linked]] <= MILD
-    return able
-
-
-def family_hours(elders: Elders, idx: np.ndarray, p: Parameters) -> np.ndarray:
-    """Hours of care per week the family of each elder in ``idx`` can give: an able spouse's and the
-    nearest child's, more once a carer is trained."""
+def family_hours(elders: Elders, rows: np.ndarray, p: Parameters) -> np.ndarray:
+    """Hours of care per week the family of each elder in ``rows`` can give: an able spouse's (alive, at
+    most mild loss) and the nearest child's, more once a carer is trained."""
     h = p.family_hours_per_week
     by_place = np.zeros(len(CHILD_PLACES))
     by_place[[FARTHER, COUNTY, NEIGHBOURHOOD, CORESIDENT]] = (
@@ -122,20 +121,49 @@ def family_hours(elders: Elders, idx: np.ndarray, p: Parameters) -> np.ndarray:
         h["neighbourhood"],
         h["coresident_not_working"],
     )
-    child = elders.children[idx]
-    by_child = by_place[child]
-    by_child[(child == CORESIDENT) & elders.child_working[idx]] = h["coresident_working"]
-    hours = np.where(spouse_able(elders, idx), h["spouse"], 0.0) + by_child
-    return hours * np.where(elders.carer_trained[idx], 1.0 + p.family_training_uplift, 1.0)
+    return _family_hours(
+        rows,
+        elders.spouse,
+        elders.level,
+        elders.children,
+        elders.child_working,
+        elders.carer_trained,
+        float(h["spouse"]),
+        by_place,
+        float(h["coresident_working"]),
+        1.0 + float(p.family_training_uplift),
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def _family_hours(
+    rows, spouse, level, children, child_working, trained, spouse_hours, by_place, coresident_working, uplift
+):  # pragma: no cover - compiled
+    out = np.empty(rows.size)
+    for k in range(rows.size):
+        i = rows[k]
+        s = spouse[i]
+        able = s == SPOUSE_OUTSIDE or (s >= 0 and level[s] <= MILD)
+        child = children[i]
+        by_child = coresident_working if child == CORESIDENT and child_working[i] else by_place[child]
+        out[k] = ((spouse_hours if able else 0.0) + by_child) * (uplift if trained[i] else 1.0)
+    return out
 
 
 def accumulate_strain(
-    elders: Elders, idx: np.ndarray, given: np.ndarray, capacity: np.ndarray, respite_days: np.ndarray, p: Parameters
+    elders: Elders, rows: np.ndarray, given: np.ndarray, capacity: np.ndarray, respite_days: np.ndarray, p: Parameters
 ) -> None:
-    """Carry last year's strain forward and add this year's; respite days take time off the year's strain."""
-    strain = np.divide(given, capacity, out=np.zeros_like(given), where=capacity > 0)
-    strain *= 1.0 - np.minimum(respite_days, 365.0) / 365.0
-    elders.burden[idx] = (p.burden_decay * elders.burden[idx] + strain).astype(np.float32)
+    """Carry last year's strain forward and add this year's (hours given over hours the family can give);
+    respite days take time off the year's strain."""
+    _strain(rows, given, capacity, respite_days, float(p.burden_decay), elders.burden)
+
+
+@numba.njit(cache=True, nogil=True)
+def _strain(rows, given, capacity, respite_days, decay, burden):  # pragma: no cover - compiled
+    for k in range(rows.size):
+        strain = given[k] / capacity[k] if capacity[k] > 0 else 0.0
+        strain *= 1.0 - min(respite_days[k], 365.0) / 365.0
+        burden[rows[k]] = np.float32(decay * burden[rows[k]] + strain)
 
 
 def train_carers(elders: Elders, n: int) -> int:
