@@ -101,15 +101,25 @@ def arrange(
 ) -> CareYear:
     """The year's care (see the module docstring). ``residents``: rows living in a care home;
     ``staff``: care workers by home, in agents."""
-    candidates = in_need_at_home(elders.level, elders.setting, elders.waiting_since)
+    candidates, entitled = care_census(elders.level, elders.setting, elders.waiting_since, elders.income, elders.age)
     review = np.ones(candidates.size, dtype=bool) if everyone_reviews else reviewing(elders, candidates, p, rng)
     places = places_left(elders, candidates, review, capacity, rng)
     reviewers = candidates[review]
-    family = family_hours(elders, candidates, p)  # fixed within the year's arrangement
+    family = family_hours(elders, candidates, p)  # need and family hours are fixed within the year
+    need = need_hours(elders.level[candidates], elders.dementia[candidates], p)
 
     dementia_beds = bool(homes.beds()[:, DEMENTIA].sum() > 0) if len(homes) else False
     utility = option_utilities(
-        elders, reviewers, family[review], homes, dementia_beds, places, benefits, p, inertia=not everyone_reviews
+        elders,
+        reviewers,
+        need[review],
+        family[review],
+        homes,
+        dementia_beds,
+        places,
+        benefits,
+        p,
+        inertia=not everyone_reviews,
     )
     choice = sample_logit(utility, rng)
 
@@ -118,7 +128,7 @@ def arrange(
     settle_at_home(elders, reviewers, choice, utility, placed, places, rng)
     elders.last_level[candidates] = elders.level[candidates]
 
-    home, need_home, informal, formal = _care_at_home(elders, candidates, family, capacity, respite_days, p)
+    home, need_home, informal, formal = _care_at_home(elders, candidates, need, family, capacity, respite_days, p)
     residents = np.sort(np.concatenate([residents, admissions.rows]))
     need_res, formal_res = _care_in_homes(elders, residents, homes, staff, p)
     rows = np.concatenate([home, residents])
@@ -134,7 +144,7 @@ def arrange(
         waiting=waiting,
         wait_years=(year - elders.waiting_since[waiting]).astype(float),
         admissions=admissions,
-        accounts=accounts(elders, rows, setting, formal_all, homes.prices(), benefits, respite_days, p),
+        accounts=accounts(elders, rows, setting, formal_all, homes.prices(), entitled, benefits, respite_days, p),
     )
 
 
@@ -161,6 +171,7 @@ def places_left(
 def option_utilities(
     elders: Elders,
     rows: np.ndarray,
+    need: np.ndarray,
     family: np.ndarray,
     homes: Homes,
     dementia_beds: bool,
@@ -169,8 +180,9 @@ def option_utilities(
     p: Parameters,
     inertia: bool,
 ) -> np.ndarray:
-    """[elder, option] utilities of the arrangements for ``rows`` (their families give ``family`` hours):
-    need, what each arrangement gives, its price net of who else pays, and the choice's weights."""
+    """[elder, option] utilities of the arrangements for ``rows`` (who need ``need`` hours a week, of which
+    their families can give ``family``): what each arrangement gives, its price net of who else pays, and
+    the choice's weights."""
     level = elders.level[rows]
     home_price = np.zeros((rows.size, 2))
     if len(homes):
@@ -187,7 +199,7 @@ def option_utilities(
     )
     income = monthly_income(elders.urban[rows], elders.income[rows], p) + benefits.cash_income(elders, rows)
     return utilities(
-        need_hours(level, elders.dementia[rows], p),
+        need,
         family,
         home_price,
         benefits.eligible(elders, rows),
@@ -207,6 +219,7 @@ def option_utilities(
 def _care_at_home(
     elders: Elders,
     candidates: np.ndarray,
+    need: np.ndarray,
     family: np.ndarray,
     capacity: Capacity,
     respite_days: float,
@@ -218,7 +231,7 @@ def _care_at_home(
     stays_home = elders.setting[candidates] != INSTITUTION
     home = candidates[stays_home]
     setting = elders.setting[home]
-    need = need_hours(elders.level[home], elders.dementia[home], p)
+    need = need[stays_home]
     family = family[stays_home]
     formal, informal = _hours_at_home(need, family, setting, capacity.home_care_hours_per_week, hours_terms(p))
     respite = np.where(elders.level[home] >= rules.RESPITE_FROM, respite_days, 0.0)
@@ -259,12 +272,17 @@ def _care_in_homes(
 
 
 @numba.njit(cache=True, nogil=True)
-def in_need_at_home(level, setting, waiting_since):  # pragma: no cover - compiled
-    """Rows at home with a care need (mild loss or worse) or on the waiting list; those at home with
-    neither lose any arrangement they had. One pass over everyone."""
+def care_census(level, setting, waiting_since, income, age):  # pragma: no cover - compiled
+    """The one pass over everyone the care step makes: rows at home with a care need (mild loss or worse)
+    or on the waiting list (those at home with neither lose any arrangement they had), and how many are
+    entitled to the nursing subsidy and to the old-age allowance."""
     rows = np.empty(level.size, dtype=np.int64)
     n = 0
+    subsidy = 0
+    allowance = 0
     for i in range(level.size):
+        subsidy += rules.poor_and_disabled(income[i], level[i])
+        allowance += rules.old_age_allowance_due(age[i])
         if setting[i] == INSTITUTION:
             continue
         if level[i] >= MILD or waiting_since[i] > 0:
@@ -272,4 +290,4 @@ def in_need_at_home(level, setting, waiting_since):  # pragma: no cover - compil
             n += 1
         else:
             setting[i] = NO_NEED
-    return rows[:n]
+    return rows[:n], (subsidy, allowance)

@@ -11,6 +11,7 @@ allowance from 80, and service vouchers for the poor.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -23,6 +24,17 @@ from sim.scenario import Insurance, Scenario
 from sim.scenario.levers import path_value
 
 
+class BenefitTerms(NamedTuple):
+    """The year's insurance and subsidies as compiled passes read them."""
+
+    active: bool  # the insurance pays this year
+    coverage: int  # position in rules.COVERAGE
+    eligible_from: int  # lowest capacity level it pays
+    nursing_subsidy: float  # yuan a month, poor and disabled elders
+    old_age_allowance: float  # yuan a month, from age 80
+    voucher: float  # yuan a month, poor elders using formal care
+
+
 @dataclass
 class Benefits:
     """The insurance and subsidies in force in a year."""
@@ -33,21 +45,39 @@ class Benefits:
     old_age_allowance: float
     voucher: float
 
-    def eligible(self, elders: Elders, idx: np.ndarray) -> np.ndarray:
-        """Covered and at or above the eligible level, in a year the insurance pays."""
-        if not self.active:
-            return np.zeros(idx.size, dtype=bool)
-        covered = rules.covered(self.insurance.coverage, elders.scheme[idx], elders.urban[idx])
-        return covered & (elders.level[idx] >= rules.ELIGIBLE_FROM[self.insurance.eligible_from])
+    @property
+    def terms(self) -> BenefitTerms:
+        ins = self.insurance
+        return BenefitTerms(
+            self.active,
+            rules.COVERAGE.index(ins.coverage),
+            rules.ELIGIBLE_FROM[ins.eligible_from],
+            self.nursing_subsidy,
+            self.old_age_allowance,
+            self.voucher,
+        )
 
-    def cash_income(self, elders: Elders, idx: np.ndarray) -> np.ndarray:
+    def eligible(self, elders: Elders, rows: np.ndarray) -> np.ndarray:
+        """Whether the insurance pays each elder of ``rows`` this year (rules.eligible)."""
+        return _eligible(rows, elders.scheme, elders.urban, elders.level, self.terms)
+
+    def cash_income(self, elders: Elders, rows: np.ndarray) -> np.ndarray:
         """Monthly public cash added to an elder's income: nursing subsidy and old-age allowance."""
         return np.where(
-            rules.poor_and_disabled(elders.income[idx], elders.level[idx]), self.nursing_subsidy, 0.0
-        ) + np.where(rules.old_age_allowance_due(elders.age[idx]), self.old_age_allowance, 0.0)
+            rules.poor_and_disabled(elders.income[rows], elders.level[rows]), self.nursing_subsidy, 0.0
+        ) + np.where(rules.old_age_allowance_due(elders.age[rows]), self.old_age_allowance, 0.0)
 
-    def service_voucher(self, elders: Elders, idx: np.ndarray) -> np.ndarray:
-        return np.where(rules.poor(elders.income[idx]), self.voucher, 0.0)
+    def service_voucher(self, elders: Elders, rows: np.ndarray) -> np.ndarray:
+        return np.where(rules.poor(elders.income[rows]), self.voucher, 0.0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _eligible(rows, scheme, urban, level, t):  # pragma: no cover - compiled
+    out = np.empty(rows.size, dtype=np.bool_)
+    for k in range(rows.size):
+        i = rows[k]
+        out[k] = rules.eligible(t.active, t.coverage, t.eligible_from, scheme[i], urban[i], level[i])
+    return out
 
 
 def benefits_of_year(scenario: Scenario, year: int, baseline: dict) -> Benefits:
@@ -106,64 +136,66 @@ def accounts(
     setting: np.ndarray,
     formal: np.ndarray,
     home_prices: np.ndarray,
+    entitled: tuple[int, int],
     benefits: Benefits,
     respite_days: float,
     p: Parameters,
 ) -> Accounts:
     """What elders pay and what the insurance and the government pay, for the arrangements of ``rows``
-    (with ``formal`` hours a week delivered, ``home_prices`` [home, bed type] a month), and the subsidies
-    everyone entitled receives."""
-    resident = setting == INSTITUTION
-    home_price = np.zeros(rows.size)
-    home_price[resident] = home_prices[elders.home[rows[resident]], elders.bed[rows[resident]]]
-    gross, insurance, cash, voucher, support = _bills(
+    (``formal`` hours a week delivered; ``home_prices`` [home, bed type] a month), and the subsidies the
+    ``entitled`` receive (how many are poor and disabled, how many 80 or over)."""
+    ltci, sums, respite_takers = _bills(
+        rows,
         setting,
         formal,
-        home_price,
-        benefits.eligible(elders, rows),
-        benefits.service_voucher(elders, rows),
-        rules.destitute(elders.income[rows]),
+        home_prices,
+        elders.home,
+        elders.bed,
+        elders.level,
+        elders.income,
+        elders.scheme,
+        elders.urban,
+        benefits.terms,
         price_terms(p, benefits),
     )
-    poor_and_disabled, allowance_age = entitled(elders.income, elders.level, elders.age)
-    subsidy_cash = poor_and_disabled * benefits.nursing_subsidy + allowance_age * benefits.old_age_allowance
-    respite_takers = (elders.level[rows] >= rules.RESPITE_FROM) & ~resident
-    ltci = insurance + cash
+    insurance, cash, voucher, support, out_of_pocket = sums
+    subsidy_cash = entitled[0] * benefits.nursing_subsidy + entitled[1] * benefits.old_age_allowance
     return Accounts(
-        ltci_spending=12 * (insurance.sum() + cash.sum()),
-        voucher_spending=12 * voucher.sum(),
-        destitute_support=12 * support.sum(),
+        ltci_spending=12 * (insurance + cash),
+        voucher_spending=12 * voucher,
+        destitute_support=12 * support,
         nursing_and_allowance=12 * subsidy_cash,
-        respite_spending=float(respite_takers.sum() * respite_days * p.bed_price_monthly["nursing"] / DAYS_PER_MONTH),
-        out_of_pocket=12 * (gross - insurance - voucher - support).sum(),
+        respite_spending=float(respite_takers * respite_days * p.bed_price_monthly["nursing"] / DAYS_PER_MONTH),
+        out_of_pocket=12 * out_of_pocket,
         ltci_paid=ltci,
         beneficiaries=int((ltci > 0).sum()),
     )
 
 
 @numba.njit(cache=True, nogil=True)
-def _bills(setting, formal, home_price, eligible, voucher, destitute, terms):  # pragma: no cover - compiled
-    """Each row's bill for its arrangement (prices.bill): gross, insurance, family cash, voucher, support."""
-    n = setting.size
-    out = np.zeros((5, n))
-    for i in range(n):
-        gross = gross_price(setting[i], formal[i], home_price[i], terms)
-        insurance, cash, paid_voucher, support = bill(setting[i], gross, eligible[i], voucher[i], destitute[i], terms)
-        out[0, i] = gross
-        out[1, i] = insurance
-        out[2, i] = cash
-        out[3, i] = paid_voucher
-        out[4, i] = support
-    return out[0], out[1], out[2], out[3], out[4]
-
-
-@numba.njit(cache=True, nogil=True)
-def entitled(income, level, age):  # pragma: no cover - compiled
-    """How many receive the nursing subsidy (poor and disabled) and the old-age allowance: one pass over
-    everyone with the rules of ``rules.poor_and_disabled`` and ``rules.old_age_allowance_due``."""
-    subsidy = 0
-    allowance = 0
-    for i in range(income.size):
-        subsidy += rules.poor_and_disabled(income[i], level[i])
-        allowance += rules.old_age_allowance_due(age[i])
-    return subsidy, allowance
+def _bills(
+    rows, setting, formal, home_prices, home, bed, level, income, scheme, urban, b, terms
+):  # pragma: no cover - compiled
+    """Each row's bill for its arrangement (prices.bill): the insurance's monthly payment to each row, the
+    sums of insurance, family cash, vouchers, destitute support and out-of-pocket payments, and how many
+    at home at severe loss or worse (respite takers)."""
+    ltci = np.empty(rows.size)
+    sums = np.zeros(5)
+    respite_takers = 0
+    for k in range(rows.size):
+        i = rows[k]
+        price = home_prices[home[i], bed[i]] if setting[k] == INSTITUTION else 0.0
+        gross = gross_price(setting[k], formal[k], price, terms)
+        pays = rules.eligible(b.active, b.coverage, b.eligible_from, scheme[i], urban[i], level[i])
+        voucher = b.voucher if rules.poor(income[i]) else 0.0
+        insurance, cash, paid_voucher, support = bill(
+            setting[k], gross, pays, voucher, rules.destitute(income[i]), terms
+        )
+        ltci[k] = insurance + cash
+        sums[0] += insurance
+        sums[1] += cash
+        sums[2] += paid_voucher
+        sums[3] += support
+        sums[4] += gross - insurance - paid_voucher - support
+        respite_takers += level[i] >= rules.RESPITE_FROM and setting[k] != INSTITUTION
+    return ltci, sums, respite_takers

@@ -150,7 +150,8 @@ def ration(
 
 def by_priority(level: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The order in which limited places at home go: the more dependent first, then at random."""
-    return np.lexsort((rng.random(level.size), -level))
+    # one sort on level and a uniform draw below one: the order of a sort on (level, draw), faster
+    return np.argsort(rng.random(level.size) - level, kind="stable")
 
 
 def keep_within(elders: Elders, keepers: np.ndarray, setting: int, places: int, rng: np.random.Generator) -> np.ndarray:

@@ -13,6 +13,7 @@ from sim.model.elders import DESTITUTE, EMPLOYEE, FAMILY_BED, HOME_CARE, MINIMUM
 OLD_AGE_ALLOWANCE_AGE = 80  # 高龄津贴: everyone aged 80 and over
 ELIGIBLE_FROM = {"moderate": MODERATE, "severe": SEVERE, "total": TOTAL}  # lowest level the insurance pays
 COVERAGE = ("urban_employees", "urban", "all")  # who the insurance covers (and who pays its premium)
+URBAN_EMPLOYEES, URBAN, EVERYONE = range(len(COVERAGE))
 VISITED_SETTINGS = (HOME_CARE, FAMILY_BED)  # care delivered at home by home-care workers
 RESPITE_FROM = SEVERE  # respite days go to families caring for an elder at severe loss or worse
 
@@ -54,13 +55,21 @@ def public_priority(income: np.ndarray, level: np.ndarray) -> np.ndarray:
     return np.where(destitute(income), 0, np.where(poor_and_disabled(income, level), 1, 2))
 
 
-def covered(coverage: str, scheme: np.ndarray, urban: np.ndarray) -> np.ndarray:
-    """Who the insurance covers: employees' medical insurance (职工医保), urban residents, or everyone."""
-    if coverage == "urban_employees":
+@numba.njit(cache=True, nogil=True)
+def covered(coverage: int, scheme: int, urban: bool) -> bool:
+    """Whether the insurance covers an elder: ``coverage`` is a position in COVERAGE (employees' medical
+    insurance 职工医保, urban residents, or everyone)."""
+    if coverage == URBAN_EMPLOYEES:
         return scheme == EMPLOYEE
-    if coverage == "urban":
+    if coverage == URBAN:
         return urban
-    return np.ones(scheme.size, dtype=bool)
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def eligible(active: bool, coverage: int, eligible_from: int, scheme: int, urban: bool, level: int) -> bool:
+    """Whether the insurance pays an elder this year: in force, covered, at or above the eligible level."""
+    return active and covered(coverage, scheme, urban) and level >= eligible_from
 
 
 def contributors(coverage: str, population_all_ages: float, urban_share: float, employee_share: float) -> float:

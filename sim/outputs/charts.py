@@ -324,7 +324,10 @@ def _targets_figure(runs: list[Run], L: dict) -> Figure:
 
 def save(fig: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=PNG_DPI if path.suffix == ".png" else None, metadata=_metadata(path.suffix))
+    png = path.suffix == ".png"
+    # zlib level 1: a third faster to write than the default 6, for files about a fifth larger
+    extra = {"dpi": PNG_DPI, "pil_kwargs": {"compress_level": 1}} if png else {}
+    fig.savefig(path, metadata=_metadata(path.suffix), **extra)
     plt.close(fig)
     return path
 
@@ -352,3 +355,9 @@ def save_charts(
                 raise ValueError(f"unknown format {fmt!r} (allowed: {', '.join(FORMATS)})")
             written.append(save(figure(chart, runs, lang), Path(out) / f"{chart}.{fmt}"))
     return written
+
+
+def draw_default_charts(folder: Path) -> list[Path]:
+    """The default chart set of a results folder (PNG, English) into ``folder/charts/en``."""
+    return save_charts([Run.load(folder)], Path(folder) / "charts" / "en")
+

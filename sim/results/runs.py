@@ -142,7 +142,7 @@ def write_run(result: RunResult, out: Path, command: list[str] | None = None, ch
             json.dumps(manifest(result, command), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
         if charts:
-            from sim.outputs.charts import Run, save_charts
+            from sim.outputs.charts import draw_default_charts
 
-            save_charts([Run.load(tmp)], tmp / "charts" / "en")
+            draw_default_charts(tmp)
     return out
