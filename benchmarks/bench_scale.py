@@ -3,8 +3,8 @@ persons per agent, compared on every headline indicator and on the effect of eve
 
     python benchmarks/bench_scale.py [--workers 2] [--out runs/bench-scale] [--part levels|levers|both]
 
-1. Levels: the Tianjin plan and baseline at scales 1, 10 and 100, Shengzhou's plan and baseline at 1 and
-   10; occupancy (all, public, private), waiting list, persons with unmet need, unmet hours, residents,
+1. Levels: the Tianjin plan and baseline at scales 1, 10, 20, 50 and 100, Shengzhou's plan and baseline
+   at 1, 2, 5 and 10; occupancy (all, public, private), waiting list, persons with unmet need, unmet hours, residents,
    staffed beds, workers, insurance balance and beneficiaries in 2020, 2025, 2030 and 2035. A scale
    passes an indicator when its mean over replicates is within 3% of the 1:1 mean or within the 1:1
    runs' 90% interval (5th to 95th percentile), whichever is wider.
@@ -47,13 +47,13 @@ HEADLINE = [  # (label, indicator, group)
     ("insurance beneficiaries", "ltci_beneficiaries", "all"),
 ]
 LEVEL_RUNS = {  # scenario -> scales
-    "tianjin-14th-fyp": (1, 10, 100),
-    "tianjin-baseline": (1, 10, 100),
-    "shengzhou-2026": (1, 10),
-    "shengzhou-baseline": (1, 10),
+    "tianjin-14th-fyp": (1, 10, 20, 50, 100),
+    "tianjin-baseline": (1, 10, 20, 50, 100),
+    "shengzhou-2026": (1, 2, 5, 10),
+    "shengzhou-baseline": (1, 2, 5, 10),
 }
 EXPERIMENT = ROOT / "experiments" / "tianjin-levers-morris.yaml"
-LEVER_SCALES = (1, 10, 100)
+LEVER_SCALES = (1, 10, 20, 50, 100)
 LEVEL_TOLERANCE = 0.03
 EFFECT_TOLERANCE = 0.25
 
@@ -197,8 +197,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-scale")
     ap.add_argument("--part", choices=("levels", "levers", "both"), default="both")
     ap.add_argument("--scenarios", nargs="*", default=list(LEVEL_RUNS), help="level runs: which scenarios")
-    ap.add_argument("--level-replicates", default="1:10,10:20,100:40", help="scale:replicates,...")
-    ap.add_argument("--lever-replicates", default="1:3,10:8,100:20", help="scale:replicates,...")
+    ap.add_argument("--level-replicates", default="1:10,2:20,5:20,10:20,20:24,50:32,100:40", help="scale:reps,...")
+    ap.add_argument("--lever-replicates", default="1:3,10:8,20:10,50:16,100:20", help="scale:replicates,...")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     level_reps = {float(a): int(b) for a, b in (x.split(":") for x in args.level_replicates.split(","))}
