@@ -1,0 +1,42 @@
+"""Small inputs for the submodels' unit tests: elders built one by one, so rows keep the order given."""
+
+import mesa
+import numpy as np
+
+from sim.data.demography import AGE_MIN, N_AGES
+from sim.data.levels import N_LEVELS
+from sim.model.elders import Elders
+
+
+def elders_with(levels, ages=70, sexes=0, **columns) -> Elders:
+    """Elders with these levels (and ages, sexes: one value or one per elder), row i being the i-th given;
+    any care column set from ``columns`` (name=values)."""
+    levels = np.asarray(levels)
+    ages = np.broadcast_to(ages, levels.shape)
+    sexes = np.broadcast_to(sexes, levels.shape)
+    elders = Elders()
+    for sex, age, level in zip(sexes, ages, levels, strict=True):
+        one = np.zeros((2, N_AGES, N_LEVELS), dtype=np.int64)
+        one[sex, age - AGE_MIN, level] = 1
+        elders.add(one)
+    for name, values in columns.items():
+        getattr(elders, name)[:] = values
+    return elders
+
+
+def many_elders(counts_by_level, age=70, sex=0) -> Elders:
+    """Elders of one sex and age, ``counts_by_level[l]`` at each level, in level order."""
+    counts = np.zeros((2, N_AGES, N_LEVELS), dtype=np.int64)
+    counts[sex, age - AGE_MIN] = counts_by_level
+    elders = Elders()
+    elders.add(counts)
+    return elders
+
+
+def sd_bound(p: float, n: int, k: float = 5.0) -> float:
+    """``k`` standard errors of a share ``p`` estimated from ``n`` draws."""
+    return k * np.sqrt(p * (1 - p) / n)
+
+
+def model() -> mesa.Model:
+    return mesa.Model(rng=0)
