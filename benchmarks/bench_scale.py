@@ -103,7 +103,15 @@ def levers() -> list[tuple[str, object, object]]:
     from sim.analysis.experiment import load_experiment
 
     exp = load_experiment(EXPERIMENT)
-    return [(f.key, value(f, 0.0), value(f, 1.0)) for f in exp.factors if f.group is None]
+    ends = []
+    for f in exp.factors:
+        if f.group is not None:
+            continue
+        if f.levels is None and f.type != "int":  # SALib samples a range factor in its own units
+            ends.append((f.key, float(f.range[0]), float(f.range[1])))
+        else:  # and the others as u in [0, 1]
+            ends.append((f.key, value(f, 0.0), value(f, 1.0)))
+    return ends
 
 
 def run_all(tasks: list[tuple], workers: int, label: str) -> list[tuple]:

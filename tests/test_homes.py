@@ -299,12 +299,6 @@ def test_base_year_dementia_beds_are_placed():
     assert beds[:, DEMENTIA].sum() == 40 and beds.sum() == 3700 and (beds >= 0).all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="initial_homes gives the nursing share to nursing beds alone and adds dementia beds on top, while "
-    "BedTargets and build count dementia beds as nursing-type beds: with base-year dementia beds the nursing-type "
-    "share starts above the region's figure (latent: no packaged region has base-year dementia beds)",
-)
 def test_base_year_nursing_type_beds_dementia_included_are_the_nursing_share():
     homes = initial_homes(model(), base(dementia_beds=200), 1, P, np.random.default_rng(1))
     beds = homes.beds()

@@ -106,12 +106,6 @@ def test_intermediate_workers_are_promoted_to_advanced_at_the_second_rate():
     assert (wf.level == 3).mean() == pytest.approx(0.1, abs=sd_bound(0.1, n))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="train_and_promote promotes junior workers to intermediate and then draws the intermediate "
-    "promotions among all intermediate workers, the just promoted included: a junior can become advanced in one "
-    "year (probability 5% x 2% a year with the defaults), though 'certified workers move up a level'",
-)
 def test_no_worker_moves_up_more_than_one_level_a_year():
     p = Parameters({"promotion_rate": [1.0, 1.0]})
     wf = workforce(np.zeros(3, dtype=int), levels=[1, 2, 3])

@@ -1,7 +1,7 @@
 """Calibrations: the parameter sets fitted so that a region's base year reproduces what it observed.
 
 A fit file (YAML) holds the fitted values, the care-parameter overrides they make, the targets with the
-fit achieved, and how it was obtained. `sim calibrate` writes it (see ``sim/fitting.py``); the package
+fit achieved, and how it was obtained. `sim calibrate` writes it (see ``sim/analysis/fitting.py``); the package
 ships one per region as ``sim/data/calibrations/<region>-<base year>.yaml``, a copy of the committed
 ``calibration/<name>/fit.yaml``. A scenario names the calibration it uses under ``calibration``: by default
 its region's shipped one, ``none`` for the documented defaults alone, another shipped name, or the path of

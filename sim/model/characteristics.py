@@ -92,7 +92,7 @@ def dementia_by_level(counts_by_level: np.ndarray, p: Parameters) -> np.ndarray:
     """Dementia prevalence at each level: relative risks scaled to the overall prevalence."""
     weights = p.dementia_relative_risk_by_level
     k = p.dementia_prevalence_60plus * counts_by_level.sum() / (weights * counts_by_level).sum()
-    return np.minimum(weights * k, 0.95)
+    return np.minimum(weights * k, p.dementia_prevalence_max)
 
 
 def align_dementia(elders: Elders, prevalence: np.ndarray, rng: np.random.Generator) -> None:

@@ -28,43 +28,44 @@ NONE, FARTHER, COUNTY, NEIGHBOURHOOD, CORESIDENT = range(5)
 SPOUSE_OUTSIDE = -2  # married, spouse under 60 and so not an elder agent
 
 
-@cache
-def _married_slope(share_65plus: float, sex: int) -> float:
-    """Yearly fall in the married share above 65 that gives ``share_65plus`` on average for China's 2020
-    age structure (the census table gives only the 65+ average)."""
-    persons = load_region("china").base_population()[sex, 5:]  # ages 65..110
-    ages = np.arange(65, 65 + persons.size)
-    lo, hi = 0.0, 0.1
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        share = np.clip(_married_65(ages, mid, share_65plus, persons), 0, 1)
-        lo, hi = (mid, hi) if (share * persons).sum() / persons.sum() > share_65plus else (lo, mid)
-    return (lo + hi) / 2
-
-
-def _married_65(ages: np.ndarray, slope: float, mean: float, persons: np.ndarray) -> np.ndarray:
-    # a line through the 65+ mean at the mean age of the 65+ population
-    mean_age = (ages * persons).sum() / persons.sum()
-    return mean + slope * (mean_age - ages)
-
-
 def married_probability(sex: np.ndarray, age: np.ndarray, p: Parameters) -> np.ndarray:
     """Chance of being married (a living spouse), by sex and age."""
     return married_by_age(p)[sex, np.minimum(age, AGE_MAX) - AGE_MIN]
 
 
 def married_by_age(p: Parameters) -> np.ndarray:
-    """[sex, age 60..110] married shares: the census share at 60-64, then falling linearly with age so that
-    the 65+ average holds for China's age structure."""
+    """[sex, age 60..110] married shares: a line through the census 60-64 share at 62 (the middle of 60-64),
+    falling with age, at least ``married_share_min``, its slope such that the 65+ average over China's
+    2020 age structure is the census 65+ share (the census gives these two averages only)."""
     persons = load_region("china").base_population()
     out = np.empty((2, AGE_MAX - AGE_MIN + 1))
     for s, name in enumerate(("male", "female")):
-        young = p.married_share_60_64[name]
-        mean65 = p.married_share_65plus[name]
-        ages65 = np.arange(65, AGE_MAX + 1)
-        older = _married_65(ages65, _married_slope(mean65, s), mean65, persons[s, 5:])
-        out[s] = np.concatenate([np.full(5, young), np.clip(older, 0.02, young)])
+        young, mean65 = p.married_share_60_64[name], p.married_share_65plus[name]
+        slope = _married_slope(young, mean65, p.married_share_min, tuple(persons[s, 5:]))
+        out[s] = _married_line(young, slope, p.married_share_min, AGE_MIN)
     return out
+
+
+def _married_line(young: float, slope: float, floor: float, first_age: int) -> np.ndarray:
+    return np.clip(young - slope * (np.arange(first_age, AGE_MAX + 1) - 62.0), floor, 1.0)
+
+
+@cache
+def _married_slope(young: float, mean65: float, floor: float, persons: tuple) -> float:
+    """The yearly fall that gives the 65+ average ``mean65``: the average falls as the slope rises, so a
+    bisection finds it (0 if even a flat line is not above it)."""
+    weights = np.asarray(persons) / np.sum(persons)
+
+    def mean(slope: float) -> float:
+        return float((_married_line(young, slope, floor, 65) * weights).sum())
+
+    if mean(0.0) <= mean65:
+        return 0.0
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if mean(mid) > mean65 else (lo, mid)
+    return (lo + hi) / 2
 
 
 def coresident_share(year: int, base_year: int, p: Parameters) -> float:

@@ -281,11 +281,13 @@ def initial_homes(model, baseline: dict, scale: float, p: Parameters, rng: np.ra
             shares = rng.dirichlet(np.full(k, p.home_size_concentration))  # homes differ in size around the mean
             sizes[group] = _round_to_total(shares * beds, beds)
     n = owners.size
-    nursing = _round_to_total(sizes * baseline["nursing_share"], int(round(baseline["nursing_share"] * total)))
+    # nursing-type beds, dementia beds included (as the nursing-share lever counts them)
+    nursing_type = _round_to_total(sizes * baseline["nursing_share"], int(round(baseline["nursing_share"] * total)))
     dementia = _round_to_total(
         np.full(n, baseline["dementia_beds"] / scale / n), int(round(baseline["dementia_beds"] / scale))
     )
-    dementia = np.minimum(dementia, sizes - nursing)
+    dementia = np.minimum(dementia, nursing_type)
+    nursing = nursing_type - dementia
     for i in range(n):
         homes.add(model, int(owners[i]), np.array([sizes[i] - nursing[i] - dementia[i], nursing[i], dementia[i]]), p)
     return homes

@@ -116,7 +116,7 @@ class AgeingModel(mesa.Model):
         self.carers_trained = 0
 
     def _update_families(self) -> None:
-        q = self.region.mortality.death_probability(self.year - 0.5, AGES)
+        q = self.region.mortality.death_probability(self.year - 0.5, AGES, self.config.data.mortality_multiplier)
         families.update_outside_spouses(self.elders, q, self.p, self.care_rng)
         characteristics.align_dementia(self.elders, self.dementia_prevalence, self.care_rng)
 

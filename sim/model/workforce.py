@@ -6,7 +6,7 @@ base-year pay), the rest age; trainees are certified (some new to care work, the
 uncertified workers), certified workers move up a level; migrants and open-market recruits join (the
 market supplies at most what the base-year leaving rate takes, more with better pay); new workers go to
 the employers with the most vacancies. A home's vacancies are what its residents' staffing standards and
-its empty beds (staffed as for a resident at moderate loss) ask beyond its staff; home care's are the
+its empty beds (staffed as for a resident at ``empty_bed_level``) ask beyond its staff; home care's are the
 hours its clients were given beyond what its workers deliver.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.data.levels import MODERATE
 from sim.data.parameters import Parameters
 from sim.model.homes import resident_load
 from sim.model.scale import agents, round_stochastic
@@ -59,7 +58,8 @@ class Workforce:
         self, pay_ratio: float, attrition_multiplier: float, p: Parameters, rng: np.random.Generator
     ) -> None:
         """Retirement and leaving. ``pay_ratio`` is pay over base-year pay: higher pay, fewer leavers."""
-        rate = min(0.95, p.attrition_rate * attrition_multiplier * pay_ratio ** (-p.attrition_pay_elasticity))
+        rate = p.attrition_rate * attrition_multiplier * pay_ratio ** (-p.attrition_pay_elasticity)
+        rate = min(p.attrition_rate_max, rate)
         stay = (self.age < p.retirement_age) & (rng.random(len(self)) >= rate)
         self.left = int((~stay).sum())
         self.joined = 0
@@ -70,13 +70,14 @@ class Workforce:
 
     def train_and_promote(self, trainees: int, entry_share: float, p: Parameters, rng: np.random.Generator) -> int:
         """Upgrade uncertified workers and promote certified ones; returns trainees new to care work."""
+        certified_before = self.level.copy()  # each worker moves up at most one level a year
         newcomers = round_stochastic(trainees * entry_share, rng)
         upgrades = min(trainees - newcomers, int((self.level == 0).sum()))
         uncertified = np.flatnonzero(self.level == 0)
         self.level[rng.choice(uncertified, size=upgrades, replace=False)] = 1
         self.trained_total += newcomers + upgrades
         for frm, chance in ((1, p.promotion_rate[0]), (2, p.promotion_rate[1])):
-            who = np.flatnonzero(self.level == frm)
+            who = np.flatnonzero(certified_before == frm)
             self.level[who[rng.random(who.size) < chance]] = frm + 1
         return newcomers
 
@@ -108,7 +109,7 @@ def vacancies(wf: Workforce, beds: np.ndarray, occupied: np.ndarray, load: np.nd
     """Workers wanted beyond those in post, by home and (last) home care; negative: more than wanted."""
     free_beds = (beds - occupied).sum(axis=1)
     staff, home_care_staff = wf.staff_by_employer(beds.shape[0])
-    wanted = load + free_beds * resident_load(np.array([MODERATE]), p)[0]
+    wanted = load + free_beds * resident_load(np.array([int(p.empty_bed_level)]), p)[0]
     return np.append(
         wanted - staff, wf.home_care_demand * WEEKS_PER_YEAR / p.home_care_hours_per_worker - home_care_staff
     )

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sim.data.demography import AGE_MIN, AGES, life_expectancy
-from sim.data.levels import LEVELS, MODERATE
+from sim.data.levels import LEVELS
 
 FIVE_YEAR_GROUPS = {f"{a}-{a + 4}": (a, a + 5) for a in range(60, 100, 5)} | {"100+": (100, None)}
 BROAD_GROUPS = {"60+": (60, None), "65+": (65, None), "80+": (80, None)}
@@ -105,9 +105,9 @@ def _year_rows(year, persons, deaths, exposure, entrants, scale) -> list[tuple]:
 
 def care_rows(year: int, snap: dict, pop60: float, scale: float) -> list[tuple]:
     """The care system's indicators for one year (sex 'all', ages 60+ unless a breakdown says otherwise)."""
+    from sim.model import rules
     from sim.model.elders import INSTITUTION, SETTINGS
     from sim.model.homes import BED_TYPES, OWNERSHIP, PUBLIC
-    from sim.model.rules import visited
     from sim.model.workforce import CERT_LEVELS
 
     rows: list[tuple] = []
@@ -140,11 +140,9 @@ def care_rows(year: int, snap: dict, pop60: float, scale: float) -> list[tuple]:
     for lvl, lname in enumerate(LEVELS[1:], start=1):
         add("persons_with_unmet_need", ((unmet > 1e-9) & (level == lvl)).sum() * scale, "persons", capacity=lname)
 
-    # "unable to care for themselves" (生活不能自理) among the destitute: partial or total loss of self-care,
-    # read as GB/T levels moderate or worse; concentrated support means living in a care home
+    # the destitute unable to care for themselves (特困 生活不能自理): concentrated support is a care home
     income = snap["elders_income"]
-    unable = level >= MODERATE
-    destitute_unable = unable & (income == 0)
+    destitute_unable = rules.destitute(income) & rules.unable_to_care_for_self(level)
     add(
         "concentrated_support_share",
         (destitute_unable & (care.setting == INSTITUTION)).sum() / destitute_unable.sum()
@@ -152,7 +150,7 @@ def care_rows(year: int, snap: dict, pop60: float, scale: float) -> list[tuple]:
         else np.nan,
         "share",
     )
-    add("poor_disabled", (unable & (income <= 1)).sum() * scale, "persons")
+    add("poor_disabled", rules.poor_and_disabled(income, level).sum() * scale, "persons")
 
     beds, owner, occupied, load, staff = (
         snap["homes_beds"],
@@ -164,7 +162,7 @@ def care_rows(year: int, snap: dict, pop60: float, scale: float) -> list[tuple]:
     p = snap["p"]
     # beds a home's staff could serve: its residents' and, with the staff left, whole beds at moderate
     # loss, counted in persons so that the whole beds do not depend on the scale
-    spare = np.maximum(staff - load, 0.0) * p.residents_per_worker[2] * scale
+    spare = np.maximum(staff - load, 0.0) * p.residents_per_worker[int(p.empty_bed_level)] * scale
     staffed = np.minimum(beds.sum(axis=1) * scale, occupied.sum(axis=1) * scale + np.floor(spare)) / scale
     for o, oname in [(None, "all")] + list(enumerate(OWNERSHIP)):
         mine = np.ones(owner.size, dtype=bool) if o is None else owner == o
@@ -202,8 +200,8 @@ def care_rows(year: int, snap: dict, pop60: float, scale: float) -> list[tuple]:
     add("workers", workers.sum() * scale, "persons")
     add("workers_per_10k", workers.sum() * scale / pop60 * 1e4, "workers per 10,000 aged 60+")
     add("certified_workers_per_10k", workers[1:].sum() * scale / pop60 * 1e4, "workers per 10,000 aged 60+")
-    needed = load.sum() + (beds.sum() - occupied.sum()) / p.residents_per_worker[2]
-    needed += care.formal[visited(care.setting)].sum() * 52 / p.home_care_hours_per_worker
+    needed = load.sum() + (beds.sum() - occupied.sum()) / p.residents_per_worker[int(p.empty_bed_level)]
+    needed += care.formal[rules.visited(care.setting)].sum() * 52 / p.home_care_hours_per_worker
     add("staff_gap", max(0.0, needed - workers.sum()) * scale, "persons")
     add("workers_joined", snap["workers_joined"] * scale, "persons")
     add("workers_left", snap["workers_left"] * scale, "persons")
