@@ -360,4 +360,3 @@ def save_charts(
 def draw_default_charts(folder: Path) -> list[Path]:
     """The default chart set of a results folder (PNG, English) into ``folder/charts/en``."""
     return save_charts([Run.load(folder)], Path(folder) / "charts" / "en")
-
