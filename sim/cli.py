@@ -51,9 +51,15 @@ def _load(path: Path, seed: int | None, replicates: int | None, sets: list[str] 
     if replicates is not None:
         overrides.append(f"replicates={replicates}")
     try:
-        return load_scenario(path, overrides)
+        scenario = load_scenario(path, overrides)
     except ScenarioError as e:
         fail(str(e))
+    from sim.model.scale import scale_problem
+
+    problem = scale_problem(scenario)
+    if problem:
+        fail(f"{path}: {problem}")
+    return scenario
 
 
 class _Rate(ProgressColumn):

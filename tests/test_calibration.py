@@ -19,7 +19,7 @@ from sim.results.catalogue import catalogue
 runner = CliRunner()
 REGIONS = ["china", "shengzhou", "tianjin", "wenzhou", "xuchang"]
 
-# Synthetic observations: Shengzhou's base year at 4 persons per agent, occupancy of public and private
+# Synthetic observations: Shengzhou's base year at one agent per person, occupancy of public and private
 # homes, generated from known preferences with the fit's own random streams.
 TRUTH = {"choice_constant.public_home": -2.5, "choice_constant.private_home": -1.5}  # public homes not full
 RECOVERY_BOUND = 0.5  # utility units; the searched range is 7 wide
@@ -33,7 +33,7 @@ def _synthetic_spec(values=None, **method) -> CalibrationSpec:
     return CalibrationSpec(
         region="shengzhou",
         inherit="tianjin-2020",  # Tianjin's staffing: public homes not short of staff, so occupancy responds
-        scale=4,
+        scale=1,
         replicates=2,
         check_replicates=2,
         parameters=[{"name": k, "low": -5, "high": 2, "reason": "test"} for k in TRUTH],
@@ -123,9 +123,7 @@ def test_scenarios_use_their_regions_calibration_by_default():
 def test_run_manifest_records_the_calibration(tmp_path):
     out = tmp_path / "run"
     scenario = ROOT / "scenarios" / "shengzhou-baseline.yaml"
-    result = runner.invoke(
-        app, ["run", str(scenario), "--out", str(out), "--set", "horizon=2021", "--set", "scale=20", "--no-charts"]
-    )
+    result = runner.invoke(app, ["run", str(scenario), "--out", str(out), "--set", "horizon=2021", "--no-charts"])
     assert result.exit_code == 0, result.output
     recorded = json.loads((out / "manifest.json").read_text())["calibration"]
     packaged = (ROOT / "sim" / "data" / "calibrations" / "shengzhou-2020.yaml").read_bytes()

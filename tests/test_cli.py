@@ -255,10 +255,10 @@ def test_the_written_scenario_runs_again_as_it_was(tmp_path):
     """scenario.yaml keeps a lever's years as numbers, so the resolved scenario is itself a valid scenario."""
     out = tmp_path / "run"
     scenario = ROOT / "scenarios" / "tianjin-14th-fyp.yaml"
-    args = ["run", str(scenario), "--out", str(out), "--no-charts", "--set", "scale=200", "--set", "horizon=2025"]
+    args = ["run", str(scenario), "--out", str(out), "--no-charts", "--set", "scale=16", "--set", "horizon=2025"]
     assert runner.invoke(app, args).exit_code == 0
     from sim.scenario import load_scenario
 
     written = load_scenario(out / "scenario.yaml")
-    assert written == load_scenario(scenario, ["scale=200", "horizon=2025"])
+    assert written == load_scenario(scenario, ["scale=16", "horizon=2025"])
     assert written.policy.beds.total == {2025: 100000.0}

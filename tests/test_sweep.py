@@ -33,11 +33,12 @@ from sim.scenario import load_scenario
 runner = CliRunner()
 PLAN = ROOT / "scenarios" / "shengzhou-2026.yaml"
 PUBLIC_SPENDING = ["voucher", "destitute_support", "nursing_and_allowance", "respite"]
-# Shengzhou's plan at 1,000 persons per agent to 2026: about 200 agents, a few hundredths of a second a run
+# Shengzhou's plan to 2026 with its base-year population cut to 20,000 (coarser scales are refused as not
+# faithful): a few hundredths of a second a run
 TINY = {
     "name": "tiny",
     "scenario": str(PLAN),
-    "set": {"scale": 1000, "horizon": 2026},
+    "set": {"horizon": 2026, "data.population_60plus": 20000},
     "replicates": 2,
     "method": {"name": "morris", "trajectories": 4},
     "factors": [
@@ -262,9 +263,8 @@ def test_sweep_folder_records_design_runs_indices_and_what_made_them(reference, 
     assert manifest["experiment_sha256"] == tiny.fingerprint() and manifest["seed"] == 20201101
     assert manifest["data_files_sha256"] == data_file_hashes()
     assert manifest["code"]["package"] and manifest["design"]["runs"] == len(outcomes)
-    assert (
-        manifest["experiment"]["scenario"]["scale"] == 1000 and manifest["experiment"]["scenario"]["seed"] == 20201101
-    )
+    scenario = manifest["experiment"]["scenario"]
+    assert scenario["data"]["population_60plus"] == 20000 and scenario["seed"] == 20201101
     assert manifest["sessions"][0]["runs_done"] == len(outcomes) and manifest["sessions"][0]["executor"] == "in-process"
 
     indices = pd.read_csv(out / "indices.csv", keep_default_na=False, na_values=[""])
@@ -304,7 +304,7 @@ def test_outcomes_fast_path_equal_the_results_table(tmp_path):
     values = (4500.0, 2022, "moderate", 1.4, 0.9)
     fast = dict(zip([o["name"] for o in outcomes], evaluate(Job.of(exp), 3, 1, values), strict=True))
 
-    overrides = ["scale=1000", "horizon=2026", "seed=20201101", "policy.beds.total.2024=4500"]
+    overrides = ["data.population_60plus=20000", "horizon=2026", "seed=20201101", "policy.beds.total.2024=4500"]
     overrides += ["policy.insurance.start_year=2022", "policy.insurance.eligible_from=moderate"]
     overrides += ["data.parameters.burden_limit=1.4", "data.mortality_multiplier=0.9"]
     table = run_replicate(load_scenario(PLAN, overrides), 1)
@@ -562,6 +562,6 @@ def test_shipped_experiments_load_with_the_sizes_the_readme_gives():
     assert len(morris.factors) > 30 and "uncertain parameters" in groups(morris)
     assert m.optimal_trajectories * (len(groups(morris)) + 1) * morris.spec.replicates == 2320
     sobol = load_experiment(ROOT / "experiments" / "tianjin-levers-sobol.yaml")
-    assert len(sobol.factors) == 10 and sobol.base.scale == 100 and sobol.base.name == "tianjin-14th-fyp"
+    assert len(sobol.factors) == 10 and sobol.base.scale == 10 and sobol.base.name == "tianjin-14th-fyp"
     assert sobol.spec.method.base_samples * (10 + 2) * sobol.spec.replicates == 12288
     assert {f.key for f in sobol.factors} <= {f.key for f in morris.factors}

@@ -41,6 +41,7 @@ from pydantic import Field, model_validator
 
 from sim.analysis.analytic import FUNCTIONS
 from sim.analysis.outcomes import AGGREGATES, OutcomeError, Reader, compile_outcome
+from sim.model.scale import scale_problem
 from sim.scenario import (
     FieldError,
     Scenario,
@@ -338,9 +339,13 @@ def _base_scenario(spec: ExperimentFile, path: Path) -> Scenario:
         for key, value in spec.set.items():
             set_value(raw, key, value, f"{path}: set.{key}")
         raw["seed"], raw["replicates"] = spec.seed, 1
-        return parse_scenario(raw, f"{path}: scenario {spec.scenario} with set")
+        scenario = parse_scenario(raw, f"{path}: scenario {spec.scenario} with set")
     except ScenarioError as e:
         raise ExperimentError(str(e)) from None
+    problem = scale_problem(scenario)
+    if problem:
+        raise ExperimentError(f"{path}: scenario {spec.scenario} with set: {problem}")
+    return scenario
 
 
 def _probes(f: Factor) -> list[tuple[str, Any]]:

@@ -31,6 +31,7 @@ from sim.data.fits import NONE, check_name, with_values
 from sim.data.parameters import defaults as parameter_defaults
 from sim.data.regions import data_file_hashes
 from sim.model.model import AgeingModel
+from sim.model.scale import scale_problem
 from sim.results.catalogue import CatalogueError, catalogue
 from sim.results.query import QueryError
 from sim.results.query import value as table_value
@@ -150,12 +151,18 @@ class CalibrationSpec(Strict):
         observations = [(f"targets.{i}", t) for i, t in enumerate(self.targets)]
         for at, o in observations + [(f"holdouts.{i}", h) for i, h in enumerate(self.holdouts)]:
             check_observation(o, at, self.base_year)
-        parse_scenario(self.scenario_raw({}, self.seed), "calibration")  # the region, base year, scale are valid
+        base = parse_scenario(self.scenario_raw({}, self.seed), "calibration")  # region, base year, scale valid
+        problem = scale_problem(base)
+        if problem:
+            raise FieldError("scale", self.scale, problem.split(": ", 1)[1])
         for i, h in enumerate(self.holdouts):
             try:
-                parse_scenario(self.scenario_raw({}, self.seed, h), "calibration")
+                check = parse_scenario(self.scenario_raw({}, self.seed, h), "calibration")
             except ScenarioError as e:
                 raise FieldError(f"holdouts.{i}.set", h.set, str(e).removeprefix("calibration: ")) from None
+            problem = scale_problem(check)
+            if problem:
+                raise FieldError(f"holdouts.{i}.scale", check.scale, problem.split(": ", 1)[1])
         return self
 
     def scenario_raw(self, values: dict[str, float], seed: int, holdout: Holdout | None = None) -> dict:

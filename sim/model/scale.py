@@ -1,9 +1,14 @@
 """Persons and agents: at ``scale`` persons per agent, every count the scenario gives in persons (beds,
-places, trainees, new 60-year-olds) becomes a whole number of agents with the right expectation."""
+places, trainees, new 60-year-olds) becomes a whole number of agents with the right expectation; and how
+coarse a scale a scenario allows before its results depend on the scale."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+from sim.scenario import Scenario
 
 
 def stochastic_round(expected: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -20,3 +25,66 @@ def round_stochastic(expected: float, rng: np.random.Generator) -> int:
 def agents(persons: float, scale: float, rng: np.random.Generator) -> int:
     """One count of persons as agents, rounded stochastically."""
     return round_stochastic(persons / scale, rng)
+
+
+# --- faithful scales ------------------------------------------------------------------------------------
+# A home agent stands for `scale` real homes of its kind, so per-home dynamics are those of one agent per
+# person; what a coarse scale changes is how many home agents each kind has, and the rounding of small
+# capacities to whole agents. benchmarks/bench_scale.py measured where that starts to show (docs/model.md,
+# "Faithful scales"): Tianjin is faithful with 6 public home agents and not with 3, Shengzhou not with 1.
+MIN_HOME_AGENTS = 4  # of each kind of home (public, other), or all of its homes where it has fewer
+MIN_PLACES = 50  # agents' places in every capacity a scenario sets (beds, family beds, day-care places)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """The coarsest scale a scenario allows, and what sets it."""
+
+    scale: float
+    reason: str
+
+
+def coarsest_faithful_scale(scenario: Scenario) -> Limit:
+    """The largest ``scale`` at which the scenario's care system keeps at least ``MIN_HOME_AGENTS`` home
+    agents of each kind (or all of its homes) and ``MIN_PLACES`` agents' places in every capacity it sets."""
+    from sim.data.parameters import care_baselines
+
+    base = {k: v["value"] for k, v in care_baselines()[scenario.region].items()}
+    limits = [Limit(10000.0, "no limit")]
+    for kind, share in (("public", base["public_share_of_homes"]), ("other", 1 - base["public_share_of_homes"])):
+        homes = base["homes"] * share
+        if homes > 0:
+            limits.append(
+                Limit(
+                    max(1.0, homes / min(MIN_HOME_AGENTS, homes)),
+                    f"{scenario.region} has {homes:,.0f} {kind} care homes; each kind of home needs at least "
+                    f"{MIN_HOME_AGENTS} home agents, or all its homes",
+                )
+            )
+    beds = scenario.policy.beds
+    for name, spec, base_value in (
+        ("beds", beds.total, base["beds"]),
+        ("family beds", beds.family_beds, base["family_beds"]),
+        ("day-care places", beds.day_care_places, base["day_care_places"]),
+    ):
+        values = [base_value] + (list(spec.values()) if isinstance(spec, dict) else [] if spec is None else [spec])
+        smallest = min((v for v in values if v > 0), default=None)
+        if smallest is not None:
+            limits.append(
+                Limit(
+                    max(1.0, smallest / MIN_PLACES),
+                    f"{smallest:,.0f} {name} must be at least {MIN_PLACES} agents' places",
+                )
+            )
+    return min(limits, key=lambda limit: limit.scale)
+
+
+def scale_problem(scenario: Scenario) -> str | None:
+    """One line if the scenario's scale is coarser than it allows, else None."""
+    limit = coarsest_faithful_scale(scenario)
+    if scenario.scale <= limit.scale + 1e-9:
+        return None
+    return (
+        f"scale = {scenario.scale:g}: results would depend on the scale: use at most {limit.scale:.4g} "
+        f"persons per agent ({limit.reason})"
+    )
