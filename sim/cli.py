@@ -11,22 +11,12 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
-from rich.text import Text
 
+from sim.outputs.terminal import fit_table, headline_table, progress_bar, ranking_lines, regions_table, targets_table
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
 app = typer.Typer(
@@ -62,33 +52,6 @@ def _load(path: Path, seed: int | None, replicates: int | None, sets: list[str] 
     return scenario
 
 
-class _Rate(ProgressColumn):
-    """Items done per second, e.g. 7.08 runs/s."""
-
-    def __init__(self, unit: str):
-        super().__init__()
-        self.unit = unit
-
-    def render(self, task) -> Text:
-        return Text(f"{task.speed:.2f} {self.unit}/s" if task.speed else f"- {self.unit}/s")
-
-
-def _progress(unit: str) -> Progress:
-    """A progress bar on stderr: done of total, rate, time elapsed and time left; gone when finished."""
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _Rate(unit),
-        TimeElapsedColumn(),
-        TextColumn("elapsed,"),
-        TimeRemainingColumn(),
-        TextColumn("left"),
-        console=err,
-        transient=True,
-    )
-
-
 def _at_least(option: str, value: int | None, least: int) -> None:
     if value is not None and value < least:
         fail(f"{option} = {value}: must be at least {least}")
@@ -121,7 +84,7 @@ def run(
         check_output_dir(out)
     except OutputError as e:
         fail(str(e))
-    with _progress("replicates") as progress:
+    with progress_bar(err, "replicates") as progress:
         task = progress.add_task(s.name, total=s.replicates)
         result = run_scenario(s, on_replicate_done=lambda _: progress.advance(task))
     try:
@@ -130,65 +93,10 @@ def run(
         fail(str(e))
     except OSError as e:
         fail(f"{out}: results not written ({e}); nothing was changed there", code=1)
-    _print_headline(result)
-    _print_targets(result)
+    console.print(headline_table(result))
+    if not result.targets.empty:
+        console.print(targets_table(result))
     console.print(f"Results in [bold]{out}[/] ({result.wall_seconds:.1f} s)")
-
-
-# the indicators (and breakdowns) the terminal shows after a run, at the base year, every fifth year and the horizon
-HEADLINE = [
-    ("population", {"age_group": "60+"}),
-    ("population", {"age_group": "80+"}),
-    ("capacity_share", {"capacity": "any_loss"}),
-    ("life_expectancy_60", {}),
-    ("elders_by_setting", {"group": "institution"}),
-    ("beds", {}),
-    ("occupancy", {}),
-    ("waiting_list", {}),
-    ("persons_with_unmet_need", {}),
-    ("workers", {}),
-    ("ltci_balance", {}),
-]
-
-
-def _print_headline(result) -> None:
-    from sim.outputs.formats import shown, shown_label
-    from sim.results.catalogue import catalogue
-    from sim.results.query import value
-
-    s = result.scenario
-    years = sorted({s.base_year, *range(2025, s.horizon + 1, 5), s.horizon})
-    table = Table(title=f"{s.name} ({s.region}), mean of {s.replicates} replicate(s)")
-    table.add_column("Indicator")
-    for y in years:
-        table.add_column(str(y), justify="right")
-    for indicator, breakdown in HEADLINE:
-        series = value(result.summary, indicator, column="mean", **breakdown)
-        unit = catalogue()[indicator].unit
-        table.add_row(shown_label(indicator, **breakdown), *(shown(series.get(y), unit) for y in years))
-    console.print(table)
-
-
-def _print_targets(result) -> None:
-    from sim.outputs.formats import number
-
-    if result.targets.empty:
-        return
-    table = Table(title="Plan targets")
-    for col in ("target", "by", "target value", "value then", "met", "first met", "gap then"):
-        table.add_column(col, justify="left" if col == "target" else "right")
-    for t in result.targets.itertuples():
-        first = "-" if pd.isna(t.first_year_met) else str(int(t.first_year_met))
-        table.add_row(
-            t.target,
-            str(t.target_year),
-            number(t.target_value),
-            number(t.value_at_target_year),
-            "yes" if t.met_at_target_year else "no",
-            first,
-            number(t.gap_at_target_year),
-        )
-    console.print(table)
 
 
 Lang = Annotated[str, typer.Option(help="Language of labels: en or zh.")]
@@ -332,36 +240,17 @@ def calibrate(
         check_output_dir(out, marker=FIT_FILE)
     except OutputError as e:
         fail(str(e))
-    with _progress("evaluations") as progress:
+    with progress_bar(err, "evaluations") as progress:
         task = progress.add_task(f"{s.name}: fitting", total=planned_evaluations(s, budget))
         try:
             fit = fit_parameters(s, workers, budget, progress=lambda n: progress.advance(task, n))
         except ScenarioError as e:
             fail(str(e))
     record = write_fit(fit, out, spec.read_text(encoding="utf-8"), command=["sim", *sys.argv[1:]])
-    _print_fit_table(fit.table, f"{s.name}: objective {fit.objective:.4f}, {len(fit.history)} evaluations")
+    console.print(fit_table(fit.table, f"{s.name}: objective {fit.objective:.4f}, {len(fit.history)} evaluations"))
     for name, value in record["fitted"].items():
         console.print(f"  {name} = {value:.4f}")
     console.print(f"Fit in [bold]{out}[/] ({fit.seconds:.0f} s)")
-
-
-def _print_fit_table(table: pd.DataFrame, title: str) -> None:
-    from sim.analysis.fit_report import fit_number as n
-
-    t = Table(title=title)
-    for col in ("kind", "observed quantity", "year", "observed", "accepted", "simulated (90%)", "within"):
-        t.add_column(col, overflow="fold")
-    for r in table.itertuples():
-        t.add_row(
-            r.kind,
-            r.label,
-            str(r.year),
-            n(r.observed),
-            f"{n(r.lower) or '...'} to {n(r.upper) or '...'}",
-            f"{n(r.simulated)} ({n(r.p05)}-{n(r.p95)})",
-            "yes" if r.within else "[bold red]no[/]",
-        )
-    console.print(t)
 
 
 @app.command("validate-fit")
@@ -387,7 +276,7 @@ def validate_fit(
             fail(f"{name}: {e}")
         for note in result.notes:
             console.print(f"[yellow]note:[/] {name}: {escape(note)}")
-        _print_fit_table(result.table, f"{name} ({result.region})")
+        console.print(fit_table(result.table, f"{name} ({result.region})"))
         failed |= not result.table[result.table.kind == "target"].within.all()
     if failed:
         raise typer.Exit(1)
@@ -440,7 +329,7 @@ def sweep(
         fail(str(e))
     out = out or Path("runs") / "sweeps" / exp.name
 
-    with _progress("runs") as progress:
+    with progress_bar(err, "runs") as progress:
         task = progress.add_task(f"{exp.name}: runs", total=None)
 
         def advance(done: int, total: int) -> None:
@@ -468,22 +357,12 @@ def sweep(
             fail(f"interrupted: the finished runs are stored in {out}; continue with --resume", code=130)
     for note in result.notes:
         err.print(f"note: {escape(note)}", highlight=False)
-    _print_ranking(exp, result)
+    for line in ranking_lines(exp, result):
+        console.print(line)
     console.print(
         f"Sweep in [bold]{out}[/] ({result.runs_now} runs now, {len(result.outcomes)} in all, "
         f"{result.wall_seconds:.1f} s)"
     )
-
-
-def _print_ranking(exp, result) -> None:
-    from sim.analysis.sensitivity import MAIN_INDEX, ranking
-
-    method = exp.spec.method.name
-    main = MAIN_INDEX[method]
-    console.print(f"[bold]Most influential by {main}[/] (all indices in indices.csv):")
-    for outcome in dict.fromkeys(result.indices.outcome):
-        ranked = ranking(result.indices, outcome, method).head(5)
-        console.print(f"  {outcome}: " + ", ".join(f"{name} {row[main]:.3g}" for name, row in ranked.iterrows()))
 
 
 @app.command()
@@ -507,24 +386,10 @@ def schema() -> None:
 @app.command()
 def regions() -> None:
     """List the packaged regions with their base year, population aged 60+ and data sources."""
-    from sim.data.regions import load_region, region_keys
-
-    table = Table(title="Packaged regions")
-    for col in ("key", "name", "level", "base year", "aged 60+", "last year"):
-        table.add_column(col, overflow="fold")
-    found = [load_region(key) for key in region_keys()]
-    for r in found:
-        table.add_row(
-            r.key, f"{r.name} {r.name_zh}", r.level, str(r.base_year), f"{r.population_total():,.0f}", str(r.last_year)
-        )
+    table, sources = regions_table()
     console.print(table)
-    console.print(
-        "[bold]Sources[/] (all regions: mortality UN WPP2024; capacity levels and transitions from CLHLS "
-        "studies and national anchors, see docs/model.md)"
-    )
-    for r in found:
-        for k, v in r.sources.items():
-            console.print(f"  {r.key} {k}: {v}", highlight=False)
+    for line in sources:
+        console.print(line, highlight=False)
 
 
 if __name__ == "__main__":

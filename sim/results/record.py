@@ -105,16 +105,29 @@ def _year_rows(year, persons, deaths, exposure, entrants, scale) -> list[tuple]:
 
 def care_rows(year: int, snap: dict, pop60: float, scale: float) -> list[tuple]:
     """The care system's indicators for one year (sex 'all', ages 60+ unless a breakdown says otherwise)."""
+    rows = _CareRows(year)
+    _arrangements(rows, snap, pop60, scale)
+    _homes(rows, snap, pop60, scale)
+    _workforce(rows, snap, pop60, scale)
+    _money(rows, snap, scale)
+    return rows.rows
+
+
+class _CareRows:
+    def __init__(self, year: int) -> None:
+        self.year = year
+        self.rows: list[tuple] = []
+
+    def add(self, indicator: str, value, unit: str, group: str = "all", capacity: str = "all") -> None:
+        self.rows.append((self.year, indicator, "all", "60+", capacity, group, unit, float(value)))
+
+
+def _arrangements(rows: _CareRows, snap: dict, pop60: float, scale: float) -> None:
+    """Who is cared for where, the hours of care and of unmet need, concentrated support."""
     from sim.model import rules
     from sim.model.elders import INSTITUTION, SETTINGS
-    from sim.model.homes import BED_TYPES, OWNERSHIP, PUBLIC
-    from sim.model.workforce import CERT_LEVELS
 
-    rows: list[tuple] = []
-
-    def add(indicator, value, unit, group="all", capacity="all"):
-        rows.append((year, indicator, "all", "60+", capacity, group, unit, float(value)))
-
+    add = rows.add
     care, level = snap["care"], snap["elders_level"]
     unmet = care.unmet
     in_setting = (
@@ -143,35 +156,29 @@ def care_rows(year: int, snap: dict, pop60: float, scale: float) -> list[tuple]:
     # the destitute unable to care for themselves (特困 生活不能自理): concentrated support is a care home
     income = snap["elders_income"]
     destitute_unable = rules.destitute(income) & rules.unable_to_care_for_self(level)
-    add(
-        "concentrated_support_share",
-        (destitute_unable & (care.setting == INSTITUTION)).sum() / destitute_unable.sum()
-        if destitute_unable.any()
-        else np.nan,
-        "share",
-    )
+    in_home = (destitute_unable & (care.setting == INSTITUTION)).sum()
+    add("concentrated_support_share", in_home / destitute_unable.sum() if destitute_unable.any() else np.nan, "share")
     add("poor_disabled", rules.poor_and_disabled(income, level).sum() * scale, "persons")
 
+
+def _homes(rows: _CareRows, snap: dict, pop60: float, scale: float) -> None:
+    """Beds, staffed and occupied, occupancy, the plans' bed indicators, the waiting list, places at home."""
+    from sim.model.homes import BED_TYPES, OWNERSHIP, PUBLIC
+
+    add, care, p = rows.add, snap["care"], snap["p"]
     beds, owner, occupied, load, staff = (
-        snap["homes_beds"],
-        snap["homes_ownership"],
-        snap["occupied"],
-        snap["load"],
-        snap["staff"],
+        snap[k] for k in ("homes_beds", "homes_ownership", "occupied", "load", "staff")
     )
-    p = snap["p"]
-    # beds a home's staff could serve: its residents' and, with the staff left, whole beds at moderate
-    # loss, counted in persons so that the whole beds do not depend on the scale
+    # beds a home's staff could serve: its residents' and, with the staff left, whole beds at the empty-bed
+    # level, counted in persons so that the whole beds do not depend on the scale
     spare = np.maximum(staff - load, 0.0) * p.residents_per_worker[int(p.empty_bed_level)] * scale
     staffed = np.minimum(beds.sum(axis=1) * scale, occupied.sum(axis=1) * scale + np.floor(spare)) / scale
     for o, oname in [(None, "all")] + list(enumerate(OWNERSHIP)):
         mine = np.ones(owner.size, dtype=bool) if o is None else owner == o
         for b, bname in [(None, "all")] + list(enumerate(BED_TYPES)):
             cols = slice(None) if b is None else b
-            n_beds = beds[mine][:, cols].sum()
-            n_occ = occupied[mine][:, cols].sum()
-            add("beds", n_beds * scale, "beds", group=f"{oname}/{bname}")
-            add("occupied_beds", n_occ * scale, "beds", group=f"{oname}/{bname}")
+            add("beds", beds[mine][:, cols].sum() * scale, "beds", group=f"{oname}/{bname}")
+            add("occupied_beds", occupied[mine][:, cols].sum() * scale, "beds", group=f"{oname}/{bname}")
         add("staffed_beds", staffed[mine].sum() * scale, "beds", group=f"{oname}/all")
     other = owner != PUBLIC
     for name, n_occ, n_beds in (
@@ -192,15 +199,23 @@ def care_rows(year: int, snap: dict, pop60: float, scale: float) -> list[tuple]:
     add("day_care_places", cap.day_care_places * scale, "places")
     add("home_care_hours_capacity", cap.home_care_hours_per_week * 52 * scale, "hours per year")
     # persons the home-care workers could serve at the full home-care package (home_care_hours_per_week)
-    add("home_care_capacity", cap.home_care_hours_per_week / snap["p"].home_care_hours_per_week * scale, "persons")
+    add("home_care_capacity", cap.home_care_hours_per_week / p.home_care_hours_per_week * scale, "persons")
 
+
+def _workforce(rows: _CareRows, snap: dict, pop60: float, scale: float) -> None:
+    """Care workers by certification, per 10,000 older people, the staff gap, who joined, left, trained."""
+    from sim.model import rules
+    from sim.model.workforce import CERT_LEVELS
+
+    add, care, p = rows.add, snap["care"], snap["p"]
     workers = snap["workers_by_level"]
     for lvl, lname in enumerate(CERT_LEVELS):
         add("workers", workers[lvl] * scale, "persons", group=lname)
     add("workers", workers.sum() * scale, "persons")
     add("workers_per_10k", workers.sum() * scale / pop60 * 1e4, "workers per 10,000 aged 60+")
     add("certified_workers_per_10k", workers[1:].sum() * scale / pop60 * 1e4, "workers per 10,000 aged 60+")
-    needed = load.sum() + (beds.sum() - occupied.sum()) / p.residents_per_worker[int(p.empty_bed_level)]
+    empty_beds = snap["homes_beds"].sum() - snap["occupied"].sum()
+    needed = snap["load"].sum() + empty_beds / p.residents_per_worker[int(p.empty_bed_level)]
     needed += care.formal[rules.visited(care.setting)].sum() * 52 / p.home_care_hours_per_worker
     add("staff_gap", max(0.0, needed - workers.sum()) * scale, "persons")
     add("workers_joined", snap["workers_joined"] * scale, "persons")
@@ -208,7 +223,10 @@ def care_rows(year: int, snap: dict, pop60: float, scale: float) -> list[tuple]:
     add("workers_trained", snap["workers_trained_total"] * scale, "persons (cumulative)")
     add("family_carers_trained", snap["carers_trained_total"] * scale, "persons (cumulative)")
 
-    fund, money = snap["fund"], care.accounts
+
+def _money(rows: _CareRows, snap: dict, scale: float) -> None:
+    """The insurance fund, beneficiaries, public spending and what older people pay."""
+    add, fund, money = rows.add, snap["fund"], snap["care"].accounts
     add("ltci_income", fund["income"], "yuan")
     add("ltci_spending", fund["spending"], "yuan")
     add("ltci_balance", fund["balance"], "yuan")
@@ -217,7 +235,6 @@ def care_rows(year: int, snap: dict, pop60: float, scale: float) -> list[tuple]:
     for name in ("voucher_spending", "destitute_support", "nursing_and_allowance", "respite_spending"):
         add("public_spending", getattr(money, name) * scale, "yuan", group=name.removesuffix("_spending"))
     add("out_of_pocket", money.out_of_pocket * scale, "yuan")
-    return rows
 
 
 def summarise(results: pd.DataFrame) -> pd.DataFrame:

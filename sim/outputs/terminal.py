@@ -1,0 +1,149 @@
+"""What the terminal shows: the progress bar, and the tables after a run, a fit, a sweep and for the regions."""
+
+from __future__ import annotations
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+
+class Rate(ProgressColumn):
+    """Items done per second, e.g. 7.08 runs/s."""
+
+    def __init__(self, unit: str):
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task) -> Text:
+        return Text(f"{task.speed:.2f} {self.unit}/s" if task.speed else f"- {self.unit}/s")
+
+
+def progress_bar(console: Console, unit: str) -> Progress:
+    """A progress bar: done of total, rate, time elapsed and time left; gone when finished."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        Rate(unit),
+        TimeElapsedColumn(),
+        TextColumn("elapsed,"),
+        TimeRemainingColumn(),
+        TextColumn("left"),
+        console=console,
+        transient=True,
+    )
+
+
+# the indicators (and breakdowns) the terminal shows after a run, at the base year, every fifth year and the horizon
+HEADLINE = [
+    ("population", {"age_group": "60+"}),
+    ("population", {"age_group": "80+"}),
+    ("capacity_share", {"capacity": "any_loss"}),
+    ("life_expectancy_60", {}),
+    ("elders_by_setting", {"group": "institution"}),
+    ("beds", {}),
+    ("occupancy", {}),
+    ("waiting_list", {}),
+    ("persons_with_unmet_need", {}),
+    ("workers", {}),
+    ("ltci_balance", {}),
+]
+
+
+def headline_table(result) -> Table:
+    from sim.outputs.formats import shown, shown_label
+    from sim.results.catalogue import catalogue
+    from sim.results.query import value
+
+    s = result.scenario
+    years = sorted({s.base_year, *range(2025, s.horizon + 1, 5), s.horizon})
+    table = Table(title=f"{s.name} ({s.region}), mean of {s.replicates} replicate(s)")
+    table.add_column("Indicator")
+    for y in years:
+        table.add_column(str(y), justify="right")
+    for indicator, breakdown in HEADLINE:
+        series = value(result.summary, indicator, column="mean", **breakdown)
+        unit = catalogue()[indicator].unit
+        table.add_row(shown_label(indicator, **breakdown), *(shown(series.get(y), unit) for y in years))
+    return table
+
+
+def targets_table(result) -> Table:
+    from sim.outputs.formats import number
+
+    table = Table(title="Plan targets")
+    for col in ("target", "by", "target value", "value then", "met", "first met", "gap then"):
+        table.add_column(col, justify="left" if col == "target" else "right")
+    for t in result.targets.itertuples():
+        first = "-" if pd.isna(t.first_year_met) else str(int(t.first_year_met))
+        table.add_row(
+            t.target,
+            str(t.target_year),
+            number(t.target_value),
+            number(t.value_at_target_year),
+            "yes" if t.met_at_target_year else "no",
+            first,
+            number(t.gap_at_target_year),
+        )
+    return table
+
+
+def fit_table(table: pd.DataFrame, title: str) -> Table:
+    from sim.analysis.fit_report import fit_number as n
+
+    t = Table(title=title)
+    for col in ("kind", "observed quantity", "year", "observed", "accepted", "simulated (90%)", "within"):
+        t.add_column(col, overflow="fold")
+    for r in table.itertuples():
+        t.add_row(
+            r.kind,
+            r.label,
+            str(r.year),
+            n(r.observed),
+            f"{n(r.lower) or '...'} to {n(r.upper) or '...'}",
+            f"{n(r.simulated)} ({n(r.p05)}-{n(r.p95)})",
+            "yes" if r.within else "[bold red]no[/]",
+        )
+    return t
+
+
+def ranking_lines(exp, result) -> list[str]:
+    from sim.analysis.sensitivity import MAIN_INDEX, ranking
+
+    method = exp.spec.method.name
+    main = MAIN_INDEX[method]
+    lines = [f"[bold]Most influential by {main}[/] (all indices in indices.csv):"]
+    for outcome in dict.fromkeys(result.indices.outcome):
+        ranked = ranking(result.indices, outcome, method).head(5)
+        lines.append(f"  {outcome}: " + ", ".join(f"{name} {row[main]:.3g}" for name, row in ranked.iterrows()))
+    return lines
+
+
+def regions_table() -> tuple[Table, list[str]]:
+    """The packaged regions with their base year and population aged 60+, and their sources."""
+    from sim.data.regions import load_region, region_keys
+
+    table = Table(title="Packaged regions")
+    for col in ("key", "name", "level", "base year", "aged 60+", "last year"):
+        table.add_column(col, overflow="fold")
+    found = [load_region(key) for key in region_keys()]
+    for r in found:
+        table.add_row(
+            r.key, f"{r.name} {r.name_zh}", r.level, str(r.base_year), f"{r.population_total():,.0f}", str(r.last_year)
+        )
+    sources = [
+        "[bold]Sources[/] (all regions: mortality UN WPP2024; capacity levels and transitions from CLHLS "
+        "studies and national anchors, see docs/model.md)"
+    ]
+    sources += [f"  {r.key} {k}: {v}" for r in found for k, v in r.sources.items()]
+    return table, sources
