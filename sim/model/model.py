@@ -112,7 +112,7 @@ class AgeingModel(mesa.Model):
         beds = self.homes.beds()
         self.mean_home_size = beds.sum() / max(len(self.homes), 1)
         self.fund = money.Fund()
-        self.workforce = workforce.start(beds.sum(axis=1), self.p, self.care_rng)
+        self.workforce = workforce.start(beds.sum(axis=1) * self.scale, self.p, self.care_rng)
         self.carers_trained = 0
 
     def _update_families(self) -> None:
@@ -122,14 +122,14 @@ class AgeingModel(mesa.Model):
 
     def _update_workforce(self) -> None:
         occupied, load = homes.occupancy(self.elders, self.residents, len(self.homes), self.p)
-        workforce.labour_market(
+        workforce.labour_market(  # workers are counted in persons
             self.workforce,
             self.config,
             self.year,
             self.baseline,
-            self.homes.beds(),
-            occupied,
-            load,
+            self.homes.beds() * self.scale,
+            occupied * self.scale,
+            load * self.scale,
             self.p,
             self.care_rng,
         )
@@ -161,7 +161,7 @@ class AgeingModel(mesa.Model):
         return care.Capacity(
             family_beds=places(beds.family_beds, "family_beds"),
             day_care_places=places(beds.day_care_places, "day_care_places"),
-            home_care_hours_per_week=self.workforce.home_care_hours(self.p),
+            home_care_hours_per_week=self.workforce.home_care_hours(self.p) / self.scale,
         )
 
     def _arrange_care(self, everyone_reviews: bool) -> None:
@@ -177,7 +177,7 @@ class AgeingModel(mesa.Model):
             self.year,
             self.homes,
             self.residents,
-            staff.astype(float),
+            staff / self.scale,  # in agents' worth of staff, as residents' load
             capacity,
             benefits,
             self._lever(fam.respite_days, 0.0),
@@ -186,7 +186,7 @@ class AgeingModel(mesa.Model):
             everyone_reviews=everyone_reviews,
         )
         self.residents = year.rows[year.setting == INSTITUTION]
-        self.workforce.home_care_demand = year.formal[rules.visited(year.setting)].sum()
+        self.workforce.home_care_demand = year.formal[rules.visited(year.setting)].sum() * self.scale
         self._settle_fund(benefits, year)
         self.last_care = self._care_snapshot(year, capacity)
 
@@ -206,7 +206,7 @@ class AgeingModel(mesa.Model):
     def _care_snapshot(self, year: care.CareYear, capacity: care.Capacity) -> dict:
         """What the indicators need from this year's care system."""
         occupied, load = homes.occupancy(self.elders, self.residents, len(self.homes), self.p)
-        staff, home_care_staff = self.workforce.staff_by_employer(len(self.homes))
+        staff, _ = self.workforce.staff_by_employer(len(self.homes))
         return {
             "care": year,
             "elders_level": self.elders.level[year.rows],
@@ -215,8 +215,7 @@ class AgeingModel(mesa.Model):
             "homes_ownership": self.homes.ownership(),
             "occupied": occupied,
             "load": load,
-            "staff": staff,
-            "home_care_staff": home_care_staff,
+            "staff": staff / self.scale,  # in agents' worth, as residents' load; the worker counts in persons
             "workers_by_level": np.bincount(self.workforce.level, minlength=4),
             "workers_joined": self.workforce.joined,
             "workers_left": self.workforce.left,

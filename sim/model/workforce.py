@@ -1,13 +1,17 @@
 """Formal care workers: trained, paid, employed by a care home or a home-care provider, and leaving.
 
-Workers are columns (one row per agent of ``scale`` workers): certification level, employer, age,
-tenure. Each year, in order: workers retire or leave (the leaving rate answers pay relative to the
-base-year pay), the rest age; trainees are certified (some new to care work, the rest upgrades of
-uncertified workers), certified workers move up a level; migrants and open-market recruits join (the
-market supplies at most what the base-year leaving rate takes, more with better pay); new workers go to
-the employers with the most vacancies. A home's vacancies are what its residents' staffing standards and
-its empty beds (staffed as for a resident at ``empty_bed_level``) ask beyond its staff; home care's are the
-hours its clients were given beyond what its workers deliver.
+Workers are columns, one row per worker whatever the elders' scale (a city's workforce is a few tens of
+thousands, and counting homes' staff by the worker keeps staffing as fine at any scale as at one agent per
+person): certification level, employer, age, tenure. Everything here is in persons: beds, residents'
+staff load and home care's hours are the elders' agents times the scale.
+
+Each year, in order: workers retire or leave (the leaving rate answers pay relative to the base-year pay),
+the rest age; trainees are certified (some new to care work, the rest upgrades of uncertified workers),
+certified workers move up a level; migrants and open-market recruits join (the market supplies at most
+what the base-year leaving rate takes, more with better pay); new workers go to the employers with the
+most vacancies. A home's vacancies are what its residents' staffing standards and its empty beds (staffed
+as for a resident at ``empty_bed_level``) ask beyond its staff; home care's are the hours its clients were
+given beyond what its workers deliver.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import numpy as np
 
 from sim.data.parameters import Parameters
 from sim.model.homes import resident_load
-from sim.model.scale import agents, round_stochastic
+from sim.model.scale import round_stochastic
 from sim.scenario import Scenario
 from sim.scenario.levers import path_value
 
@@ -31,10 +35,10 @@ class Workforce:
         self.employer = np.empty(0, dtype=np.int32)
         self.age = np.empty(0, dtype=np.int16)
         self.tenure = np.empty(0, dtype=np.int16)
-        self.trained_total = 0  # agents trained since the base year
-        self.left = 0  # agents who left or retired in the last year
-        self.joined = 0  # agents who joined in the last year
-        self.base_size = 0  # agents in post in the base year: the open market's scale
+        self.trained_total = 0  # workers trained since the base year
+        self.left = 0  # workers who left or retired in the last year
+        self.joined = 0  # workers who joined in the last year
+        self.base_size = 0  # workers in post in the base year: the open market's scale
         self.home_care_demand = 0.0  # hours a week home-care clients were last given
 
     def __len__(self) -> int:
@@ -50,7 +54,7 @@ class Workforce:
         self.joined += n
 
     def staff_by_employer(self, n_homes: int) -> tuple[np.ndarray, int]:
-        """Agents employed by each home, and by home care."""
+        """Workers employed by each home, and by home care."""
         at_homes = self.employer >= 0
         return np.bincount(self.employer[at_homes], minlength=n_homes), int((~at_homes).sum())
 
@@ -88,8 +92,8 @@ class Workforce:
 
 
 def start(beds_by_home: np.ndarray, p: Parameters, rng: np.random.Generator) -> Workforce:
-    """The base-year workforce: ``workers_per_bed_2020`` per bed, a share in home care, the rest spread
-    over the homes by their beds; certification levels and tenure drawn."""
+    """The base-year workforce: ``workers_per_bed_2020`` per bed (``beds_by_home`` in persons' places), a
+    share in home care, the rest spread over the homes by their beds; certification levels and tenure."""
     wf = Workforce()
     total = round_stochastic(p.workers_per_bed_2020 * beds_by_home.sum(), rng)
     at_home_care = round_stochastic(total * p.home_care_worker_share, rng)
@@ -106,7 +110,8 @@ def start(beds_by_home: np.ndarray, p: Parameters, rng: np.random.Generator) -> 
 
 
 def vacancies(wf: Workforce, beds: np.ndarray, occupied: np.ndarray, load: np.ndarray, p: Parameters) -> np.ndarray:
-    """Workers wanted beyond those in post, by home and (last) home care; negative: more than wanted."""
+    """Workers wanted beyond those in post, by home and (last) home care; negative: more than wanted
+    (``beds``, ``occupied`` [home, bed type] and residents' staff ``load`` [home] in persons)."""
     free_beds = (beds - occupied).sum(axis=1)
     staff, home_care_staff = wf.staff_by_employer(beds.shape[0])
     wanted = load + free_beds * resident_load(np.array([int(p.empty_bed_level)]), p)[0]
@@ -126,7 +131,8 @@ def labour_market(
     p: Parameters,
     rng: np.random.Generator,
 ) -> None:
-    """One year of the workforce: leaving and ageing, training, then hiring into the vacancies."""
+    """One year of the workforce: leaving and ageing, training, then hiring into the vacancies (``beds``,
+    ``occupied`` and ``load`` by home, in persons)."""
     pol = scenario.policy.workforce
 
     def lever(spec, base: float) -> float:
@@ -138,8 +144,8 @@ def labour_market(
     pay_ratio = (p.care_worker_wage_monthly * (1 + uplift) + bonus * certified) / p.care_worker_wage_monthly
     wf.leave_and_age(pay_ratio, pol.attrition_multiplier, p, rng)
     trained = lever(pol.trained_per_year, float(baseline["trained_per_year"]["value"]))
-    newcomers = wf.train_and_promote(agents(trained, scenario.scale, rng), pol.entry_share, p, rng)
-    migrants = agents(lever(pol.migrants_per_year, 0.0), scenario.scale, rng)
+    newcomers = wf.train_and_promote(round_stochastic(trained, rng), pol.entry_share, p, rng)
+    migrants = round_stochastic(lever(pol.migrants_per_year, 0.0), rng)
 
     open_posts = vacancies(wf, beds, occupied, load, p)
     market = p.attrition_rate * wf.base_size * pay_ratio**p.recruit_pay_elasticity
@@ -153,8 +159,8 @@ def labour_market(
 
 def allocate(vacancies: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """Split up to ``n`` new workers over employers in proportion to their vacancies (largest remainders),
-    no more than the vacancies (their total, rounded stochastically: a fraction of an agent's worth of
-    vacancies is worth a fraction of a hire whatever the scale). Returns an index into ``vacancies`` for
+    no more than the vacancies (their total, rounded stochastically: a fraction of a worker's worth of
+    vacancies is worth a fraction of a hire). Returns an index into ``vacancies`` for
     each worker; none if there are no vacancies."""
     vacancies = np.maximum(vacancies, 0.0)
     total = vacancies.sum()

@@ -208,19 +208,19 @@ def _workforce(rows: _CareRows, snap: dict, pop60: float, scale: float) -> None:
     from sim.model.workforce import CERT_LEVELS
 
     add, care, p = rows.add, snap["care"], snap["p"]
-    workers = snap["workers_by_level"]
+    workers = snap["workers_by_level"]  # persons: workers are one agent each whatever the scale
     for lvl, lname in enumerate(CERT_LEVELS):
-        add("workers", workers[lvl] * scale, "persons", group=lname)
-    add("workers", workers.sum() * scale, "persons")
-    add("workers_per_10k", workers.sum() * scale / pop60 * 1e4, "workers per 10,000 aged 60+")
-    add("certified_workers_per_10k", workers[1:].sum() * scale / pop60 * 1e4, "workers per 10,000 aged 60+")
+        add("workers", workers[lvl], "persons", group=lname)
+    add("workers", workers.sum(), "persons")
+    add("workers_per_10k", workers.sum() / pop60 * 1e4, "workers per 10,000 aged 60+")
+    add("certified_workers_per_10k", workers[1:].sum() / pop60 * 1e4, "workers per 10,000 aged 60+")
     empty_beds = snap["homes_beds"].sum() - snap["occupied"].sum()
     needed = snap["load"].sum() + empty_beds / p.residents_per_worker[int(p.empty_bed_level)]
     needed += care.formal[rules.visited(care.setting)].sum() * 52 / p.home_care_hours_per_worker
-    add("staff_gap", max(0.0, needed - workers.sum()) * scale, "persons")
-    add("workers_joined", snap["workers_joined"] * scale, "persons")
-    add("workers_left", snap["workers_left"] * scale, "persons")
-    add("workers_trained", snap["workers_trained_total"] * scale, "persons (cumulative)")
+    add("staff_gap", max(0.0, needed * scale - workers.sum()), "persons")
+    add("workers_joined", snap["workers_joined"], "persons")
+    add("workers_left", snap["workers_left"], "persons")
+    add("workers_trained", snap["workers_trained_total"], "persons (cumulative)")
     add("family_carers_trained", snap["carers_trained_total"] * scale, "persons (cumulative)")
 
 
