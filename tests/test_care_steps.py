@@ -7,7 +7,7 @@ from submodel_helpers import elders_with, model
 
 from sim.data.levels import INTACT, MILD, MODERATE, SEVERE, TOTAL
 from sim.data.parameters import Parameters
-from sim.model.care import Capacity, _care_in_homes, _hours_at_home, care_census, places_left, reviewing
+from sim.model.care import Capacity, care_census, care_in_homes, hours_at_home, places_left, reviewing
 from sim.model.choice import O_BED, O_DAY
 from sim.model.elders import (
     DAY_CARE,
@@ -80,7 +80,7 @@ def test_hours_at_home_are_each_arrangements_hours_while_home_care_workers_can_d
     need = np.array([42.0, 63.0, 21.0, 7.0])
     family = np.array([28.0, 10.0, 0.0, 5.0])
     setting = np.array([HOME_CARE, FAMILY_BED, DAY_CARE, FAMILY], dtype=np.int8)
-    formal, informal = _hours_at_home(need, family, setting, 1e9, terms)
+    formal, informal = hours_at_home(need, family, setting, 1e9, terms)
     for i in range(4):
         assert (formal[i], informal[i]) == hours_given(need[i], family[i], setting[i], terms)
 
@@ -90,7 +90,7 @@ def test_hours_at_home_are_cut_pro_rata_when_home_care_workers_cannot_deliver_th
     need = np.array([42.0, 63.0, 21.0])
     family = np.array([28.0, 10.0, 0.0])
     setting = np.array([HOME_CARE, FAMILY_BED, DAY_CARE], dtype=np.int8)
-    formal, informal = _hours_at_home(need, family, setting, 21.0, terms)  # 14 + 28 = 42 wanted
+    formal, informal = hours_at_home(need, family, setting, 21.0, terms)  # 14 + 28 = 42 wanted
     assert formal.tolist() == [7.0, 14.0, 21.0]  # day care is not delivered by home-care workers
     assert informal[0] == pytest.approx(28 - 0.473 * 7)  # the family makes up part of the cut
     assert informal[1] == pytest.approx(10 - 0.473 * 14)
@@ -105,6 +105,6 @@ def test_residents_get_their_need_where_staff_suffices_and_a_share_where_it_does
     homes.add(model(), PUBLIC, np.array([0, 2, 0]), P)
     homes.add(model(), PUBLIC, np.array([0, 2, 0]), P)
     staff = np.array([1.0, 0.3])  # home 0 needs 2/3 of a worker, home 1 needs 0.2 + 0.4
-    need, formal = _care_in_homes(elders, np.arange(4), homes, staff, P)
+    need, formal = care_in_homes(elders, np.arange(4), homes, staff, P)
     assert need.tolist() == [42, 42, 21, 63]
     assert formal == pytest.approx([42, 42, 21 * 0.5, 63 * 0.5])

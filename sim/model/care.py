@@ -128,9 +128,9 @@ def arrange(
     settle_at_home(elders, reviewers, choice, utility, placed, places, rng)
     elders.last_level[candidates] = elders.level[candidates]
 
-    home, need_home, informal, formal = _care_at_home(elders, candidates, need, family, capacity, respite_days, p)
+    home, need_home, informal, formal = care_at_home(elders, candidates, need, family, capacity, respite_days, p)
     residents = np.sort(np.concatenate([residents, admissions.rows]))
-    need_res, formal_res = _care_in_homes(elders, residents, homes, staff, p)
+    need_res, formal_res = care_in_homes(elders, residents, homes, staff, p)
     rows = np.concatenate([home, residents])
     setting = elders.setting[rows].copy()
     formal_all = np.concatenate([formal, formal_res])
@@ -216,7 +216,7 @@ def option_utilities(
     )
 
 
-def _care_at_home(
+def care_at_home(
     elders: Elders,
     candidates: np.ndarray,
     need: np.ndarray,
@@ -233,14 +233,14 @@ def _care_at_home(
     setting = elders.setting[home]
     need = need[stays_home]
     family = family[stays_home]
-    formal, informal = _hours_at_home(need, family, setting, capacity.home_care_hours_per_week, hours_terms(p))
+    formal, informal = hours_at_home(need, family, setting, capacity.home_care_hours_per_week, hours_terms(p))
     respite = np.where(elders.level[home] >= rules.RESPITE_FROM, respite_days, 0.0)
     accumulate_strain(elders, home, informal, family, respite, p)
     return home, need, informal, formal
 
 
 @numba.njit(cache=True, nogil=True)
-def _hours_at_home(need, family, setting, home_care_capacity, terms):  # pragma: no cover - compiled
+def hours_at_home(need, family, setting, home_care_capacity, terms):  # pragma: no cover - compiled
     """Professional and family hours of each elder at home; the hours home-care workers deliver (home
     care and family beds) cut pro rata to what they can deliver."""
     n = need.size
@@ -260,7 +260,7 @@ def _hours_at_home(need, family, setting, home_care_capacity, terms):  # pragma:
     return formal, informal
 
 
-def _care_in_homes(
+def care_in_homes(
     elders: Elders, residents: np.ndarray, homes: Homes, staff: np.ndarray, p: Parameters
 ) -> tuple[np.ndarray, np.ndarray]:
     """Residents' need and the hours their home's staff give: all of the need where the home has the staff
