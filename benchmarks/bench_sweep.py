@@ -1,16 +1,16 @@
 """Benchmark: sensitivity sweeps of the Tianjin plan, runs per second through the sweep's worker path.
 
-    python benchmarks/bench_sweep.py                        # scales 1, 10, 100 and 1 -> 2 workers (a few minutes)
+    python benchmarks/bench_sweep.py                        # scales 1, 10, 16 and 1 -> 2 workers (a few minutes)
     python benchmarks/bench_sweep.py --full                 # also the whole experiments/tianjin-levers-sobol.yaml
-    python benchmarks/bench_sweep.py --scales 100 --runs 5  # smaller
+    python benchmarks/bench_sweep.py --scales 16 --runs 5   # smaller
 
 Prints, for each scale (persons per agent): seconds per run through the worker path (scenario built from
 the design point, model run, outcomes read from the record) and what in it is the model alone and the
 outcomes (with, for comparison, building the full results table); then one sweep of the Sobol experiment
-reduced to ``--base-samples`` base samples (N (10 + 2) runs) at scale 100, on one worker (in-process) and
+reduced to ``--base-samples`` base samples (N (10 + 2) runs) at its own scale, on one worker (in-process) and
 on ``--workers`` local processes: runs per second, the speed-up, and the overhead per run of the executor
 and the run store (sweep wall time less the runs' own time, per run). With ``--full``, the whole
-experiment (N = 1024, 12,288 runs) on ``--workers`` processes, against the 30 minutes it must fit in.
+experiment (N = 1024, 12,288 runs) on ``--workers`` processes.
 Runs use one BLAS thread, as sweep workers do. The first runs load compiled kernels and are not timed.
 """
 
@@ -27,19 +27,19 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENT = ROOT / "experiments" / "tianjin-levers-sobol.yaml"
-BUDGET_MINUTES = 30
 
 
-def _experiment(folder: Path, scale: float, base_samples: int | None = None):
+def _experiment(folder: Path, scale: float | None, base_samples: int | None = None):
     """The shipped experiment at another scale or size (a copy in ``folder``)."""
     from sim.analysis.experiment import load_experiment
 
     raw = yaml.safe_load(EXPERIMENT.read_text(encoding="utf-8"))
     raw["scenario"] = str((EXPERIMENT.parent / raw["scenario"]).resolve())
-    raw["set"]["scale"] = scale
+    if scale is not None:
+        raw["set"]["scale"] = scale
     if base_samples is not None:
         raw["method"]["base_samples"] = base_samples
-    path = folder / f"bench-{scale:g}-{base_samples}.yaml"
+    path = folder / f"bench-{scale}-{base_samples}.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     return load_experiment(path)
 
@@ -108,8 +108,8 @@ def sweep(folder: Path, exp, workers: int, name: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scales", type=float, nargs="*", default=[1, 10, 100], help="none: skip this part")
-    ap.add_argument("--runs", type=int, nargs="+", default=[2, 6, 40], help="runs per scale (one number: for all)")
+    ap.add_argument("--scales", type=float, nargs="*", default=[1, 10, 16], help="none: skip this part")
+    ap.add_argument("--runs", type=int, nargs="+", default=[2, 10, 16], help="runs per scale (one number: for all)")
     ap.add_argument(
         "--base-samples", type=int, default=8, help="N of the reduced sweep for the speed-up (N x 12 runs; 0: skip)"
     )
@@ -125,7 +125,7 @@ def main() -> None:
     out: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         folder = Path(tmp)
-        per_run(folder, 10000, 1)  # start-up, not timed: packaged data and compiled kernels loaded
+        per_run(folder, 16, 1)  # start-up, not timed: packaged data and compiled kernels loaded
         out["per_scale"] = [per_run(folder, s, n) for s, n in zip(args.scales, runs, strict=True)]
         for row in out["per_scale"]:
             print(
@@ -135,7 +135,7 @@ def main() -> None:
                 flush=True,
             )
         if args.base_samples:
-            exp = _experiment(folder, 100, args.base_samples)
+            exp = _experiment(folder, None, args.base_samples)
             one = sweep(folder, exp, 1, "one")
             many = sweep(folder, exp, args.workers, "many")
             assert one.pop("outcomes").equals(many.pop("outcomes")), "results differ between 1 and more workers"
@@ -145,7 +145,8 @@ def main() -> None:
                 "speedup": round(many["runs_per_second"] / one["runs_per_second"], 2),
             }
             print(
-                f"sweep of {one['runs']} runs at scale 100: 1 worker {one['runs_per_second']:.2f} runs/s, "
+                f"sweep of {one['runs']} runs at scale {exp.base.scale:g}: "
+                f"1 worker {one['runs_per_second']:.2f} runs/s, "
                 f"{args.workers} workers {many['runs_per_second']:.2f} runs/s: speed-up "
                 f"{out['speedup']['speedup']:.2f} (identical results); overhead per run of executor and store "
                 f"{one['overhead_per_run_s'] * 1000:.1f} ms (1 worker), {many['overhead_per_run_s'] * 1000:.1f} ms "
@@ -158,12 +159,10 @@ def main() -> None:
             full = sweep(folder, load_experiment(EXPERIMENT), args.workers, "full")
             full.pop("outcomes")
             full["minutes"] = round(full["wall_s"] / 60, 1)
-            full["within_budget"] = full["minutes"] <= BUDGET_MINUTES
             out["full"] = full
             print(
                 f"{EXPERIMENT.name}: {full['runs']} runs in {full['minutes']} min on {args.workers} workers "
-                f"({full['runs_per_second']:.2f} runs/s): {'within' if full['within_budget'] else 'OVER'} "
-                f"the {BUDGET_MINUTES} minutes",
+                f"({full['runs_per_second']:.2f} runs/s)",
                 flush=True,
             )
     print(json.dumps(out, indent=1))

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from sim.analysis.experiment import ExperimentError, load_experiment
 from sim.analysis.fitting import load_spec
 from sim.cli import app
-from sim.model.scale import MIN_HOME_AGENTS, MIN_PLACES, coarsest_faithful_scale, scale_problem
+from sim.model.scale import MIN_AGENTS, MIN_HOME_AGENTS, MIN_PLACES, coarsest_faithful_scale, scale_problem
 from sim.scenario import ScenarioError
 
 runner = CliRunner()
@@ -60,3 +60,9 @@ def test_sweeps_and_calibrations_refuse_a_coarse_scale(tmp_path):
     (tmp_path / "fit.yaml").write_text(spec)
     with pytest.raises(ScenarioError, match=r"scale = 40: results would depend on the scale: use at most 16\.25"):
         load_spec(tmp_path / "fit.yaml")
+
+
+def test_a_small_population_keeps_enough_elder_agents():
+    small = make_scenario(region="tianjin", data={"population_60plus": 400_000})
+    limit = coarsest_faithful_scale(small)
+    assert limit.scale == pytest.approx(400_000 / MIN_AGENTS) and "must be at least 40,000 agents" in limit.reason

@@ -562,6 +562,6 @@ def test_shipped_experiments_load_with_the_sizes_the_readme_gives():
     assert len(morris.factors) > 30 and "uncertain parameters" in groups(morris)
     assert m.optimal_trajectories * (len(groups(morris)) + 1) * morris.spec.replicates == 2320
     sobol = load_experiment(ROOT / "experiments" / "tianjin-levers-sobol.yaml")
-    assert len(sobol.factors) == 10 and sobol.base.scale == 10 and sobol.base.name == "tianjin-14th-fyp"
+    assert len(sobol.factors) == 10 and sobol.base.scale == 16 and sobol.base.name == "tianjin-14th-fyp"
     assert sobol.spec.method.base_samples * (10 + 2) * sobol.spec.replicates == 12288
     assert {f.key for f in sobol.factors} <= {f.key for f in morris.factors}

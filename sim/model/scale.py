@@ -29,10 +29,13 @@ def agents(persons: float, scale: float, rng: np.random.Generator) -> int:
 
 # --- faithful scales ------------------------------------------------------------------------------------
 # A home agent stands for `scale` real homes of its kind, so per-home dynamics are those of one agent per
-# person; what a coarse scale changes is how many home agents each kind has, and the rounding of small
+# person, and care workers are one agent each at any scale; what a coarse scale still changes is how many
+# home agents each kind has, how many elder agents the smaller groups hold, and the rounding of small
 # capacities to whole agents. benchmarks/bench_scale.py measured where that starts to show (docs/model.md,
-# "Faithful scales"): Tianjin is faithful with 6 public home agents and not with 3, Shengzhou not with 1.
+# "Faithful scales"): Tianjin is faithful at 10 to 50 persons per agent and not at 100 (30,000 agents),
+# Shengzhou at 2 and 5 and not at 10 (3 home agents, 19,500 agents). The limits keep on the safe side.
 MIN_HOME_AGENTS = 4  # of each kind of home (public, other), or all of its homes where it has fewer
+MIN_AGENTS = 40_000  # elder agents in the base year
 MIN_PLACES = 50  # agents' places in every capacity a scenario sets (beds, family beds, day-care places)
 
 
@@ -45,12 +48,20 @@ class Limit:
 
 
 def coarsest_faithful_scale(scenario: Scenario) -> Limit:
-    """The largest ``scale`` at which the scenario's care system keeps at least ``MIN_HOME_AGENTS`` home
-    agents of each kind (or all of its homes) and ``MIN_PLACES`` agents' places in every capacity it sets."""
+    """The largest ``scale`` at which the scenario keeps at least ``MIN_HOME_AGENTS`` home agents of each
+    kind (or all of its homes), ``MIN_AGENTS`` elder agents in the base year and ``MIN_PLACES`` agents'
+    places in every capacity it sets."""
     from sim.data.parameters import care_baselines
+    from sim.data.regions import load_region
 
     base = {k: v["value"] for k, v in care_baselines()[scenario.region].items()}
-    limits = [Limit(10000.0, "no limit")]
+    persons = scenario.data.population_60plus or load_region(scenario.region).population_total()
+    limits = [
+        Limit(
+            max(1.0, persons / MIN_AGENTS),
+            f"{scenario.region}'s {persons:,.0f} people aged 60+ must be at least {MIN_AGENTS:,} agents",
+        )
+    ]
     for kind, share in (("public", base["public_share_of_homes"]), ("other", 1 - base["public_share_of_homes"])):
         homes = base["homes"] * share
         if homes > 0:
