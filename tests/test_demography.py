@@ -39,3 +39,19 @@ def test_mortality_table_steps_by_age_group_and_interpolates_in_time():
     assert table.death_probability(2022.5, np.array([65]), multiplier=2)[0, 0] == pytest.approx(1 - np.exp(-0.4))
     with pytest.raises(ValueError):
         table.rates(2020, np.array([50]))
+
+
+def test_pchip_is_scipys_pchip_to_the_last_digit():
+    """Age groups are split with a PCHIP written out (scipy.interpolate costs a third of a second to import):
+    it must give scipy's values exactly, so that the population does not change."""
+    from scipy.interpolate import PchipInterpolator
+
+    from sim.data.demography import pchip
+
+    rng = np.random.default_rng(1)
+    for _ in range(500):
+        n = int(rng.integers(2, 12))
+        x = np.cumsum(rng.integers(1, 6, n)).astype(float)
+        y = rng.normal(size=n) * rng.choice([0, 1], n)  # flat, rising and falling runs
+        at = np.linspace(x[0], x[-1], 37)
+        assert np.array_equal(pchip(x, y, at), PchipInterpolator(x, y)(at))
