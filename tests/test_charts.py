@@ -69,7 +69,7 @@ def test_demand_capacity_shows_need_by_level_against_beds_staffed_beds_and_home_
     years, values = beds.get_data()
     summary = plan.series("beds", "all/all")["mean"]
     assert list(years) == list(summary.index) and np.allclose(values, summary.values)
-    assert {"Staffed beds", "Home-care capacity (persons served the full home-care package)"} <= set(names)
+    assert {"Staffed beds", "Home-care capacity (persons at full package)"} <= set(names)
     assert any(isinstance(c, PolyCollection) for c in ax.collections)  # the 90% band across replicates
     source = [t for t in texts(fig) if t.startswith("Source:")]
     assert len(source) == 1 and "scenario plan (Shengzhou), seed 8, 2 replicate(s)" in source[0]
