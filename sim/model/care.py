@@ -109,21 +109,12 @@ def arrange(
     need = need_hours(elders.level[candidates], elders.dementia[candidates], p)
 
     dementia_beds = bool(homes.beds()[:, DEMENTIA].sum() > 0) if len(homes) else False
+    bed = needed_bed(elders.level[reviewers], elders.dementia[reviewers], dementia_beds)
     utility = option_utilities(
-        elders,
-        reviewers,
-        need[review],
-        family[review],
-        homes,
-        dementia_beds,
-        places,
-        benefits,
-        p,
-        inertia=not everyone_reviews,
+        elders, reviewers, need[review], family[review], bed, homes, places, benefits, p, inertia=not everyone_reviews
     )
     choice = sample_logit(utility, rng)
 
-    bed = needed_bed(elders.level[reviewers], elders.dementia[reviewers], dementia_beds)
     placed, admissions = admit_to_homes(elders, reviewers, choice, bed, year, homes, residents, staff, p, rng)
     settle_at_home(elders, reviewers, choice, utility, placed, places, rng)
     elders.last_level[candidates] = elders.level[candidates]
@@ -173,20 +164,19 @@ def option_utilities(
     rows: np.ndarray,
     need: np.ndarray,
     family: np.ndarray,
+    bed: np.ndarray,
     homes: Homes,
-    dementia_beds: bool,
     places: dict[int, int],
     benefits: Benefits,
     p: Parameters,
     inertia: bool,
 ) -> np.ndarray:
     """[elder, option] utilities of the arrangements for ``rows`` (who need ``need`` hours a week, of which
-    their families can give ``family``): what each arrangement gives, its price net of who else pays, and
-    the choice's weights."""
+    their families can give ``family``, and a care-home bed of type ``bed``): what each arrangement gives,
+    its price net of who else pays, and the choice's weights."""
     level = elders.level[rows]
     home_price = np.zeros((rows.size, 2))
     if len(homes):
-        bed = needed_bed(level, elders.dementia[rows], dementia_beds)
         home_price[:, 0] = homes.mean_price(public=True)[bed]
         home_price[:, 1] = homes.mean_price(public=False)[bed]
     own = homes.ownership() if len(homes) else np.zeros(0, dtype=np.int8)

@@ -87,8 +87,9 @@ class AgeingModel(mesa.Model):
             self._describe_newcomers(rows)
             self.residents = homes.residents(self.elders)
             self._update_families()
-            self._update_workforce()
-            self._build_beds()
+            occupied, load = homes.occupancy(self.elders, self.residents, len(self.homes), self.p)
+            self._update_workforce(occupied, load)
+            self._build_beds(occupied)
             self._arrange_care(everyone_reviews=False)
         self.record.add(self.year, self.counts, deaths, exposure, joined, care=self.last_care)
         self.running = self.year < self.config.horizon
@@ -120,8 +121,7 @@ class AgeingModel(mesa.Model):
         families.update_outside_spouses(self.elders, q, self.p, self.care_rng)
         characteristics.align_dementia(self.elders, self.dementia_prevalence, self.care_rng)
 
-    def _update_workforce(self) -> None:
-        occupied, load = homes.occupancy(self.elders, self.residents, len(self.homes), self.p)
+    def _update_workforce(self, occupied: np.ndarray, load: np.ndarray) -> None:
         workforce.labour_market(  # workers are counted in persons
             self.workforce,
             self.config,
@@ -134,11 +134,10 @@ class AgeingModel(mesa.Model):
             self.care_rng,
         )
 
-    def _build_beds(self) -> None:
+    def _build_beds(self, occupied: np.ndarray) -> None:
         targets = homes.bed_targets(
             self.config, self.year, self.baseline, self.region.population_total(), self.counts.sum()
         )
-        occupied, _ = homes.occupancy(self.elders, self.residents, len(self.homes), self.p)
         self.homes.build(
             self,
             targets,
@@ -188,7 +187,7 @@ class AgeingModel(mesa.Model):
         self.residents = year.rows[year.setting == INSTITUTION]
         self.workforce.home_care_demand = year.formal[rules.visited(year.setting)].sum() * self.scale
         self._settle_fund(benefits, year)
-        self.last_care = self._care_snapshot(year, capacity)
+        self.last_care = self._care_snapshot(year, capacity, staff)
 
     def _settle_fund(self, benefits: money.Benefits, year: care.CareYear) -> None:
         if not benefits.active:
@@ -203,10 +202,9 @@ class AgeingModel(mesa.Model):
         )
         self.fund.settle(ins.premium_per_person * contributors, year.accounts.ltci_spending * self.scale)
 
-    def _care_snapshot(self, year: care.CareYear, capacity: care.Capacity) -> dict:
-        """What the indicators need from this year's care system."""
+    def _care_snapshot(self, year: care.CareYear, capacity: care.Capacity, staff: np.ndarray) -> dict:
+        """What the indicators need from this year's care system (``staff``: workers by home, in persons)."""
         occupied, load = homes.occupancy(self.elders, self.residents, len(self.homes), self.p)
-        staff, _ = self.workforce.staff_by_employer(len(self.homes))
         return {
             "care": year,
             "elders_level": self.elders.level[year.rows],
