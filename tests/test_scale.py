@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.model.scale import agents, round_stochastic, stochastic_round
+from sim.model.scale import agents, stochastic_round
 
 
 def test_stochastic_rounding_is_the_floor_or_one_more_with_the_fractional_chance():
@@ -17,7 +17,7 @@ def test_stochastic_rounding_is_the_floor_or_one_more_with_the_fractional_chance
 def test_whole_numbers_stay_whole():
     rng = np.random.default_rng(2)
     assert stochastic_round(np.array([0.0, 4.0, 17.0]), rng).tolist() == [0, 4, 17]
-    assert round_stochastic(25.0, rng) == 25
+    assert stochastic_round(25.0, rng) == 25
 
 
 def test_persons_become_agents_at_the_scale():

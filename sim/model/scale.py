@@ -11,20 +11,17 @@ import numpy as np
 from sim.scenario import Scenario
 
 
-def stochastic_round(expected: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Whole numbers of agents with the right expectation: floor, plus one with the fractional chance."""
+def stochastic_round(expected, rng: np.random.Generator):
+    """Whole numbers with the right expectation: floor, plus one with the fractional chance. An int for
+    one number, an int64 array for an array."""
     floor = np.floor(expected)
-    return (floor + (rng.random(expected.shape) < expected - floor)).astype(np.int64)
-
-
-def round_stochastic(expected: float, rng: np.random.Generator) -> int:
-    """One whole number with the right expectation."""
-    return int(stochastic_round(np.array([expected]), rng)[0])
+    whole = (floor + (rng.random(np.shape(expected)) < expected - floor)).astype(np.int64)
+    return int(whole) if whole.ndim == 0 else whole
 
 
 def agents(persons: float, scale: float, rng: np.random.Generator) -> int:
     """One count of persons as agents, rounded stochastically."""
-    return round_stochastic(persons / scale, rng)
+    return stochastic_round(persons / scale, rng)
 
 
 # --- faithful scales ------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import numpy as np
 
 from sim.data.parameters import Parameters
 from sim.model.homes import resident_load
-from sim.model.scale import round_stochastic
+from sim.model.scale import stochastic_round
 from sim.scenario import Scenario
 from sim.scenario.levers import path_value
 
@@ -75,7 +75,7 @@ class Workforce:
     def train_and_promote(self, trainees: int, entry_share: float, p: Parameters, rng: np.random.Generator) -> int:
         """Upgrade uncertified workers and promote certified ones; returns trainees new to care work."""
         certified_before = self.level.copy()  # each worker moves up at most one level a year
-        newcomers = round_stochastic(trainees * entry_share, rng)
+        newcomers = stochastic_round(trainees * entry_share, rng)
         upgrades = min(trainees - newcomers, int((self.level == 0).sum()))
         uncertified = np.flatnonzero(self.level == 0)
         self.level[rng.choice(uncertified, size=upgrades, replace=False)] = 1
@@ -95,8 +95,8 @@ def start(beds_by_home: np.ndarray, p: Parameters, rng: np.random.Generator) -> 
     """The base-year workforce: ``workers_per_bed_2020`` per bed (``beds_by_home`` in persons' places), a
     share in home care, the rest spread over the homes by their beds; certification levels and tenure."""
     wf = Workforce()
-    total = round_stochastic(p.workers_per_bed_2020 * beds_by_home.sum(), rng)
-    at_home_care = round_stochastic(total * p.home_care_worker_share, rng)
+    total = stochastic_round(p.workers_per_bed_2020 * beds_by_home.sum(), rng)
+    at_home_care = stochastic_round(total * p.home_care_worker_share, rng)
     employers = np.concatenate(
         [np.full(at_home_care, HOME_CARE_PROVIDERS), allocate(beds_by_home.astype(float), total - at_home_care, rng)]
     )
@@ -144,12 +144,12 @@ def labour_market(
     pay_ratio = (p.care_worker_wage_monthly * (1 + uplift) + bonus * certified) / p.care_worker_wage_monthly
     wf.leave_and_age(pay_ratio, pol.attrition_multiplier, p, rng)
     trained = lever(pol.trained_per_year, float(baseline["trained_per_year"]["value"]))
-    newcomers = wf.train_and_promote(round_stochastic(trained, rng), pol.entry_share, p, rng)
-    migrants = round_stochastic(lever(pol.migrants_per_year, 0.0), rng)
+    newcomers = wf.train_and_promote(stochastic_round(trained, rng), pol.entry_share, p, rng)
+    migrants = stochastic_round(lever(pol.migrants_per_year, 0.0), rng)
 
     open_posts = vacancies(wf, beds, occupied, load, p)
     market = p.attrition_rate * wf.base_size * pay_ratio**p.recruit_pay_elasticity
-    recruits = round_stochastic(min(market, max(0.0, np.maximum(open_posts, 0).sum() - newcomers - migrants)), rng)
+    recruits = stochastic_round(min(market, max(0.0, np.maximum(open_posts, 0).sum() - newcomers - migrants)), rng)
     n_homes = beds.shape[0]
     for level, n in ((1, newcomers), (0, migrants + recruits)):
         slots = allocate(open_posts, n, rng)
@@ -166,7 +166,7 @@ def allocate(vacancies: np.ndarray, n: int, rng: np.random.Generator) -> np.ndar
     total = vacancies.sum()
     if n <= 0 or total <= 0:
         return np.empty(0, dtype=np.int64)
-    n = min(n, round_stochastic(total, rng))
+    n = min(n, stochastic_round(total, rng))
     exact = vacancies / total * n
     whole = np.floor(exact).astype(np.int64)
     short = n - whole.sum()
