@@ -1,19 +1,20 @@
-"""Benchmark: is a coarse scale faithful? The same scenarios at one agent per person and at 10 and 100
-persons per agent, compared on every headline indicator and on the effect of every lever.
+"""Benchmark: is a coarse scale faithful? The same scenarios at one agent per person and at coarser
+scales, compared on every headline indicator and on the effect of every lever.
 
     python benchmarks/bench_scale.py [--workers 2] [--out runs/bench-scale] [--part levels|levers|both]
 
-1. Levels: the Tianjin plan and baseline at scales 1, 10, 20, 50 and 100, Shengzhou's plan and baseline
+1. Levels: the Tianjin plan and baseline at scales 1, 10, 16, 20, 50 and 100, Shengzhou's plan and baseline
    at 1, 2, 5 and 10; occupancy (all, public, private), waiting list, persons with unmet need, unmet hours, residents,
    staffed beds, workers, insurance balance and beneficiaries in 2020, 2025, 2030 and 2035. A scale
    passes an indicator when its mean over replicates is within 3% of the 1:1 mean or within the 1:1
    runs' 90% interval (5th to 95th percentile), whichever is wider.
-2. Levers: every lever of experiments/tianjin-levers-morris.yaml (its uncertain parameters excepted),
-   each at the low and the high end of its range with the others at the plan's values, on the
-   experiment's outcomes; the effect is high minus low with common random numbers (replicate r draws the
-   same population at both ends). An effect is within 25% when it has the 1:1 effect's sign and is within
-   25% of its size; otherwise within sampling error when the two differ by less than two standard errors
-   of both estimates together (the replicates cannot tell the scales apart); else it differs.
+2. Levers, at scales 1, 10, 16 and 100: every lever of experiments/tianjin-levers-morris.yaml (its
+   uncertain parameters excepted), each at the low and the high end of its range with the others at the
+   plan's values, on the experiment's outcomes; the effect is high minus low with common random numbers
+   (replicate r draws the same population at both ends). An effect is within 25% when it has the 1:1
+   effect's sign and is within 25% of its size; otherwise within sampling error when the two differ by
+   less than two standard errors of both estimates together (the replicates cannot tell the scales
+   apart); else it differs.
 
 Prints the tables and the verdicts, and writes every run's values and the comparisons as CSV into --out.
 """
