@@ -4,7 +4,7 @@ Run from the repository root:  python data-raw/build_data.py [--shared ../shared
 The model never reads ../shared at run time; this script is how its packaged tables were made, so every
 derived number can be traced and rebuilt. Outputs:
 
-- population_2020.csv        2020 population aged 40+ by 5-year group and sex, per region
+- population_2020.csv        2020 population by single age 40-99 and 100+ and sex, per region
 - mortality_wpp2024.csv      UN WPP2024 central death rates for China, ages 45+, by sex and period
 - capacity_transitions.csv   yearly intensities between the five GB/T 42195-2022 levels, by sex and age
 - capacity_mortality.csv     hazard of death by level relative to 'intact', by sex and age
@@ -111,22 +111,66 @@ def group_sum(groups: dict, sex: str, lo: int, hi: int | None) -> float:
     return total
 
 
+def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
+    """Whole persons in proportion to ``weights`` that add up to ``total`` exactly."""
+    exact = total * weights / weights.sum()
+    whole = np.floor(exact).astype(np.int64)
+    short = int(total - whole.sum())
+    whole[np.argsort(-(exact - whole), kind="stable")[:short]] += 1
+    return whole
+
+
+def national_single_years(shared: Path) -> dict[str, dict[int, float]]:
+    """China 2020 by sex and single age 40-99: the derived split of the census 5-year groups by the 2010
+    census single-year counts of the same cohorts, survival-adjusted (see its notes in ../shared)."""
+    out: dict[str, dict[int, float]] = {"male": {}, "female": {}}
+    for r in read_csv(shared / "census2020_single_year_age_sex_china_derived.csv"):
+        if r["sex"] in out and r["age"] != "100+":
+            out[r["sex"]][int(r["age"])] = float(r["persons_2020_est_survival_adjusted"])
+    return out
+
+
+def single_years(groups: dict, sex: str, shape: dict[int, float], factor: float = 1.0) -> list[tuple[str, int, str]]:
+    """(age, persons, how) for ages 40-99 and 100+: each 5-year group's count (times ``factor``, rounded)
+    split over its single years in the national single-year shape, in whole persons that keep the group."""
+    out = []
+    for label in GROUPS_KEPT:
+        lo, hi = parse_age_group(label)
+        total = round(groups[(sex, label)] * factor)
+        if hi is None:
+            out.append((label, total, "census open group"))
+            continue
+        ages = np.arange(lo, hi)
+        for age, n in zip(ages, largest_remainder(total, np.array([shape[a] for a in ages])), strict=True):
+            out.append((str(age), int(n), f"{label} group split by the national single-year shape"))
+    return out
+
+
 def build_population(shared: Path, regions: dict) -> list[dict]:
+    """Persons by single age 40-99 and 100+ and sex, per region. Single-year counts of 2020 were not found
+    for any province or city, so every region takes the national single-year shape (which has the
+    1959-61 famine trough and the 1962-63 births boom) within each of its own 5-year census groups."""
     census = read_csv(shared / "census_age_sex_all_ages_2010_2020.csv")
+    shape = national_single_years(shared)
+    shape_note = (
+        "single years: China 2020 census group split by the 2010 census single-year counts of the same "
+        "cohorts, survival-adjusted ([DERIVED] census2020_single_year_age_sex_china_derived.csv, from NBS 2010 "
+        "census Table 3-1 via Yiguan/CN_pop_simu @f3d346b)"
+    )
     rows = []
     for key, meta in regions.items():
         if "census_region" in meta:
             groups = census_groups(census, meta["census_region"])
             for sex in ("male", "female"):
-                for label in GROUPS_KEPT:
+                for age, persons, how in single_years(groups, sex, shape[sex]):
                     rows.append(
                         dict(
                             region=key,
                             sex=sex,
-                            age_group=label,
-                            persons=round(groups[(sex, label)]),
-                            method="census",
-                            source=CENSUS_SOURCE + f"; rows {meta['census_region']}",
+                            age_group=age,
+                            persons=persons,
+                            method=f"census; {how}",
+                            source=CENSUS_SOURCE + f"; rows {meta['census_region']}; {shape_note}",
                         )
                     )
             continue
@@ -140,21 +184,24 @@ def build_population(shared: Path, regions: dict) -> list[dict]:
         prov_65 = sum(group_sum(prov, s, 65, None) for s in ("male", "female"))
         factors = {"15-59": n_15_59 / prov_15_59, "60-64": (n_60 - n_65) / prov_60_64, "65+": n_65 / prov_65}
         for sex in ("male", "female"):
-            for label in GROUPS_KEPT:
-                lo, _ = parse_age_group(label)
-                band = "15-59" if lo < 60 else ("60-64" if lo < 65 else "65+")
-                rows.append(
-                    dict(
-                        region=key,
-                        sex=sex,
-                        age_group=label,
-                        persons=round(prov[(sex, label)] * factors[band]),
-                        method=f"derived: {meta['shape_from']} census count x {factors[band]:.6f} "
-                        f"(city {band} total / province {band} total)",
-                        source=f"{CENSUS_SOURCE}; rows {meta['shape_from']}. City totals: "
-                        + "; ".join(f"{k}: {v}" for k, v in meta["sources"].items()),
+            for band, (lo, hi) in {"15-59": (40, 60), "60-64": (60, 65), "65+": (65, None)}.items():
+                in_band = {k: v for k, v in prov.items() if k[1] in GROUPS_KEPT}
+                for age, persons, how in single_years(in_band, sex, shape[sex], factors[band]):
+                    a = parse_age_group(age)[0]
+                    if a < lo or (hi is not None and a >= hi):
+                        continue
+                    rows.append(
+                        dict(
+                            region=key,
+                            sex=sex,
+                            age_group=age,
+                            persons=persons,
+                            method=f"derived: {meta['shape_from']} census count x {factors[band]:.6f} "
+                            f"(city {band} total / province {band} total); {how}",
+                            source=f"{CENSUS_SOURCE}; rows {meta['shape_from']}; {shape_note}. City totals: "
+                            + "; ".join(f"{k}: {v}" for k, v in meta["sources"].items()),
+                        )
                     )
-                )
     return rows
 
 

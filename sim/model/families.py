@@ -34,30 +34,32 @@ def married_probability(sex: np.ndarray, age: np.ndarray, p: Parameters) -> np.n
 
 
 def married_by_age(p: Parameters) -> np.ndarray:
-    """[sex, age 60..110] married shares: a line through the census 60-64 share at 62 (the middle of 60-64),
-    falling with age, at least ``married_share_min``, its slope such that the 65+ average over China's
-    2020 age structure is the census 65+ share (the census gives these two averages only)."""
+    """[sex, age 60..110] married shares: a line falling with age, at least ``married_share_min``, through
+    the census 60-64 share at the mean age of China's 60-64 year-olds (so that their average is the census
+    share: the famine cohorts make that mean age 62.3, not 62), its slope such that the 65+ average over
+    China's 2020 age structure is the census 65+ share (the census gives these two averages only)."""
     persons = load_region("china").base_population()
     out = np.empty((2, AGE_MAX - AGE_MIN + 1))
     for s, name in enumerate(("male", "female")):
         young, mean65 = p.married_share_60_64[name], p.married_share_65plus[name]
-        slope = _married_slope(young, mean65, p.married_share_min, tuple(persons[s, 5:]))
-        out[s] = _married_line(young, slope, p.married_share_min, AGE_MIN)
+        pivot = float((persons[s, :5] * np.arange(AGE_MIN, AGE_MIN + 5)).sum() / persons[s, :5].sum())
+        slope = _married_slope(young, mean65, p.married_share_min, pivot, tuple(persons[s, 5:]))
+        out[s] = _married_line(young, slope, p.married_share_min, pivot, AGE_MIN)
     return out
 
 
-def _married_line(young: float, slope: float, floor: float, first_age: int) -> np.ndarray:
-    return np.clip(young - slope * (np.arange(first_age, AGE_MAX + 1) - 62.0), floor, 1.0)
+def _married_line(young: float, slope: float, floor: float, pivot: float, first_age: int) -> np.ndarray:
+    return np.clip(young - slope * (np.arange(first_age, AGE_MAX + 1) - pivot), floor, 1.0)
 
 
 @cache
-def _married_slope(young: float, mean65: float, floor: float, persons: tuple) -> float:
+def _married_slope(young: float, mean65: float, floor: float, pivot: float, persons: tuple) -> float:
     """The yearly fall that gives the 65+ average ``mean65``: the average falls as the slope rises, so a
     bisection finds it (0 if even a flat line is not above it)."""
     weights = np.asarray(persons) / np.sum(persons)
 
     def mean(slope: float) -> float:
-        return float((_married_line(young, slope, floor, 65) * weights).sum())
+        return float((_married_line(young, slope, floor, pivot, 65) * weights).sum())
 
     if mean(0.0) <= mean65:
         return 0.0
