@@ -10,6 +10,9 @@ derived number can be traced and rebuilt. Outputs:
 - capacity_mortality.csv     hazard of death by level relative to 'intact', by sex and age
 - capacity_prevalence.csv    share of persons at each level by sex and age (base-year initial state)
 - capacity_fit.json          how the free structural parameters were fitted and how well
+- capacity_residence.csv     urban and rural multipliers of onset and death, and the yearly trends
+- region_demography.csv      each region's mortality level, net migration, urban share of the 60+
+- region_demography.json     how the mortality levels were estimated, and their check
 """
 
 from __future__ import annotations
@@ -265,10 +268,12 @@ def hazard_ratios(fu: dict) -> np.ndarray:
     return ratio[..., None] ** LOG_HR_WEIGHT
 
 
-def cohort_prevalence(fu: dict, params: tuple[float, ...]) -> np.ndarray:
-    """Level shares among survivors at each exact age 45..110 of a cohort intact at 45, [sex, age, level]."""
-    rates = living_rates(fu, *params)
-    death = fu["death_healthy"][..., None] * hazard_ratios(fu)
+def cohort_prevalence(fu: dict, params: tuple[float, ...], onset=1.0, death_multiplier=1.0) -> np.ndarray:
+    """Level shares among survivors at each exact age 45..110 of a cohort intact at 45, [sex, age, level];
+    ``onset`` [sex, age] multiplies onset and worsening, ``death_multiplier`` [sex, age, level] the deaths."""
+    worse = np.triu(np.ones((N_LEVELS, N_LEVELS), dtype=bool), k=1)
+    rates = living_rates(fu, *params) * np.where(worse, np.expand_dims(np.asarray(onset, dtype=float), (-2, -1)), 1.0)
+    death = fu["death_healthy"][..., None] * hazard_ratios(fu) * death_multiplier
     n = N_LEVELS + 1
     gen = np.zeros(rates.shape[:2] + (n, n))
     gen[..., :N_LEVELS, :N_LEVELS] = rates
@@ -336,6 +341,280 @@ def fit_capacity(fu: dict, weights: np.ndarray, q60: np.ndarray) -> tuple[tuple,
     return params, report
 
 
+# --- Urban and rural, and the trends over calendar time (Hanewald, Li & Shao 2019) ---------------------
+# Their CLHLS GLM gives log intensities of healthy->disabled, healthy->dead and disabled->dead by sex and
+# residence, log mu = b0 + b1 x + b2 x^2 + t (b3 + b4 x + b5 x^2), x = age - 65, t = year - 1998.
+# - Residence: the urban/rural ratio of each intensity at 2020 multiplies our national rates, scaled so
+#   that the mix of China's 60+ (URBAN_SHARE_60PLUS_CHINA urban) keeps the national rate. Onset and
+#   worsening take the healthy->disabled ratio (our worsening is a multiple of onset), recovery none (no
+#   coefficient); the hazard of death by level takes healthy->dead at 'intact', disabled->dead from
+#   'moderate' on and the geometric mean of the two at 'mild' (the same log-scale weights as the hazards).
+# - Trend: d log mu / dt = b3 + b4 x + b5 x^2, per year, for onset and worsening and for the hazard of
+#   death with a loss of capacity relative to intact (healthy->dead has no trend in their fit; the life
+#   table keeps the level of deaths). The CLHLS sample is 65+: x is held at 0 below 65 and at 40 above 105.
+HANEWALD_SOURCE = (
+    "Hanewald, Li & Shao 2019, Annals of Actuarial Science 13(1):145-165, doi:10.1017/S1748499518000167, "
+    "Table 3 (as in disability_transition_model_params_china.csv)"
+)
+RESIDENCE_NAMES = ("rural", "urban")
+GLM_TERMS = ("intercept", "x (= age - 65)", "x^2", "t (= calendar year - 1998)", "t*x", "t*x^2")
+TREND_BASE_YEAR = 2020
+
+
+def hanewald_coefficients(shared: Path) -> dict[tuple[str, str, str], np.ndarray]:
+    out: dict[tuple[str, str, str], np.ndarray] = {}
+    for r in read_csv(shared / "disability_transition_model_params_china.csv"):
+        key = (r["transition"], r["sex"], r["residence"])
+        out.setdefault(key, np.zeros(len(GLM_TERMS)))[GLM_TERMS.index(r["term"])] = float(
+            r["coefficient_used_in_model"]
+        )
+    return out
+
+
+def glm_terms(ages: np.ndarray, year: float) -> tuple[np.ndarray, np.ndarray]:
+    """(level terms at ``year``, trend terms) of the GLM at these ages: log mu = level @ b, d/dt = trend @ b."""
+    x = np.clip(ages - 65.0, 0.0, 40.0)
+    t = year - 1998.0
+    level = np.stack([np.ones_like(x), x, x**2, t * np.ones_like(x), t * x, t * x**2], axis=-1)
+    trend = np.stack([np.zeros_like(x)] * 3 + [np.ones_like(x), x, x**2], axis=-1)
+    return level, trend
+
+
+def residence_effects(coefs: dict, ages: np.ndarray, urban_share: float) -> dict[str, np.ndarray]:
+    """Multipliers [residence, sex, age] on onset, intact and disabled death hazards, and yearly log
+    trends [residence, sex, age] of onset and of the disabled death hazard."""
+    level, trend = glm_terms(ages, TREND_BASE_YEAR)
+    out = {}
+    for name, transition in (
+        ("onset", "healthy->disabled"),
+        ("death_intact", "healthy->dead"),
+        ("death_disabled", "disabled->dead"),
+    ):
+        log_mu = np.array(
+            [[level @ coefs[(transition, sex, res)] for sex in ("male", "female")] for res in RESIDENCE_NAMES]
+        )
+        ratio = np.exp(log_mu[1] - log_mu[0])  # urban / rural, [sex, age]
+        rural = 1.0 / (urban_share * ratio + 1 - urban_share)
+        out[name] = np.stack([rural, rural * ratio])
+    for name, transition in (("onset_trend", "healthy->disabled"), ("death_disabled_trend", "disabled->dead")):
+        out[name] = np.array(
+            [[trend @ coefs[(transition, sex, res)] for sex in ("male", "female")] for res in RESIDENCE_NAMES]
+        )
+    return out
+
+
+def level_death_multipliers(effects: dict) -> np.ndarray:
+    """[residence, sex, age, level] multipliers of the death hazard: intact's, disabled's, between at mild."""
+    w = np.clip(LOG_HR_WEIGHT, 0.0, 1.0)
+    return effects["death_intact"][..., None] ** (1 - w) * effects["death_disabled"][..., None] ** w
+
+
+# --- Each region's mortality level and net migration (intercensal cohort survival) -------------------
+# No 2020 census life table by province was found. Both censuses (1 November 2010 and 2020) count every
+# province by 5-year age group, so each cohort's 10-year survival ratio P2020(a + 10) / P2010(a) is observed.
+# Divided by the same ratio for China, census coverage and the level of the national life table cancel;
+# what remains is the region's survival relative to the nation's, times its net migration. At 60-79 in
+# 2010 net migration is assumed nil (older people rarely move between provinces), so those cohorts give
+# the region's multiplier k on the national death rates; the cohorts aged 40-54 in 2010 (40-64 over the
+# decade: the ages of the 2021-2035 entrants) then give the yearly net migration left after k.
+# Cities take their province's values. The published 2010 census life expectancies at birth are the check.
+REGION_CENSUS = {"china": "全国", "tianjin": "天津", "wenzhou": "浙江", "xuchang": "河南", "shengzhou": "浙江"}
+MORTALITY_COHORTS_2010 = (60, 65, 70, 75)
+MIGRATION_COHORTS_2010 = (40, 45, 50)
+E0_2010_CENSUS = {  # NBS 2010 census-based life expectancy at birth (check only; see region_demography.json)
+    "全国": 74.83,
+    "天津": 78.89,
+    "浙江": 77.73,
+    "河南": 74.57,
+}
+E0_2010_SOURCE = (
+    "NBS 2010 census-based life expectancy at birth by province, as listed at "
+    "https://wenxuecity.com/blog/201906/69106/31015.html (national 74.83 also in 中国人口和就业统计年鉴2024)"
+)
+SURVIVAL_TO_45 = 0.965  # assumption for the check only: share of births alive at 45 (China around 2010)
+# Urban (城镇) and rural (乡村) people aged 60+: 2020 census bulletin No. 7 (urban 901,991,162, rural
+# 509,787,562) and the NBS reading of the census: 23.81% of rural and 15.82% of urban residents aged 60+
+# (rural 7.99 points higher; 65+: 17.72% and 11.11%, confirmed in Liu et al., IJERPH 2022, 19(23):15631).
+OLD_SHARE_URBAN, OLD_SHARE_RURAL = 0.1582, 0.2381
+URBAN_SHARE_SOURCE = (
+    "NBS 7th census bulletin No. 7 (urban/rural totals) and the NBS reading of the census: 60+ are 23.81% of "
+    "rural and 15.82% of urban residents; a region's urban share of the 60+ is derived from its all-ages "
+    "urban share with that national ratio (assumption)"
+)
+# Urbanisation: 63.89% (census, 2020) to 67.89% (NBS year-end 2025): the rural share fell by a constant
+# fraction a year, which the urban share of each year's new 60-year-olds follows (docs/model.md).
+RURAL_SHARE_2020, RURAL_SHARE_2025 = 1 - 0.6389, 1 - 0.6789
+URBANISATION_SOURCE = "NBS 7th census bulletin No. 7 (63.89%, 2020); NBS 2025年国民经济运行情况 (67.89%, end 2025)"
+
+
+def ten_year_survival(mortality, lo: int, k: float) -> np.ndarray:
+    """Survival over 2010-2020 of the persons aged lo..lo+4 in 2010, [sex], under k x the national rates."""
+    alive = np.ones((2, 5))
+    for j in range(10):
+        ages = np.maximum(np.arange(lo, lo + 5) + j, 45)  # the table starts at 45; younger rates are small
+        alive *= np.exp(-k * mortality.rates(2010.5 + j, ages))
+    return alive.mean(axis=1)
+
+
+def survival_ratios(census: list[dict], region_zh: str, starts) -> np.ndarray:
+    """P2020(a+10)/P2010(a) by [cohort, sex], for 2010 5-year groups starting at ``starts``."""
+    out = np.zeros((len(starts), 2))
+    for i, lo in enumerate(starts):
+        for s, sex in enumerate(("male", "female")):
+            n = {
+                r["year"]: float(r["persons"])
+                for r in census
+                if r["region_zh"] == region_zh
+                and r["sex"] == sex
+                and r["age_group"] == (f"{lo}-{lo + 4}" if r["year"] == "2010" else f"{lo + 10}-{lo + 14}")
+            }
+            out[i, s] = n["2020"] / n["2010"]
+    return out
+
+
+def mortality_level(census: list[dict], mortality, region_zh: str) -> tuple[float, float, dict]:
+    """(k, net migration per year at 40-64, diagnostics) of a province from its intercensal survival."""
+    from scipy.optimize import brentq
+
+    if region_zh == "全国":
+        return 1.0, 0.0, {}
+    relative = survival_ratios(census, region_zh, MORTALITY_COHORTS_2010) / survival_ratios(
+        census, "全国", MORTALITY_COHORTS_2010
+    )
+    national = np.array([ten_year_survival(mortality, lo, 1.0) for lo in MORTALITY_COHORTS_2010])
+
+    def excess(k: float) -> float:
+        mine = np.array([ten_year_survival(mortality, lo, k) for lo in MORTALITY_COHORTS_2010])
+        return float(np.log(mine / national).mean() - np.log(relative).mean())
+
+    k = brentq(excess, 0.2, 3.0)
+    moving = survival_ratios(census, region_zh, MIGRATION_COHORTS_2010) / survival_ratios(
+        census, "全国", MIGRATION_COHORTS_2010
+    )
+    survival_gain = np.array(
+        [ten_year_survival(mortality, lo, k) / ten_year_survival(mortality, lo, 1.0) for lo in MIGRATION_COHORTS_2010]
+    )
+    migration = float(np.exp(np.log(moving / survival_gain).mean() / 10) - 1)
+    return (
+        k,
+        migration,
+        {
+            "relative_survival_60_79": relative.round(4).tolist(),
+            "relative_survival_40_54": moving.round(4).tolist(),
+        },
+    )
+
+
+def e0_gap_multiplier(mortality, gap: float) -> float:
+    """k on the national death rates at 45+ that adds ``gap`` years to life expectancy at birth, when the
+    whole gap is at 45+ and SURVIVAL_TO_45 of births reach 45 (a rough check of the census estimate)."""
+    from scipy.optimize import brentq
+
+    ages = np.arange(45, AGE_MAX + 1)
+
+    def e45(k: float) -> float:
+        q = 1 - np.exp(-k * mortality.rates(2010.5, ages))
+        return float(life_expectancy(q).mean())
+
+    base = e45(1.0)
+    return brentq(lambda k: SURVIVAL_TO_45 * (e45(k) - base) - gap, 0.2, 3.0)
+
+
+def build_region_demography(shared: Path, regions: dict, mortality) -> tuple[list[dict], dict]:
+    census = read_csv(shared / "census_age_sex_all_ages_2010_2020.csv")
+    rows, report = [], {}
+    rural_change = (RURAL_SHARE_2025 / RURAL_SHARE_2020) ** (1 / 5) - 1
+    for key, meta in regions.items():
+        province = REGION_CENSUS[key]
+        k, migration, diagnostics = mortality_level(census, mortality, province)
+        urban = meta["urban_share_2020"]["value"]
+        urban_old = urban * OLD_SHARE_URBAN / (urban * OLD_SHARE_URBAN + (1 - urban) * OLD_SHARE_RURAL)
+        how = (
+            "China's own rates"
+            if province == "全国"
+            else f"intercensal cohort survival of {province} relative to China"
+        )
+        if province != "全国":
+            report[key] = diagnostics | {
+                "mortality_multiplier": round(k, 4),
+                "net_migration_per_year_40_64": round(migration, 5),
+                "check_multiplier_from_2010_census_e0_gap": round(
+                    e0_gap_multiplier(mortality, E0_2010_CENSUS[province] - E0_2010_CENSUS["全国"]), 4
+                ),
+            }
+        source_census = (
+            f"{CENSUS_SOURCE}; 2010 and 2020 rows of {province} and 全国; WPP2024 rates for the national survival"
+        )
+        rows += [
+            dict(
+                region=key,
+                quantity="mortality_multiplier",
+                value=f"{k:.6g}",
+                method=f"{how}: cohorts aged 60-79 in 2010 (net migration at those ages assumed nil)",
+                source=source_census,
+            ),
+            dict(
+                region=key,
+                quantity="net_migration_per_year",
+                value=f"{migration:.6g}",
+                method=f"{how}: cohorts aged 40-54 in 2010, net of the mortality multiplier; applied to each "
+                "cohort from the base year until it turns 60",
+                source=source_census,
+            ),
+            dict(
+                region=key,
+                quantity="urban_share_60plus",
+                value=f"{urban_old:.6g}",
+                method=f"derived from the all-ages urban share {urban} (regions.yaml)",
+                source=URBAN_SHARE_SOURCE,
+            ),
+            dict(
+                region=key,
+                quantity="rural_share_change_per_year",
+                value=f"{rural_change:.6g}",
+                method="national rural share of all ages, 2020-2025, constant yearly change; the urban share of "
+                "new 60-year-olds starts at the 60+ share and its rural part shrinks at this rate (assumption)",
+                source=URBANISATION_SOURCE,
+            ),
+        ]
+    report["e0_2010_census"] = {"values": E0_2010_CENSUS, "source": E0_2010_SOURCE, "survival_to_45": SURVIVAL_TO_45}
+    return rows, report
+
+
+# --- The census pace of decline of 'unable to care for oneself' (2010 -> 2020) -------------------------
+# The 2010 and 2020 censuses' long forms give 2.95% and 2.34% of the 60+ 'unable to care for oneself'
+# (crude). The 2020 age pattern (our severe-or-total shares by sex and age) applied to the 2010 census's
+# single-year ages gives what 2010 would have shown with 2020's age-specific rates; the rest of the gap
+# is the age-specific decline, here as a constant yearly rate (disability_trends.json uses it).
+CENSUS_UNABLE = {
+    2010: (0.0295, "2010 census long form, 生活不能自理 2.95% of 60+ (disability_trends_china.csv)"),
+    2020: (0.0234, "2020 census long form, 2.34% of 60+ (Guo et al., BMC Geriatrics 2022)"),
+}
+
+
+def census_age_specific_change(shared: Path, severe_2020: np.ndarray) -> dict:
+    """Yearly age-specific change of severe-or-total 2010-2020 implied by the censuses' crude shares."""
+    persons = np.zeros((2, AGE_MAX - 60 + 1))
+    for r in read_csv(shared / "census2010_single_year_age_sex_china.csv"):
+        age = int(r["age"].rstrip("+"))
+        if r["sex"] in ("male", "female") and age >= 60:
+            persons[0 if r["sex"] == "male" else 1, min(age, AGE_MAX) - 60] += float(r["persons"])
+    at_2020_rates = float((severe_2020 * persons).sum() / persons.sum())
+    ratio = CENSUS_UNABLE[2010][0] / at_2020_rates
+    return {
+        "crude_2010": CENSUS_UNABLE[2010][0],
+        "crude_2020": CENSUS_UNABLE[2020][0],
+        "2010_ages_at_2020_rates": round(at_2020_rates, 6),
+        "age_specific_change_per_year": round(ratio ** (-1 / 10) - 1, 6),
+        "sources": [
+            CENSUS_UNABLE[2010][1],
+            CENSUS_UNABLE[2020][1],
+            "NBS 2010 census Table 3-1, single ages (census2010_single_year_age_sex_china.csv)",
+        ],
+        "note": "2010 ages 100+ counted at 100+ as one age; our 2020 severe-or-total shares by sex and age",
+    }
+
+
 def write_csv(path: Path, rows: list[dict]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -375,6 +654,8 @@ def build(shared: Path, out: Path) -> None:
     ages60 = np.arange(60, AGE_MAX + 1)
     q60 = mortality.death_probability(2020.5, ages60)
     params, report = fit_capacity(fu, weights, q60)
+    severe_2020 = cohort_prevalence(fu, params)[:, 60 - COHORT_START_AGE :, 3:].sum(-1)
+    report["census_unable_to_self_care_2010_2020"] = census_age_specific_change(shared, severe_2020)
     report["life_expectancy_60_table_2020_5"] = dict(
         zip(("male", "female"), life_expectancy(q60).round(3).tolist(), strict=True)
     )
@@ -437,8 +718,65 @@ def build(shared: Path, out: Path) -> None:
                 )
     write_csv(out / "capacity_transitions.csv", trans_rows)
     write_csv(out / "capacity_mortality.csv", hr_rows)
-    write_csv(out / "capacity_prevalence.csv", prev_rows)
-    print(json.dumps(report, indent=2, ensure_ascii=False))
+
+    china_urban = regions["china"]["urban_share_2020"]["value"]
+    urban_old = china_urban * OLD_SHARE_URBAN / (china_urban * OLD_SHARE_URBAN + (1 - china_urban) * OLD_SHARE_RURAL)
+    effects = residence_effects(hanewald_coefficients(shared), np.arange(COHORT_START_AGE, AGE_MAX + 1), urban_old)
+    death_by_level = level_death_multipliers(effects)
+    # the trend of the death hazard with a loss of capacity, relative to intact, on the hazards' log weights
+    death_trends = effects["death_disabled_trend"][..., None] * np.clip(LOG_HR_WEIGHT, 0.0, 1.0) + 0.0  # no "-0"
+    by_residence = [cohort_prevalence(fu, params, effects["onset"][r], death_by_level[r])[:, i60:] for r in range(2)]
+    for row in prev_rows:
+        row["residence"] = "all"
+    for r, res in enumerate(RESIDENCE_NAMES):
+        for s, sex in enumerate(("male", "female")):
+            for i, age in enumerate(ages60):
+                for lvl in range(N_LEVELS):
+                    prev_rows.append(
+                        dict(
+                            sex=sex,
+                            age=age,
+                            level=LEVELS[lvl],
+                            share=f"{by_residence[r][s, i, lvl]:.6g}",
+                            basis=f"as 'all', with the {res} multipliers of capacity_residence.csv (the model "
+                            "keeps each region's mix of the two at the 'all' shares)",
+                            residence=res,
+                        )
+                    )
+    write_csv(out / "capacity_prevalence.csv", [{"residence": r.pop("residence"), **r} for r in prev_rows])
+    residence_rows = []
+    for r, res in enumerate(RESIDENCE_NAMES):
+        for s, sex in enumerate(("male", "female")):
+            for i, age in enumerate(ages60):
+                j = i + i60
+                residence_rows.append(
+                    dict(
+                        residence=res,
+                        sex=sex,
+                        age=age,
+                        onset_multiplier=f"{effects['onset'][r, s, j]:.6g}",
+                        **{
+                            f"death_multiplier_{name}": f"{death_by_level[r, s, j, lvl]:.6g}"
+                            for lvl, name in enumerate(LEVELS)
+                        },
+                        onset_trend_per_year=f"{effects['onset_trend'][r, s, j]:.6g}",
+                        **{
+                            f"death_trend_per_year_{name}": f"{death_trends[r, s, j, lvl]:.6g}"
+                            for lvl, name in enumerate(LEVELS)
+                        },
+                        basis=f"{HANEWALD_SOURCE}: urban/rural ratio at 2020 scaled to keep the national rate "
+                        f"at China's urban share of the 60+ ({urban_old:.4f}); trends d log(rate)/dt, age held "
+                        "within 65-105; by level on the log weights of the hazard ratios",
+                    )
+                )
+    write_csv(out / "capacity_residence.csv", residence_rows)
+
+    demography_rows, demography_report = build_region_demography(shared, regions, mortality)
+    write_csv(out / "region_demography.csv", demography_rows)
+    (out / "region_demography.json").write_text(
+        json.dumps(demography_report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    print(json.dumps(report | {"regions": demography_report}, indent=2, ensure_ascii=False))
 
 
 if __name__ == "__main__":

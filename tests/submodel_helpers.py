@@ -5,29 +5,30 @@ import numpy as np
 
 from sim.data.demography import AGE_MIN, N_AGES
 from sim.data.levels import N_LEVELS
-from sim.model.elders import Elders
+from sim.model.elders import N_RESIDENCES, Elders
 
 
-def elders_with(levels, ages=70, sexes=0, **columns) -> Elders:
-    """Elders with these levels (and ages, sexes: one value or one per elder), row i being the i-th given;
-    any care column set from ``columns`` (name=values)."""
+def elders_with(levels, ages=70, sexes=0, urban=False, **columns) -> Elders:
+    """Elders with these levels (and ages, sexes, residence: one value or one per elder), row i being the
+    i-th given; any care column set from ``columns`` (name=values)."""
     levels = np.asarray(levels)
     ages = np.broadcast_to(ages, levels.shape)
     sexes = np.broadcast_to(sexes, levels.shape)
+    urban = np.broadcast_to(urban, levels.shape)
     elders = Elders()
-    for sex, age, level in zip(sexes, ages, levels, strict=True):
-        one = np.zeros((2, N_AGES, N_LEVELS), dtype=np.int64)
-        one[sex, age - AGE_MIN, level] = 1
+    for town, sex, age, level in zip(urban, sexes, ages, levels, strict=True):
+        one = np.zeros((N_RESIDENCES, 2, N_AGES, N_LEVELS), dtype=np.int64)
+        one[int(town), sex, age - AGE_MIN, level] = 1
         elders.add(one)
     for name, values in columns.items():
         getattr(elders, name)[:] = values
     return elders
 
 
-def many_elders(counts_by_level, age=70, sex=0) -> Elders:
-    """Elders of one sex and age, ``counts_by_level[l]`` at each level, in level order."""
-    counts = np.zeros((2, N_AGES, N_LEVELS), dtype=np.int64)
-    counts[sex, age - AGE_MIN] = counts_by_level
+def many_elders(counts_by_level, age=70, sex=0, urban=False) -> Elders:
+    """Elders of one residence, sex and age, ``counts_by_level[l]`` at each level, in level order."""
+    counts = np.zeros((N_RESIDENCES, 2, N_AGES, N_LEVELS), dtype=np.int64)
+    counts[int(urban), sex, age - AGE_MIN] = counts_by_level
     elders = Elders()
     elders.add(counts)
     return elders

@@ -44,11 +44,24 @@ def test_aligned_mortality_reproduces_the_life_table_for_any_mix_of_levels():
 
 
 def test_packaged_prevalence_rises_with_age():
-    prev = load_region("china").prevalence
+    prev = load_region("china").prevalence  # [residence, sex, age, level]
     any_loss = prev[..., 1:].sum(-1)
     assert np.allclose(prev.sum(-1), 1.0, atol=1e-5)
-    assert (np.diff(any_loss[:, :45], axis=1) > 0).all()
-    assert any_loss[1, 20] > any_loss[0, 20]  # women at 80 more often than men
+    assert (np.diff(any_loss[..., :45], axis=-1) > 0).all()
+    assert (any_loss[:, 1, 20] > any_loss[:, 0, 20]).all()  # women at 80 more often than men
+
+
+@pytest.mark.parametrize("key", ["tianjin", "xuchang", "china"])
+def test_urban_and_rural_shares_mix_to_the_national_ones(key):
+    """Each region's urban and rural level shares differ (Hanewald et al.'s urban/rural rates) but, mixed
+    at its urban share of the 60+, are the national shares: base-year prevalence does not change."""
+    from sim.data.regions import _capacity_tables
+
+    region = load_region(key)
+    s = region.urban_share_60plus
+    mixed = (1 - s) * region.prevalence[0] + s * region.prevalence[1]
+    assert np.allclose(mixed, _capacity_tables()[2], atol=1e-6)
+    assert not np.allclose(region.prevalence[0], region.prevalence[1], atol=1e-3)
 
 
 @pytest.mark.parametrize("key", ["tianjin", "wenzhou", "xuchang", "shengzhou", "china"])

@@ -253,6 +253,7 @@ def test_targets_report_whether_when_and_by_how_much():
             "sex": "all",
             "age_group": "60+",
             "capacity": "all",
+            "residence": "all",
             "mean": [76000, 82000, 90000, 101000, 900, 700, 400, 300],
         }
     )

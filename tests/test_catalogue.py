@@ -98,19 +98,27 @@ def test_unknown_names_and_breakdowns_are_refused_naming_what_is_allowed():
     with pytest.raises(CatalogueError) as e:
         cat["care_hours"].resolve()
     assert str(e.value) == "group = None: care_hours needs one (allowed: formal, informal, need, unmet)"
-    assert cat["entrants"].resolve() == {"sex": "all", "age_group": "60", "capacity": "all", "group": "all"}
+    assert cat["entrants"].resolve() == {
+        "sex": "all",
+        "age_group": "60",
+        "capacity": "all",
+        "residence": "all",
+        "group": "all",
+    }
     assert cat["beds"].resolve()["group"] == "all/all"
 
 
 # --- value ---------------------------------------------------------------------------------------------
 def test_value_reads_one_row_a_year_or_a_series(table):
     pop = table[(table.indicator == "population") & (table.sex == "all") & (table.age_group == "60+")]
+    pop = pop[pop.residence == "all"]
     expected = pop.set_index("year").value
     got = value(table, "population")
     pd.testing.assert_series_equal(got, expected.sort_index())
     assert value(table, "population", 2021) == expected[2021]
     assert isinstance(value(table, "population", 2021), float)
     women80 = table[(table.indicator == "population") & (table.sex == "female") & (table.age_group == "80+")]
+    women80 = women80[women80.residence == "all"]
     assert value(table, "population", 2022, sex="female", age_group="80+") == women80.set_index("year").value[2022]
     # the default age group is the indicator's only one; deaths start the year after the base year
     assert list(value(table, "life_expectancy_60").index) == [2021, 2022]
@@ -126,7 +134,8 @@ def test_value_refuses_more_or_fewer_than_one_row_a_year(table):
     with pytest.raises(QueryError) as e:
         value(twice, "waiting_list")
     assert str(e.value) == (
-        "waiting_list at sex=all, age_group=60+, capacity=all, group=all: 2 rows in 2021 (need exactly one)"
+        "waiting_list at sex=all, age_group=60+, capacity=all, residence=all, group=all: "
+        "2 rows in 2021 (need exactly one)"
     )
     with pytest.raises(QueryError, match="2 rows in 2021"):
         value(twice, "waiting_list", 2021)

@@ -1,5 +1,5 @@
-"""Who each elder is: residence, insurance scheme, income group and dementia drawn at the shares the
-parameters give, and dementia kept at its prevalence by level."""
+"""Who each elder is: insurance scheme and income group drawn at the shares the parameters give for their
+residence, dementia by level, and dementia kept at its prevalence by level."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ from submodel_helpers import many_elders, sd_bound
 
 from sim.data.demography import AGE_MIN, N_AGES
 from sim.data.levels import N_LEVELS
-from sim.data.parameters import Parameters, care_baselines
+from sim.data.parameters import Parameters
 from sim.model.characteristics import align_dementia, assign, dementia_by_level, monthly_income
 from sim.model.elders import (
     DESTITUTE,
@@ -22,14 +22,15 @@ from sim.model.elders import (
 )
 
 P = Parameters()
-BASELINE = care_baselines()["shengzhou"]  # urban share 0.71
 DEMENTIA = np.array([0.01, 0.05, 0.10, 0.20, 0.30])
 
 
 @pytest.fixture(scope="module")
 def drawn():
-    elders = many_elders([40_000] * N_LEVELS)
-    assign(elders, slice(0, len(elders)), BASELINE, 0.05, DEMENTIA, P, np.random.default_rng(1))
+    elders = Elders()
+    for urban in (False, True):
+        elders.add(many_elders([20_000] * N_LEVELS, urban=urban).counts())
+    assign(elders, slice(0, len(elders)), 0.05, DEMENTIA, P, np.random.default_rng(1))
     return elders
 
 
@@ -37,11 +38,10 @@ def near(share: float, expected: float, n: int) -> bool:
     return abs(share - expected) <= sd_bound(expected, n)
 
 
-def test_residence_and_insurance_schemes_follow_their_shares(drawn):
+def test_insurance_schemes_follow_their_shares_by_residence(drawn):
     e = drawn
-    n = len(e)
-    assert near(e.urban.mean(), 0.71, n)
     urban = e.urban
+    assert urban.mean() == 0.5
     assert near((e.scheme[urban] == EMPLOYEE).mean(), 0.65, urban.sum())
     assert set(np.unique(e.scheme[urban])) == {EMPLOYEE, URBAN_RESIDENT}
     assert (e.scheme[~urban] == RURAL_RESIDENT).all()
@@ -69,11 +69,10 @@ def test_dementia_follows_its_prevalence_by_level(drawn):
 def test_only_the_new_rows_are_described():
     elders = many_elders([100] * N_LEVELS)
     first = len(elders)
-    elders.add(np.ones((2, N_AGES, N_LEVELS), dtype=np.int64))
-    everyone_urban = BASELINE | {"urban_share": {"value": 1.0}}
-    assign(elders, slice(first, len(elders)), everyone_urban, 0.0, np.ones(N_LEVELS), P, np.random.default_rng(2))
-    assert not elders.urban[:first].any() and not elders.dementia[:first].any()
-    assert elders.urban[first:].all() and elders.dementia[first:].all()
+    elders.add(np.ones((2, 2, N_AGES, N_LEVELS), dtype=np.int64))
+    assign(elders, slice(first, len(elders)), 0.0, np.ones(N_LEVELS), P, np.random.default_rng(2))
+    assert (elders.scheme[:first] == EMPLOYEE).all() and not elders.dementia[:first].any()
+    assert (elders.scheme[first:][~elders.urban[first:]] == RURAL_RESIDENT).all() and elders.dementia[first:].all()
     assert (elders.income[first:] != DESTITUTE).all()
 
 
@@ -90,8 +89,8 @@ def mixed(counts, batches=4) -> Elders:
     """Elders whose levels are interleaved in row order: ``batches`` blocks each holding every level."""
     elders = Elders()
     for _ in range(batches):
-        block = np.zeros((2, N_AGES, N_LEVELS), dtype=np.int64)
-        block[0, 70 - AGE_MIN] = counts
+        block = np.zeros((2, 2, N_AGES, N_LEVELS), dtype=np.int64)
+        block[0, 0, 70 - AGE_MIN] = counts
         elders.add(block)
     return elders
 

@@ -45,7 +45,8 @@ BAD = {
     ),
     "unknown_data_key": (
         "region: tianjin\ndata:\n  fertility: 2\n",
-        "data.fertility = 2: unknown key (allowed: entrants_multiplier, mortality_multiplier, onset_multiplier, "
+        "data.fertility = 2: unknown key (allowed: disability_trend, entrants_multiplier, mortality_multiplier, "
+        "onset_multiplier, "
         "parameters, population_60plus, recovery_multiplier, worsening_multiplier)",
     ),
     "share_above_one": (
@@ -160,6 +161,7 @@ def test_run_writes_results_summary_manifest_and_scenario(tmp_path):
         "sex",
         "age_group",
         "capacity",
+        "residence",
         "group",
         "unit",
         "value",

@@ -18,9 +18,12 @@ BUILT = [
     "capacity_fit.json",
     "capacity_mortality.csv",
     "capacity_prevalence.csv",
+    "capacity_residence.csv",
     "capacity_transitions.csv",
     "mortality_wpp2024.csv",
     "population_2020.csv",
+    "region_demography.csv",
+    "region_demography.json",
 ]
 
 

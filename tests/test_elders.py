@@ -25,7 +25,7 @@ def test_compiled_year_matches_the_numpy_reference_and_keeps_counts():
     rng = np.random.default_rng(11)
     thresholds, outcomes = random_tables(rng)
     elders = Elders()
-    elders.add(rng.integers(0, 50, size=(2, 51, N_LEVELS)))
+    elders.add(rng.integers(0, 50, size=(2, 2, 51, N_LEVELS)))
     before = elders.cell.copy()
     u = np.random.default_rng(5).random(before.size)
     expected_cells, expected_deaths = reference_year(before, u, thresholds, outcomes)
@@ -39,22 +39,31 @@ def test_compiled_year_matches_the_numpy_reference_and_keeps_counts():
 
 def test_ageing_moves_everyone_one_year_and_pools_past_110():
     elders = Elders()
-    agents = np.zeros((2, 51, N_LEVELS), dtype=np.int64)
-    agents[0, 0, 2] = 3  # three men aged 60, moderate
-    agents[1, 50, 4] = 2  # two women aged 110, total loss
+    agents = np.zeros((2, 2, 51, N_LEVELS), dtype=np.int64)
+    agents[0, 0, 0, 2] = 3  # three rural men aged 60, moderate
+    agents[1, 1, 50, 4] = 2  # two urban women aged 110, total loss
     elders.add(agents)
     elders.age_one_year()
     assert sorted(elders.age.tolist()) == [61, 61, 61, 110, 110]
-    assert elders.counts()[0, 1, 2] == 3 and elders.counts()[1, 50, 4] == 2
+    assert elders.counts()[0, 0, 1, 2] == 3 and elders.counts()[1, 1, 50, 4] == 2
     assert elders.level.tolist() == [2, 2, 2, 4, 4]
     assert elders.sex.tolist() == [0, 0, 0, 1, 1]
+    assert elders.urban.tolist() == [False, False, False, True, True]
     assert np.array_equal(elders.cell_counts, np.bincount(elders.cell, minlength=N_CELLS))
 
 
 def test_cell_tables_round_trip():
-    table = np.arange(2 * 51 * N_LEVELS, dtype=float).reshape(2, 51, N_LEVELS)
+    table = np.arange(2 * 2 * 51 * N_LEVELS, dtype=float).reshape(2, 2, 51, N_LEVELS)
     per_cell = expand_to_cells(table)
     assert per_cell.shape == (N_CELLS,)
+    assert np.array_equal(pool_cells(per_cell)[:, :, :50], table[:, :, :50])  # ages under 110 come back
     ones = np.ones(N_CELLS)
     pooled = pool_cells(ones)
-    assert pooled[0, 0, 0] == 1 and pooled[0, 50, 0] == N_CELL_AGES - 50
+    assert pooled[1, 0, 0, 0] == 1 and pooled[0, 1, 50, 0] == N_CELL_AGES - 50
+
+
+def test_adding_agents_of_the_wrong_shape_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="residence, sex, age, level"):
+        Elders().add(np.ones((2, 51, N_LEVELS), dtype=np.int64))

@@ -20,7 +20,7 @@ def tables(death: float, seed: int):
 def population(seed: int) -> Elders:
     rng = np.random.default_rng(seed)
     elders = Elders()
-    elders.add(rng.integers(0, 4, size=(2, 51, N_LEVELS)))
+    elders.add(rng.integers(0, 4, size=(2, 2, 51, N_LEVELS)))
     n = len(elders)
     # an identity in columns of every kind, and spouse links: couples, widowed, spouses outside
     elders.home[:] = np.arange(n)
@@ -87,8 +87,8 @@ def test_new_elders_after_a_year_get_default_values_after_the_survivors():
     elders.live_one_year(thresholds, outcomes, np.random.default_rng(4))
     survivors = len(elders)
     home = elders.home.copy()
-    rows = elders.add(np.ones((2, 51, N_LEVELS), dtype=np.int64))
-    assert rows == slice(survivors, survivors + 2 * 51 * N_LEVELS)
+    rows = elders.add(np.ones((2, 2, 51, N_LEVELS), dtype=np.int64))
+    assert rows == slice(survivors, survivors + 2 * 2 * 51 * N_LEVELS)
     assert np.array_equal(elders.home[:survivors], home)
     for name, (_, fill) in COLUMNS.items():
         assert (getattr(elders, name)[rows] == fill).all(), name

@@ -32,9 +32,9 @@ P = Parameters()
 
 
 def population(per_cell: int = 600, ages=range(60, 101)) -> Elders:
-    counts = np.zeros((2, N_AGES, N_LEVELS), dtype=np.int64)
+    counts = np.zeros((2, 2, N_AGES, N_LEVELS), dtype=np.int64)
     for age in ages:
-        counts[:, age - AGE_MIN, [INTACT, MODERATE]] = per_cell // 2
+        counts[0, :, age - AGE_MIN, [INTACT, MODERATE]] = per_cell // 2
     elders = Elders()
     elders.add(counts)
     return elders
@@ -104,7 +104,7 @@ def test_only_the_new_rows_get_families():
     elders = population(per_cell=10)
     first = len(elders)
     elders.spouse[:] = 77
-    elders.add(np.ones((2, N_AGES, N_LEVELS), dtype=np.int64))
+    elders.add(np.ones((2, 2, N_AGES, N_LEVELS), dtype=np.int64))
     form_families(elders, slice(first, len(elders)), 2021, 2020, P, np.random.default_rng(3))
     assert (elders.spouse[:first] == 77).all()
     new = elders.spouse[first:]

@@ -53,22 +53,34 @@ def test_simulated_life_expectancy_matches_the_life_table(tianjin_run):
 
 def test_base_year_prevalence_matches_the_input_within_sampling_error(tianjin_run):
     region = load_region("tianjin")
-    counts = tianjin_run.record.counts[0]  # [sex, age, level], agents at the census
-    expected_share = region.prevalence
+    counts = tianjin_run.record.counts[0]  # [residence, sex, age, level], agents at the census
     for lo, hi in FIVE_YEAR_GROUPS.values():
         ages = slice(lo - 60, (hi - 60) if hi else None)
-        for s in range(2):
-            n_by_age = counts[s, ages].sum(-1)
-            observed = counts[s, ages].sum(0)
-            expected = (n_by_age[:, None] * expected_share[s, ages]).sum(0)
-            sd = np.sqrt((n_by_age[:, None] * expected_share[s, ages] * (1 - expected_share[s, ages])).sum(0))
-            assert (np.abs(observed - expected) <= 4 * sd + 1).all(), (lo, s, observed, expected)
+        for r, s in np.ndindex(2, 2):
+            expected_share = region.prevalence[r, s, ages]
+            n_by_age = counts[r, s, ages].sum(-1)
+            observed = counts[r, s, ages].sum(0)
+            expected = (n_by_age[:, None] * expected_share).sum(0)
+            sd = np.sqrt((n_by_age[:, None] * expected_share * (1 - expected_share)).sum(0))
+            assert (np.abs(observed - expected) <= 4 * sd + 1).all(), (lo, r, s, observed, expected)
+
+
+def test_residence_is_drawn_at_the_urban_share_and_new_cohorts_urbanise(tianjin_run):
+    region = load_region("tianjin")
+    rec = tianjin_run.record
+    first = rec.counts[0]
+    n = first.sum()
+    share = region.urban_share_60plus
+    assert abs(first[1].sum() / n - share) <= 4 * np.sqrt(share * (1 - share) / n)
+    joined = [e[1].sum() / e.sum() for e in rec.entrants[1:]]
+    assert joined[0] == pytest.approx(region.urban_share_of_entrants(2021), abs=0.01)
+    assert joined[-1] > joined[0]  # the rural share of each new cohort shrinks with urbanisation
 
 
 def test_base_year_population_is_the_census(tianjin_run):
     first = tianjin_run.record.counts[0]
     persons = load_region("tianjin").base_population()
-    by_age = first.sum(-1)
+    by_age = first.sum(axis=(0, -1))
     # stochastic rounding of split single-year counts: within a few persons per age
     assert np.abs(by_age - persons).max() <= 1
     assert abs(by_age.sum() - 3002688) < 60
@@ -113,7 +125,12 @@ def test_every_indicator_row_is_well_formed(tianjin_run):
         "life_expectancy_60",
     }
     assert df.year.min() == 2020 and df.year.max() == 2035
-    assert not df.duplicated(["year", "indicator", "sex", "age_group", "capacity"]).any()
+    assert not df.duplicated(["year", "indicator", "sex", "age_group", "capacity", "residence"]).any()
+    for indicator in ("population", "deaths", "entrants", "elders_by_capacity"):
+        rows = df[df.indicator == indicator].pivot_table(
+            index=["year", "sex", "age_group", "capacity"], columns="residence", values="value"
+        )
+        assert np.allclose(rows["urban"] + rows["rural"], rows["all"]), indicator
     shares = df[df.indicator == "capacity_share"]
     assert shares.value.between(0, 1).all()
     by_level = sum(value(df, "elders_by_capacity", capacity=level) for level in LEVELS)

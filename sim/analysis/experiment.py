@@ -99,6 +99,7 @@ class Outcome(Strict):
     sex: str = Field("all", description="Breakdown by sex: all, male, female.")
     age_group: str | None = Field(None, description="Age group, e.g. 60+, 80+; default 60+ where there is one.")
     capacity: str = Field("all", description="Capacity level (intact ... total) or all.")
+    residence: str = Field("all", description="Breakdown by residence: all, urban, rural.")
     group: str | list[str] = Field("all", description="The indicator's group; a list is summed.")
     year: int | None = Field(None, description="The year to read (or aggregate over the years).")
     aggregate: str | None = Field(None, description=f"Over all years: {', '.join(AGGREGATES)}.")
@@ -296,7 +297,13 @@ def load_experiment(path: Path) -> Experiment:
     _try_factors(spec, base, path)
     readers = []
     for i, o in enumerate(spec.outcomes):
-        breakdown = {"sex": o.sex, "age_group": o.age_group, "capacity": o.capacity, "group": o.group}
+        breakdown = {
+            "sex": o.sex,
+            "age_group": o.age_group,
+            "capacity": o.capacity,
+            "residence": o.residence,
+            "group": o.group,
+        }
         try:
             readers.append(
                 compile_outcome(o.name, o.indicator, breakdown, o.year, o.aggregate, base.base_year, base.horizon)

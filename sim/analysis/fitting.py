@@ -61,6 +61,7 @@ class Observation(Strict):
     indicator: str = Field(description="Indicator name in the results table.")
     group: str = "all"
     capacity: str = "all"
+    residence: str = "all"
     age_group: str = "60+"
     sex: str = "all"
     year: int = Field(description="Year observed.")
@@ -93,7 +94,7 @@ def check_observation(o: Observation, at: str, base_year: int) -> None:
     year can have a value (deaths, entrants and life expectancy start the year after the base year)."""
     try:
         found = catalogue()[o.indicator]
-        found.resolve(sex=o.sex, age_group=o.age_group, capacity=o.capacity, group=o.group)
+        found.resolve(sex=o.sex, age_group=o.age_group, capacity=o.capacity, residence=o.residence, group=o.group)
     except CatalogueError as e:
         raise FieldError(f"{at}.{e.field}", e.value, e.allowed) from None
     first = found.first_year(base_year)
@@ -204,7 +205,14 @@ def read_observation(table: pd.DataFrame, o: Observation) -> float:
     """The observation's value in a run's results table."""
     try:
         return table_value(
-            table, o.indicator, o.year, sex=o.sex, age_group=o.age_group, capacity=o.capacity, group=o.group
+            table,
+            o.indicator,
+            o.year,
+            sex=o.sex,
+            age_group=o.age_group,
+            capacity=o.capacity,
+            residence=o.residence,
+            group=o.group,
         )
     except (CatalogueError, QueryError) as e:
         raise ScenarioError(f"{o.label}: {e}") from None

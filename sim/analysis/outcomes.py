@@ -36,7 +36,7 @@ class Reader:
 
     name: str
     indicator: str
-    keys: tuple[tuple[str, str, str, str], ...]  # (sex, age_group, capacity, group) of each row summed
+    keys: tuple[tuple[str, ...], ...]  # (sex, age_group, capacity, residence, group) of each row summed
     population: bool  # from the population's rows (made on demand) rather than the care rows
     year: int | None
     aggregate: str | None
@@ -52,7 +52,7 @@ def compile_outcome(
     horizon: int,
 ) -> Reader:
     """Check an outcome (``year`` or else ``aggregate``) against the indicator catalogue; raise
-    OutcomeError naming the field. ``breakdown`` gives sex, age_group, capacity and group (a list of
+    OutcomeError naming the field. ``breakdown`` gives sex, age_group, capacity, residence and group (a list of
     groups is summed); an age group of None is the indicator's total (60+, or its only age group)."""
     try:
         found = catalogue()[indicator]
@@ -77,7 +77,7 @@ def read_outcomes(record: YearlyRecord, readers: tuple[Reader, ...]) -> list[flo
     def rows_of(i: int, population: bool) -> dict:
         if (i, population) not in index:
             rows = record.population_rows(i) if population else record.care_rows[i]
-            index[i, population] = {row[1:6]: row[7] for row in rows}
+            index[i, population] = {row[1:7]: row[8] for row in rows}
         return index[i, population]
 
     def value(reader: Reader, i: int) -> float:

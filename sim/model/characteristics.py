@@ -1,11 +1,11 @@
-"""Who each elder is, beyond age, sex and capacity: residence, income group, insurance scheme, dementia.
+"""Who each elder is, beyond residence, age, sex and capacity: income group, insurance scheme, dementia.
 
-Drawn when an elder enters (the base-year population and each year's new 60-year-olds): urban with the
-region's urban share; urban elders in employees' medical insurance with ``employee_insured_share_urban``,
-the rest in the residents' schemes; destitute with the region's share, in a minimum-income household with
-``minimum_income_share``, the others low, middle or high income by ``income_group_split``; dementia by
-level. Dementia is kept at its base-year relation to capacity level: each year enough new cases arise at
-each level.
+Drawn when an elder enters (the base-year population and each year's new 60-year-olds; residence is
+drawn with the level, in ``entrants``): urban elders in employees' medical insurance with
+``employee_insured_share_urban``, the rest in the residents' schemes; destitute with the region's share,
+in a minimum-income household with ``minimum_income_share``, the others low, middle or high income by
+``income_group_split``; dementia by level. Dementia is kept at its base-year relation to capacity level:
+each year enough new cases arise at each level.
 """
 
 from __future__ import annotations
@@ -29,17 +29,15 @@ from sim.model.elders import (
 def assign(
     elders: Elders,
     rows: slice,
-    baseline: dict,
     destitute_share: float,
     dementia_by_level: np.ndarray,
     p: Parameters,
     rng: np.random.Generator,
 ) -> None:
-    """Residence, insurance scheme, income group and dementia of new elders (``rows``)."""
+    """Insurance scheme, income group and dementia of new elders (``rows``)."""
     rest_cdf = np.cumsum(p.income_group_split)
     rest_cdf /= rest_cdf[-1]  # ends at 1 exactly, so every draw lands in a group
     _draw(
-        float(baseline["urban_share"]["value"]),
         float(p.employee_insured_share_urban),
         float(destitute_share),
         float(p.minimum_income_share["urban"]),
@@ -57,7 +55,6 @@ def assign(
 
 @numba.njit(cache=True, nogil=True)
 def _draw(
-    urban_share,
     employee_share,
     destitute_share,
     poor_urban,
@@ -73,7 +70,6 @@ def _draw(
 ):  # pragma: no cover - compiled
     # one pass with the draws each elder needs (a NumPy version draws five arrays and combines them: 3x slower)
     for i in range(level.size):
-        urban[i] = rng.random() < urban_share
         if urban[i]:
             scheme[i] = EMPLOYEE if rng.random() < employee_share else URBAN_RESIDENT
         else:
@@ -98,7 +94,7 @@ def dementia_by_level(counts_by_level: np.ndarray, p: Parameters) -> np.ndarray:
 def align_dementia(elders: Elders, prevalence: np.ndarray, rng: np.random.Generator) -> None:
     """New dementia cases among the non-demented at each level, as many as keep the level's prevalence
     (its share at the base year), picked at random."""
-    persons = elders.counts().sum(axis=(0, 1))
+    persons = elders.counts().sum(axis=(0, 1, 2))
     demented = _demented_by_level(elders.level, elders.dementia)
     new_cases = np.maximum(np.round(prevalence * persons) - demented, 0).astype(np.int64)
     free = persons - demented

@@ -4,8 +4,9 @@ A Python object per elder is about a hundred times too slow for a city of millio
 here as arrays, the way Starsim and LASER store agents, and the Mesa model steps them as a whole.
 Each agent still has its own state and its own random draw every year from the model's generator.
 
-Sex, age and capacity level are stored together as one integer, the agent's *cell*:
-``cell = (sex * N_CELL_AGES + age - 60) * N_LEVELS + level``. Everyone in a cell shares the year's chances,
+Residence, sex, age and capacity level are stored together as one integer, the agent's *cell*:
+``cell = ((residence * 2 + sex) * N_CELL_AGES + age - 60) * N_LEVELS + level``. Everyone in a cell shares
+the year's chances,
 so the yearly draw needs one table look-up per agent; ageing is ``cell += N_LEVELS``; and the count of
 persons by sex, age and level is kept up to date from the few agents who change, not recounted. The
 yearly draw is one compiled pass (Numba) over the agents, fed by uniforms from the model's generator.
@@ -24,20 +25,22 @@ DEAD = N_LEVELS  # outcome code for death in the yearly outcome tables
 # age everyone by one step of N_LEVELS. Ages above AGE_MAX share AGE_MAX's rates and are reported with it.
 AGE_HEADROOM = 60
 N_CELL_AGES = N_AGES + AGE_HEADROOM
-N_CELLS = 2 * N_CELL_AGES * N_LEVELS
+RESIDENCES = ("rural", "urban")  # 乡村, 城镇 (census): where an elder lives, fixed from entry
+N_RESIDENCES = len(RESIDENCES)
+N_CELLS = N_RESIDENCES * 2 * N_CELL_AGES * N_LEVELS
 
 
 def expand_to_cells(table: np.ndarray) -> np.ndarray:
-    """[sex, age 60..110, level, ...] -> [cell, ...], ages past 110 repeating age 110's values."""
+    """[residence, sex, age 60..110, level, ...] -> [cell, ...], ages past 110 repeating age 110's values."""
     ages = np.minimum(np.arange(N_CELL_AGES), N_AGES - 1)
-    return table[:, ages].reshape((N_CELLS,) + table.shape[3:])
+    return table[:, :, ages].reshape((N_CELLS,) + table.shape[4:])
 
 
 def pool_cells(per_cell: np.ndarray) -> np.ndarray:
-    """[cell] -> [sex, age 60..110, level], ages past 110 added into 110 ("110 and over")."""
-    by_age = per_cell.reshape(2, N_CELL_AGES, N_LEVELS)
-    out = by_age[:, :N_AGES].copy()
-    out[:, -1] += by_age[:, N_AGES:].sum(axis=1)
+    """[cell] -> [residence, sex, age 60..110, level], ages past 110 added into 110 ("110 and over")."""
+    by_age = per_cell.reshape(N_RESIDENCES, 2, N_CELL_AGES, N_LEVELS)
+    out = by_age[:, :, :N_AGES].copy()
+    out[:, :, -1] += by_age[:, :, N_AGES:].sum(axis=2)
     return out
 
 
@@ -51,7 +54,6 @@ NO_NEED, FAMILY, HOME_CARE, DAY_CARE, FAMILY_BED, INSTITUTION = range(len(SETTIN
 
 # Further state of each elder, set by the care system: name -> (dtype, value for a new agent).
 COLUMNS = {
-    "urban": (np.bool_, False),
     "income": (np.int8, DESTITUTE),  # INCOME_GROUPS
     "scheme": (np.int8, EMPLOYEE),  # SCHEMES
     "dementia": (np.bool_, False),
@@ -68,18 +70,18 @@ COLUMNS = {
 }
 
 
-DECODED = {"sex": np.int8, "age": np.int16, "level": np.int8}  # read from `cell`
+DECODED = {"urban": np.bool_, "sex": np.int8, "age": np.int16, "level": np.int8}  # read from `cell`
 
 
 class Elders:
-    """The living population aged 60+: the ``cell`` column, with ``sex`` (0 male, 1 female), ``age``
-    (completed years) and ``level`` (capacity level, 0 intact ... 4 total loss) read from it, plus the
-    columns in ``COLUMNS``. Rows keep the order in which the elders entered: new ones are appended and
+    """The living population aged 60+: the ``cell`` column, with ``urban`` (residence), ``sex`` (0 male,
+    1 female), ``age`` (completed years) and ``level`` (capacity level, 0 intact ... 4 total loss) read
+    from it, plus the columns in ``COLUMNS``. Rows keep the order in which the elders entered: new ones are appended and
     the dead removed without reordering, so a lower row means an earlier entry."""
 
     def __init__(self, columns: dict = COLUMNS) -> None:
         """``columns``: which of COLUMNS to keep (the population engine alone needs none of them). With
-        any, sex, age and level are kept as columns too, updated by the yearly passes, since the care
+        any, residence, sex, age and level are kept as columns too, updated by the yearly passes, since the care
         system reads them for everyone every year; without, they are decoded from ``cell`` on demand."""
         # Columns are views of the first `len(self)` rows of buffers that grow by half when full, so that
         # adding the year's new 60-year-olds and removing the dead need not copy every column.
@@ -111,6 +113,10 @@ class Elders:
         return self.cell.size
 
     @property
+    def urban(self) -> np.ndarray:
+        return self._decoded("urban")
+
+    @property
     def level(self) -> np.ndarray:
         return self._decoded("level")
 
@@ -126,27 +132,28 @@ class Elders:
         if self.keeps_decoded:
             return self._views[name]
         if self._decoded_cache is None:
-            sex, age, level = (np.empty(len(self), dtype=d) for d in DECODED.values())
-            _decode(self.cell, sex, age, level)
-            self._decoded_cache = {"sex": sex, "age": age, "level": level}
+            decoded = {name: np.empty(len(self), dtype=d) for name, d in DECODED.items()}
+            _decode(self.cell, *decoded.values())
+            self._decoded_cache = decoded
         return self._decoded_cache[name]
 
-    def _decoded_buffers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _decoded_buffers(self) -> tuple[np.ndarray, ...]:
         """The writable decoded columns (empty when they are not kept)."""
         if not self.keeps_decoded:
-            empty = np.empty(0, dtype=np.int8)
-            return empty, empty.astype(np.int16), empty
+            return tuple(np.empty(0, dtype=d) for d in DECODED.values())
         return tuple(self._buffers[name][: self._n] for name in DECODED)
 
     def counts(self) -> np.ndarray:
-        """Agents by [sex, age 60..110, level]."""
+        """Agents by [residence, sex, age 60..110, level]."""
         return pool_cells(self.cell_counts)
 
     def add(self, agents: np.ndarray) -> slice:
-        """Add agents given as counts by [sex, age 60..110, level]; they join in cell order with default
-        values in the other columns. Returns the rows of the new agents."""
-        per_cell = np.zeros((2, N_CELL_AGES, N_LEVELS), dtype=np.int64)
-        per_cell[:, :N_AGES] = agents
+        """Add agents given as counts by [residence, sex, age 60..110, level]; they join in cell order with
+        default values in the other columns. Returns the rows of the new agents."""
+        if np.shape(agents) != (N_RESIDENCES, 2, N_AGES, N_LEVELS):
+            raise ValueError(f"agents by [residence, sex, age, level] expected, got shape {np.shape(agents)}")
+        per_cell = np.zeros((N_RESIDENCES, 2, N_CELL_AGES, N_LEVELS), dtype=np.int64)
+        per_cell[:, :, :N_AGES] = agents
         per_cell = per_cell.ravel()
         start, n = len(self), int(per_cell.sum())
         if start + n > self._buffers["cell"].size:
@@ -189,17 +196,18 @@ class Elders:
         return deaths
 
     def age_one_year(self) -> None:
-        if self.cell_counts.reshape(2, N_CELL_AGES, N_LEVELS)[:, -1].any():
+        if self.cell_counts.reshape(N_RESIDENCES, 2, N_CELL_AGES, N_LEVELS)[:, :, -1].any():
             raise OverflowError(f"agents aged past {AGE_MIN + N_CELL_AGES - 1}; raise AGE_HEADROOM")
-        _, age, _ = self._decoded_buffers()
+        _, _, age, _ = self._decoded_buffers()
         _age(self.cell, age)  # in place, in the buffers
         self._decoded_cache = None
-        self.cell_counts = np.roll(self.cell_counts.reshape(2, N_CELL_AGES, N_LEVELS), 1, axis=1).ravel()
+        by_age = self.cell_counts.reshape(N_RESIDENCES, 2, N_CELL_AGES, N_LEVELS)
+        self.cell_counts = np.roll(by_age, 1, axis=2).ravel()
 
 
 @numba.njit(cache=True, nogil=True)
 def _live_one_year(
-    cell, u, thresholds, outcomes, cell_counts, deaths, died, new_row, sex, age, level
+    cell, u, thresholds, outcomes, cell_counts, deaths, died, new_row, urban, sex, age, level
 ):  # pragma: no cover - compiled
     """The yearly draw in one pass: a NumPy version touches every agent three or four times (look-up,
     compare, select, delete) and is several times slower at city scale. Survivors are compacted to the
@@ -223,6 +231,7 @@ def _live_one_year(
             cell_counts[c] += 1
         cell[alive] = c
         if decoded:
+            urban[alive] = urban[i]
             sex[alive] = sex[i]
             age[alive] = age[i]
             level[alive] = c % N_LEVELS
@@ -232,13 +241,14 @@ def _live_one_year(
 
 
 @numba.njit(cache=True, nogil=True)
-def _decode(cell, sex, age, level):  # pragma: no cover - compiled
+def _decode(cell, urban, sex, age, level):  # pragma: no cover - compiled
     for i in range(cell.size):
         c = cell[i]
         level[i] = c % N_LEVELS
         a = c // N_LEVELS
         age[i] = min(a % N_CELL_AGES + AGE_MIN, AGE_MAX)
-        sex[i] = a // N_CELL_AGES
+        sex[i] = (a // N_CELL_AGES) % 2
+        urban[i] = a // N_CELL_AGES >= 2
 
 
 @numba.njit(cache=True, nogil=True)

@@ -1,5 +1,6 @@
 """Who joins: the base-year population (the census) and, every later year, the people turning 60, each
-given a capacity level drawn from the region's shares for their sex and age."""
+given a residence (urban with the region's urban share of the year) and a capacity level drawn from the
+region's shares for their residence, sex and age."""
 
 from __future__ import annotations
 
@@ -29,12 +30,20 @@ def turning_60(region: RegionData, scenario: Scenario, year: int) -> np.ndarray:
     return persons
 
 
+def urban_share(region: RegionData, year: int) -> float:
+    """Urban share of those joining in ``year``: the base-year 60+'s at the census, then the entrants'."""
+    return region.urban_share_60plus if year == region.base_year else region.urban_share_of_entrants(year)
+
+
 def add(
-    elders: Elders, persons: np.ndarray, region: RegionData, scale: float, rng: np.random.Generator
+    elders: Elders, persons: np.ndarray, urban: float, region: RegionData, scale: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, slice]:
-    """Add agents for expected persons by [sex, age 60..110], their capacity levels drawn from the
-    region's shares for their sex and age. Returns agents added by sex and their rows."""
+    """Add agents for expected persons by [sex, age 60..110], ``urban`` of them urban, their capacity
+    levels drawn from the region's shares for their residence, sex and age. Returns agents added by
+    [residence, sex] and their rows."""
     agents = stochastic_round(persons / scale, rng)
-    by_level = rng.multinomial(agents, region.prevalence)
+    in_towns = rng.binomial(agents, urban)
+    by_residence = np.stack([agents - in_towns, in_towns])
+    by_level = rng.multinomial(by_residence, region.prevalence)
     rows = elders.add(by_level)
-    return agents.sum(axis=1), rows
+    return by_residence.sum(axis=2), rows

@@ -5,9 +5,16 @@ Transitions are continuous-time intensities (per person-year) by sex and single 
 one-year probabilities with the matrix exponential, so that several moves within a year (say mild ->
 moderate -> severe) are possible and the probabilities are consistent whatever the rates.
 
-Mortality by level is *aligned*: relative hazards by level come from the data, and the baseline hazard is
-solved every year so that, for each sex and age, the expected deaths equal those of the region's life
-table given the current mix of levels. Capacity therefore decides *who* dies, the life table *how many*.
+Urban and rural elders have their own onset, worsening and death hazards (multipliers on the national
+rates), and onset, worsening and the hazard of death with a loss of capacity change over calendar time:
+Hanewald, Li & Shao 2019's time trends by age, sex and residence, plus, in the variants that need it, a
+uniform yearly change of onset and worsening fitted to a pace of decline of age-specific severe-or-total
+loss (sim/data/disability_trends.json; docs/model.md, 'Disability trend').
+
+Mortality by level is *aligned*: relative hazards by level and residence come from the data, and the
+baseline hazard is solved every year so that, for each sex and age, the expected deaths equal those of the
+region's life table given the current mix. Capacity and residence therefore decide *who* dies, the life
+table *how many*.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from scipy.linalg import expm
 
 from sim.data.demography import AGES, N_AGES
 from sim.data.levels import INTACT, N_LEVELS
-from sim.data.regions import RegionData, load_region
+from sim.data.regions import RESIDENCES, RegionData, disability_trends, load_region
 from sim.model.elders import DEAD, expand_to_cells
 from sim.scenario import Scenario
 from sim.scenario.levers import path_value
@@ -53,12 +60,13 @@ def annual_transition_probabilities(rates: np.ndarray) -> np.ndarray:
 
 
 def aligned_death_probability(q_table: np.ndarray, hazard_ratio: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Death probability by level, ``q[sex, age, level]``, consistent with the life table.
+    """Death probability by group, ``q[sex, age, group]``, consistent with the life table.
 
     Solves, for every sex and age, the baseline hazard ``h`` such that
-    ``sum_l w_l * (1 - exp(-h * HR_l)) = q_table`` (Newton's method; the left side is increasing and
+    ``sum_g w_g * (1 - exp(-h * HR_g)) = q_table`` (Newton's method; the left side is increasing and
     concave in ``h``, so the iteration from below converges monotonically). ``weights`` is the current
-    count of persons by level; where a sex-age cell is empty, all levels get the table's rate.
+    count of persons by group (level, or residence and level); where a sex-age cell is empty, all groups
+    get the table's rate.
     """
     total = weights.sum(axis=-1, keepdims=True)
     share = np.divide(weights, total, out=np.zeros_like(weights, dtype=float), where=total > 0)
@@ -78,13 +86,33 @@ def aligned_death_probability(q_table: np.ndarray, hazard_ratio: np.ndarray, wei
     return q
 
 
-@lru_cache(maxsize=64)
-def transition_matrices(region: str, multipliers: TransitionMultipliers) -> np.ndarray:
-    """One-year transition matrices ``P[sex, age, from, to]`` of a region under these multipliers: cached,
-    since every model of a region shares them and calibrations and sweeps build thousands of models."""
-    matrices = annual_transition_probabilities(scaled_rates(load_region(region).transition_rates, multipliers))
+def onset_change(region: RegionData, trend: str, year: int) -> np.ndarray:
+    """Onset and worsening in ``year`` relative to the base year, [residence, sex, age]."""
+    variant = disability_trends()[trend]
+    per_year = variant["hanewald"] * region.residence.onset_trend + variant["uniform_onset_change"]
+    return np.exp(per_year * (year - region.base_year))
+
+
+@lru_cache(maxsize=1024)
+def transition_matrices(region: str, multipliers: TransitionMultipliers, trend: str, year: int) -> np.ndarray:
+    """One-year transition matrices ``P[residence, sex, age, from, to]`` of a region under these
+    multipliers, for the step from ``year``: cached, since every model of a region shares them and
+    calibrations and sweeps build thousands of models."""
+    data = load_region(region)
+    effects = data.residence
+    worse = np.triu(np.ones((N_LEVELS, N_LEVELS), dtype=bool), k=1)
+    onset = effects.onset * onset_change(data, trend, year)
+    rates = scaled_rates(data.transition_rates, multipliers)[None] * np.where(worse, onset[..., None, None], 1.0)
+    matrices = annual_transition_probabilities(rates)
     matrices.setflags(write=False)
     return matrices
+
+
+def death_hazard_ratios(region: RegionData, trend: str, year: int) -> np.ndarray:
+    """Hazard of death relative to an intact national elder, [residence, sex, age, level], in ``year``."""
+    effects = region.residence
+    change = np.exp(disability_trends()[trend]["hanewald"] * effects.death_trend * (year - region.base_year))
+    return region.hazard_ratio[None] * effects.death * change
 
 
 def multipliers_of(scenario: Scenario) -> TransitionMultipliers:
@@ -95,28 +123,37 @@ def multipliers_of(scenario: Scenario) -> TransitionMultipliers:
 def yearly_outcomes(
     region: RegionData, scenario: Scenario, year: int, counts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Cumulative probabilities and outcome codes per cell (sex, age, level) for the year from ``year``
-    to ``year + 1``, given persons by [sex, age, level] at its start.
+    """Cumulative probabilities and outcome codes per cell (residence, sex, age, level) for the year from
+    ``year`` to ``year + 1``, given persons by [residence, sex, age, level] at its start.
 
     Outcomes per cell: stay at the level, each other level in order, then death. Death probabilities
-    are aligned to the life table for the year's midpoint given the current mix of levels; prevention
-    (``policy.health.onset_multiplier``) scales the onset of capacity loss from the year it reaches."""
+    are aligned to the life table for the year's midpoint given the current mix of residences and levels;
+    prevention (``policy.health.onset_multiplier``) scales the onset of capacity loss from the year it
+    reaches."""
+    trend = scenario.data.disability_trend
     q_table = region.mortality.death_probability(year + 0.5, AGES, scenario.data.mortality_multiplier)
-    q = aligned_death_probability(q_table, region.hazard_ratio, counts)  # [sex, age, level]
+    n_res = len(RESIDENCES)
+
+    def by_sex_age(x: np.ndarray) -> np.ndarray:  # [residence, sex, age, level] -> [sex, age, residence x level]
+        return np.moveaxis(x, 0, 2).reshape(2, N_AGES, n_res * N_LEVELS)
+
+    hazard = by_sex_age(np.broadcast_to(death_hazard_ratios(region, trend, year), counts.shape))
+    q = aligned_death_probability(q_table, hazard, by_sex_age(counts))
+    q = np.moveaxis(q.reshape(2, N_AGES, n_res, N_LEVELS), 2, 0)  # [residence, sex, age, level]
     m = multipliers_of(scenario)
     onset = path_value(scenario.policy.health.onset_multiplier, year + 1, scenario.base_year, 1.0)
     if onset != 1.0:
         m = TransitionMultipliers(m.onset * onset, m.worsening, m.recovery)
-    transitions = transition_matrices(scenario.region, m)
-    survive = (1.0 - q)[..., None] * transitions  # [sex, age, from, to]
-    probs = np.empty((2, N_AGES, N_LEVELS, N_LEVELS + 1))
+    transitions = transition_matrices(scenario.region, m, trend, year)
+    survive = (1.0 - q)[..., None] * transitions  # [residence, sex, age, from, to]
+    probs = np.empty((n_res, 2, N_AGES, N_LEVELS, N_LEVELS + 1))
     codes = np.empty((N_LEVELS, N_LEVELS + 1), dtype=np.int8)
     for lvl in range(N_LEVELS):
         order = [lvl] + [k for k in range(N_LEVELS) if k != lvl]
-        probs[:, :, lvl, :N_LEVELS] = survive[:, :, lvl, order]
+        probs[..., lvl, :N_LEVELS] = survive[..., lvl, order]
         codes[lvl] = order + [DEAD]
     probs[..., N_LEVELS] = q
     thresholds = np.cumsum(probs, axis=-1)
     thresholds[..., -1] = 1.0  # guard against rounding: every draw lands somewhere
-    outcomes = np.broadcast_to(codes, (2, N_AGES, N_LEVELS, N_LEVELS + 1))
+    outcomes = np.broadcast_to(codes, probs.shape)
     return expand_to_cells(thresholds), expand_to_cells(outcomes)

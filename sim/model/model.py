@@ -61,8 +61,9 @@ class AgeingModel(mesa.Model):
         self.last_care: dict | None = None  # the latest year's care snapshot, for inspection
 
         persons = entrants.base_population(self.region, scenario)
-        _, rows = entrants.add(self.elders, persons, self.region, self.scale, self.rng)
-        self.dementia_prevalence = characteristics.dementia_by_level(self.elders.counts().sum(axis=(0, 1)), self.p)
+        urban = entrants.urban_share(self.region, self.year)
+        _, rows = entrants.add(self.elders, persons, urban, self.region, self.scale, self.rng)
+        self.dementia_prevalence = characteristics.dementia_by_level(self.elders.counts().sum(axis=(0, 1, 2)), self.p)
         self.destitute_share = self.baseline["destitute_elders"]["value"] / persons.sum()
         self.counts = self.elders.counts()
         if care:
@@ -80,7 +81,12 @@ class AgeingModel(mesa.Model):
         self.elders.age_one_year()
         self.year += 1
         joined, rows = entrants.add(
-            self.elders, entrants.turning_60(self.region, self.config, self.year), self.region, self.scale, self.rng
+            self.elders,
+            entrants.turning_60(self.region, self.config, self.year),
+            entrants.urban_share(self.region, self.year),
+            self.region,
+            self.scale,
+            self.rng,
         )
         self.counts = self.elders.counts()
         if self.with_care:
@@ -101,9 +107,7 @@ class AgeingModel(mesa.Model):
 
     # --- the phases ---------------------------------------------------------------------------------
     def _describe_newcomers(self, rows: slice) -> None:
-        characteristics.assign(
-            self.elders, rows, self.baseline, self.destitute_share, self.dementia_prevalence, self.p, self.care_rng
-        )
+        characteristics.assign(self.elders, rows, self.destitute_share, self.dementia_prevalence, self.p, self.care_rng)
         families.form_families(self.elders, rows, self.year, self.config.base_year, self.p, self.care_rng)
 
     def _start_care_system(self) -> None:
@@ -197,7 +201,7 @@ class AgeingModel(mesa.Model):
         contributors = rules.contributors(
             ins.coverage,
             float(self.baseline["population_all_ages"]["value"]),
-            float(self.baseline["urban_share"]["value"]),
+            self.region.urban_share_all_ages,
             self.p.employee_insured_share_all_ages,
         )
         self.fund.settle(ins.premium_per_person * contributors, year.accounts.ltci_spending * self.scale)

@@ -2,8 +2,8 @@
 module) and read by everything that names an indicator: queries, plan targets, sweep outcomes,
 calibration targets, the command line, charts and reports.
 
-Each indicator has a unit, the values of its four breakdowns (``sex``, ``age_group``, ``capacity``,
-``group``; the table has a row for every combination, every year), the first year it has values (the
+Each indicator has a unit, the values of its five breakdowns (``sex``, ``age_group``, ``capacity``,
+``residence``, ``group``; the table has a row for every combination, every year), the first year it has values (the
 base year, or the year after for deaths, entrants and life expectancy), whether the population or the
 care system makes it, and labels in English and Chinese. A breakdown's *total* (``all``, ``all/all``,
 ``60+``, or its only value) is what is read when a breakdown is not given. A test runs the model and
@@ -20,11 +20,18 @@ from itertools import product
 import yaml
 
 LANGS = ("en", "zh")
-BREAKDOWN = ("sex", "age_group", "capacity", "group")
+BREAKDOWN = ("sex", "age_group", "capacity", "residence", "group")
 TOTALS = ("all", "all/all", "60+")  # the values that stand for a whole breakdown, where present
 SOURCES = ("population", "care")
 FIRST_YEARS = {"base": 0, "base + 1": 1}
-DEFAULT_VALUES = {"sex": ("all",), "age_group": ("60+",), "capacity": ("all",), "group": ("all",)}
+DEFAULT_VALUES = {
+    "sex": ("all",),
+    "age_group": ("60+",),
+    "capacity": ("all",),
+    "residence": ("all",),
+    "group": ("all",),
+}
+PLAIN_BREAKDOWNS = ("sex", "age_group", "capacity", "residence")  # declared with their values; `group` has labels
 FILE = "indicators.yaml"
 
 
@@ -53,8 +60,8 @@ class Indicator:
     def first_year(self, base_year: int) -> int:
         return base_year + self.first_year_offset
 
-    def keys(self) -> frozenset[tuple[str, str, str, str]]:
-        """Every (sex, age_group, capacity, group) the table has a row for, every year."""
+    def keys(self) -> frozenset[tuple[str, ...]]:
+        """Every (sex, age_group, capacity, residence, group) the table has a row for, every year."""
         return frozenset(product(*(self.values[b] for b in BREAKDOWN)))
 
     def default(self, breakdown: str) -> str | None:
@@ -105,7 +112,9 @@ class Catalogue:
     indicators: dict[str, Indicator]
     targets: dict[str, Target]
     units: dict[str, Labels]
-    value_labels: dict[str, dict[str, Labels]]  # breakdown -> value -> labels (sex, age, capacity; group all)
+    value_labels: dict[
+        str, dict[str, Labels]
+    ]  # breakdown -> value -> labels (sex, age, capacity, residence; group all)
 
     def __getitem__(self, name: str) -> Indicator:
         """The indicator called ``name``; CatalogueError listing the indicators if there is none."""
@@ -145,7 +154,7 @@ class Catalogue:
             for b in BREAKDOWN
             if key[b] not in ("all", "all/all") and len(ind.values[b]) > 1
         }
-        rest = [shown[b] for b in ("capacity", "group") if b in shown]
+        rest = [shown[b] for b in ("capacity", "residence", "group") if b in shown]
         if lang == "zh":
             text = shown.get("sex", "") + shown.get("age_group", "") + ind.labels[lang]
             return text + ("：" + "，".join(rest) if rest else "")
@@ -192,7 +201,7 @@ def _labels(entry: dict, where: str) -> Labels:
 
 def _indicator(name: str, entry: dict, units: dict, value_labels: dict) -> Indicator:
     where = f"indicators.{name}"
-    known = {"unit", "from", "first_year", "sex", "age_group", "capacity", "groups", *LANGS}
+    known = {"unit", "from", "first_year", *PLAIN_BREAKDOWNS, "groups", *LANGS}
     if set(entry) - known:
         raise ValueError(f"{FILE}: {where}: unknown keys {sorted(set(entry) - known)}")
     if entry["unit"] not in units:
@@ -200,7 +209,7 @@ def _indicator(name: str, entry: dict, units: dict, value_labels: dict) -> Indic
     if entry["from"] not in SOURCES or entry["first_year"] not in FIRST_YEARS:
         raise ValueError(f"{FILE}: {where}: from must be one of {SOURCES}, first_year one of {tuple(FIRST_YEARS)}")
     groups = {str(g): _labels(text, f"{where}.groups.{g}") for g, text in (entry.get("groups") or {}).items()}
-    values = {b: tuple(str(v) for v in entry.get(b, DEFAULT_VALUES[b])) for b in ("sex", "age_group", "capacity")}
+    values = {b: tuple(str(v) for v in entry.get(b, DEFAULT_VALUES[b])) for b in PLAIN_BREAKDOWNS}
     values["group"] = tuple(groups) or DEFAULT_VALUES["group"]
     for b, vs in values.items():
         if len(set(vs)) != len(vs):

@@ -1,10 +1,10 @@
 """Reading a results table: the value of an indicator at a breakdown, in a year or year by year.
 
 Works on any table with the results' key columns (``year``, ``indicator``, ``sex``, ``age_group``,
-``capacity``, ``group``): a run's results (one replicate), its summary (``column="mean"``, ``"p05"``,
+``capacity``, ``residence``, ``group``): a run's results (one replicate), its summary (``column="mean"``, ``"p05"``,
 ...), or a comparison table. The indicator and breakdown are checked against the catalogue first, and a
 breakdown not given is the indicator's total (sex ``all``, ages ``60+`` or the only age group, capacity
-``all``, group ``all`` or ``all/all``).
+``all``, residence ``all``, group ``all`` or ``all/all``).
 """
 
 from __future__ import annotations
@@ -27,11 +27,14 @@ def rows(
     sex: str | None = None,
     age_group: str | None = None,
     capacity: str | None = None,
+    residence: str | None = None,
     group: str | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """The rows of ``indicator`` at one breakdown (every year), and the breakdown with totals filled in.
     CatalogueError if the indicator or a breakdown value is not in the catalogue."""
-    key = catalogue()[indicator].resolve(sex=sex, age_group=age_group, capacity=capacity, group=group)
+    key = catalogue()[indicator].resolve(
+        sex=sex, age_group=age_group, capacity=capacity, residence=residence, group=group
+    )
     mask = table["indicator"] == indicator
     for b in BREAKDOWN:
         mask &= table[b] == key[b]
@@ -46,6 +49,7 @@ def value(
     sex: str | None = None,
     age_group: str | None = None,
     capacity: str | None = None,
+    residence: str | None = None,
     group: str | None = None,
     column: str | Sequence[str] = "value",
 ) -> float | pd.Series | pd.DataFrame:
@@ -56,7 +60,9 @@ def value(
 
     QueryError, naming the indicator and breakdown, if the year (or any year) has more or fewer than one
     row: a table of several runs or replicates must be narrowed to one first."""
-    found, key = rows(table, indicator, sex=sex, age_group=age_group, capacity=capacity, group=group)
+    found, key = rows(
+        table, indicator, sex=sex, age_group=age_group, capacity=capacity, residence=residence, group=group
+    )
     columns = column if isinstance(column, str) else list(column)
     if year is not None:
         at = found[found["year"] == year]

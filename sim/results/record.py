@@ -1,6 +1,7 @@
 """What a run reports each year, as a tidy table: one row per (year, indicator, breakdown).
 
-The model hands over a few arrays per year (persons by sex, age and level; deaths; new 60-year-olds);
+The model hands over a few arrays per year (persons by residence, sex, age and level; deaths; new
+60-year-olds);
 every indicator is computed from them here, in persons (agents times ``scale``).
 """
 
@@ -17,9 +18,10 @@ from sim.data.levels import LEVELS
 FIVE_YEAR_GROUPS = {f"{a}-{a + 4}": (a, a + 5) for a in range(60, 100, 5)} | {"100+": (100, None)}
 BROAD_GROUPS = {"60+": (60, None), "65+": (65, None), "80+": (80, None)}
 SEX_BREAKDOWN = {"all": [0, 1], "male": [0], "female": [1]}
+RESIDENCE_BREAKDOWN = {"all": [0, 1], "urban": [1], "rural": [0]}  # indices of sim.data.regions.RESIDENCES
 OPEN_AGE_FOR_LIFE_TABLE = 100  # ages 100+ pooled: the packaged death rates are the same at every age 100+
 
-COLUMNS = ["year", "indicator", "sex", "age_group", "capacity", "group", "unit", "value"]
+COLUMNS = ["year", "indicator", "sex", "age_group", "capacity", "residence", "group", "unit", "value"]
 
 
 def _age_mask(lo: int, hi: int | None) -> np.ndarray:
@@ -28,7 +30,8 @@ def _age_mask(lo: int, hi: int | None) -> np.ndarray:
 
 @dataclass
 class YearlyRecord:
-    """Arrays kept per year; ``counts`` and ``deaths`` are agents by [sex, age, level]."""
+    """Arrays kept per year; ``counts`` and ``deaths`` are agents by [residence, sex, age, level],
+    ``entrants`` by [residence, sex]."""
 
     scale: float
     years: list[int] = field(default_factory=list)
@@ -80,26 +83,33 @@ def simulated_life_expectancy_60(deaths: np.ndarray, exposure: np.ndarray) -> np
 
 def _year_rows(year, persons, deaths, exposure, entrants, scale) -> list[tuple]:
     rows = []
-    by_sex = {name: persons[idx].sum(axis=0) for name, idx in SEX_BREAKDOWN.items()}  # [age, level]
-    for sex, p in by_sex.items():
-        for group, (lo, hi) in BROAD_GROUPS.items():
-            rows.append((year, "population", sex, group, "all", "all", "persons", float(p[_age_mask(lo, hi)].sum())))
-        for lvl, name in enumerate(LEVELS):
-            rows.append((year, "elders_by_capacity", sex, "60+", name, "all", "persons", float(p[:, lvl].sum())))
-        for group, (lo, hi) in (FIVE_YEAR_GROUPS | BROAD_GROUPS).items():
-            in_group = p[_age_mask(lo, hi)].sum(axis=0)
-            total = in_group.sum()
-            shares = in_group / total if total > 0 else np.full(len(LEVELS), np.nan)
+    for res, where in RESIDENCE_BREAKDOWN.items():
+        here = persons[where].sum(axis=0)  # [sex, age, level]
+        for sex, idx in SEX_BREAKDOWN.items():
+            p = here[idx].sum(axis=0)  # [age, level]
+            for group, (lo, hi) in BROAD_GROUPS.items():
+                n = float(p[_age_mask(lo, hi)].sum())
+                rows.append((year, "population", sex, group, "all", res, "all", "persons", n))
             for lvl, name in enumerate(LEVELS):
-                rows.append((year, "capacity_share", sex, group, name, "all", "share", float(shares[lvl])))
-            rows.append((year, "capacity_share", sex, group, "any_loss", "all", "share", float(shares[1:].sum())))
-    if deaths is not None:
-        e60 = simulated_life_expectancy_60(deaths.sum(axis=-1), exposure.sum(axis=-1))
+                n = float(p[:, lvl].sum())
+                rows.append((year, "elders_by_capacity", sex, "60+", name, res, "all", "persons", n))
+            for group, (lo, hi) in (FIVE_YEAR_GROUPS | BROAD_GROUPS).items():
+                in_group = p[_age_mask(lo, hi)].sum(axis=0)
+                total = in_group.sum()
+                shares = in_group / total if total > 0 else np.full(len(LEVELS), np.nan)
+                for lvl, name in enumerate(LEVELS):
+                    rows.append((year, "capacity_share", sex, group, name, res, "all", "share", float(shares[lvl])))
+                any_loss = float(shares[1:].sum())
+                rows.append((year, "capacity_share", sex, group, "any_loss", res, "all", "share", any_loss))
+        if deaths is None:
+            continue
+        died, exposed, joined = (x[where].sum(axis=0) for x in (deaths, exposure, entrants))
+        e60 = simulated_life_expectancy_60(died.sum(axis=-1), exposed.sum(axis=-1))
         for k, sex in enumerate(("male", "female", "all")):
             idx = SEX_BREAKDOWN[sex]
-            rows.append((year, "deaths", sex, "60+", "all", "all", "persons", float(deaths[idx].sum() * scale)))
-            rows.append((year, "entrants", sex, "60", "all", "all", "persons", float(entrants[idx].sum() * scale)))
-            rows.append((year, "life_expectancy_60", sex, "60", "all", "all", "years", float(e60[k])))
+            rows.append((year, "deaths", sex, "60+", "all", res, "all", "persons", float(died[idx].sum() * scale)))
+            rows.append((year, "entrants", sex, "60", "all", res, "all", "persons", float(joined[idx].sum() * scale)))
+            rows.append((year, "life_expectancy_60", sex, "60", "all", res, "all", "years", float(e60[k])))
     return rows
 
 
@@ -119,7 +129,7 @@ class _CareRows:
         self.rows: list[tuple] = []
 
     def add(self, indicator: str, value, unit: str, group: str = "all", capacity: str = "all") -> None:
-        self.rows.append((self.year, indicator, "all", "60+", capacity, group, unit, float(value)))
+        self.rows.append((self.year, indicator, "all", "60+", capacity, "all", group, unit, float(value)))
 
 
 def _arrangements(rows: _CareRows, snap: dict, pop60: float, scale: float) -> None:
@@ -239,7 +249,7 @@ def _money(rows: _CareRows, snap: dict, scale: float) -> None:
 
 def summarise(results: pd.DataFrame) -> pd.DataFrame:
     """Across replicates: mean and the 90% interval (5th and 95th percentiles) of every value."""
-    keys = ["run", "year", "indicator", "sex", "age_group", "capacity", "group", "unit"]
+    keys = ["run", "year", "indicator", "sex", "age_group", "capacity", "residence", "group", "unit"]
     grouped = results.groupby(keys, sort=False, dropna=False)["value"]
     out = pd.DataFrame(
         {

@@ -3,7 +3,7 @@ need more than one key (years within the run, levers within their ranges, known 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -20,10 +20,10 @@ class DataOverrides(Strict):
         description="Rescale the base-year population aged 60+ to this many persons (age-sex shares kept).",
     )
     entrants_multiplier: float = Field(
-        1.0, ge=0, le=10, description="Multiplier on the persons turning 60 each year (e.g. >1 for net in-migration)."
+        1.0, ge=0, le=10, description="Multiplier on the persons turning 60 each year, beyond the region's packaged net migration."
     )
     mortality_multiplier: float = Field(
-        1.0, gt=0, le=10, description="Multiplier on the life table's death rates at every age."
+        1.0, gt=0, le=10, description="Multiplier on the region's death rates at every age, beyond its packaged mortality level."
     )
     onset_multiplier: float = Field(
         1.0, ge=0, le=10, description="Multiplier on the rates of first loss of capacity (intact -> any level)."
@@ -33,6 +33,11 @@ class DataOverrides(Strict):
     )
     recovery_multiplier: float = Field(
         1.0, ge=0, le=10, description="Multiplier on the rates of moving to a better level."
+    )
+    disability_trend: Literal["none", "low", "central", "high"] = Field(
+        "central",
+        description="Change of onset, worsening and the death hazard by level over calendar time "
+        "(central: Hanewald, Li & Shao 2019; low: half the onset trend; high: twice; none: 2020's rates).",
     )
     parameters: dict[str, Any] = Field(
         default_factory=dict,
