@@ -21,7 +21,7 @@ REGIONS = ["china", "shengzhou", "tianjin", "wenzhou", "xuchang"]
 
 # Synthetic observations: Shengzhou's base year at one agent per person, occupancy of public and private
 # homes, generated from known preferences with the fit's own random streams.
-TRUTH = {"choice_constant.public_home": -2.5, "choice_constant.private_home": -1.5}  # public homes not full
+TRUTH = {"choice_constant.public_home": -3.5, "choice_constant.private_home": -1.5}  # public homes not full
 RECOVERY_BOUND = 0.5  # utility units; the searched range is 7 wide
 
 
@@ -32,7 +32,7 @@ def _synthetic_spec(values=None, **method) -> CalibrationSpec:
     ]
     return CalibrationSpec(
         region="shengzhou",
-        inherit="tianjin-2020",  # Tianjin's staffing: public homes not short of staff, so occupancy responds
+        inherit="tianjin-2020",  # with Tianjin's staffing public homes at this preference are not short of staff
         scale=1,
         replicates=2,
         check_replicates=2,

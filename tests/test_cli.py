@@ -187,6 +187,7 @@ def test_run_writes_results_summary_manifest_and_scenario(tmp_path):
         "demand_capacity.png",
         "insurance.png",
         "occupancy.png",
+        "older_people.png",
         "workforce.png",
     ]
     # the resolved scenario reproduces the run

@@ -62,6 +62,7 @@ LINE_COLOURS = {
     "waiting": "#D55E00",
 }
 OCCUPANCY_GROUPS = {"all": "#000000", "public": "#0072B2", "private": "#E69F00", "nursing": "#009E73"}
+RESIDENCE_COLOURS = {"urban": "#0072B2", "rural": "#009E73"}
 RUN_STYLES = ["-", "--", ":", "-."]
 
 
@@ -130,12 +131,23 @@ class Run:
         return self.scenario["name"]
 
     def series(
-        self, indicator: str, group: str | None = None, capacity: str | None = None, age_group: str | None = None
+        self,
+        indicator: str,
+        group: str | None = None,
+        capacity: str | None = None,
+        age_group: str | None = None,
+        residence: str | None = None,
     ) -> pd.DataFrame:
         """mean, p05, p95 by year of the indicator at a breakdown (sex all; the indicator's total where a
         breakdown is not given)."""
         return value(
-            self.summary, indicator, age_group=age_group, capacity=capacity, group=group, column=["mean", "p05", "p95"]
+            self.summary,
+            indicator,
+            age_group=age_group,
+            capacity=capacity,
+            residence=residence,
+            group=group,
+            column=["mean", "p05", "p95"],
         )
 
 
@@ -163,6 +175,24 @@ def _unit(indicator: str, L: dict) -> str:
 
 
 # --- the charts: each draws one run's panels; `figure` lays runs side by side -----------------------
+def draw_older_people(axes, run: Run, L: dict) -> None:
+    """Urban and rural: how many older people, and how many at severe or total loss (the census 'unable
+    to care for oneself'), where demand for care homes and home care diverges."""
+    c = L["charts"]["older_people"]
+    _stack(axes[0], run, "population", "residence", RESIDENCE_COLOURS, L["lang"])
+    over_80 = run.series("population", age_group="80+")
+    _band(axes[0], over_80, LINE_COLOURS["beds"], catalogue().describe("population", L["lang"], age_group="80+"))
+    axes[0].set_ylabel(f"{c['y']} ({_unit('population', L)})")
+    for residence, colour in RESIDENCE_COLOURS.items():
+        severe = run.series("elders_by_capacity", capacity="severe", residence=residence)
+        total = run.series("elders_by_capacity", capacity="total", residence=residence)
+        where = catalogue().value_label("population", "residence", residence, L["lang"])
+        name = f"{c['severe_or_total']}（{where}）" if L["lang"] == "zh" else f"{c['severe_or_total']}: {where}"
+        _band(axes[1], severe + total, colour, name)
+    axes[1].set_ylim(bottom=0)
+    axes[1].set_ylabel(f"{c['severe_y']} ({_unit('population', L)})")
+
+
 def draw_demand_capacity(axes, run: Run, L: dict) -> None:
     ax = axes[0]
     c = L["charts"]["demand_capacity"]
@@ -214,6 +244,7 @@ def draw_insurance(axes, run: Run, L: dict) -> None:
 
 
 CHARTS = {
+    "older_people": (draw_older_people, 2),
     "demand_capacity": (draw_demand_capacity, 1),
     "care_arrangements": (draw_care_arrangements, 1),
     "occupancy": (draw_occupancy, 2),
