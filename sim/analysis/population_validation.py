@@ -64,16 +64,28 @@ def published_checks() -> list[Check]:
 
     with files("sim.data").joinpath("published_population.csv").open(encoding="utf-8") as f:
         return [
-            Check(**{**r, "year": int(r["year"]), "published": float(r["published"]),
-                     "lower": number(r["lower"]), "upper": number(r["upper"])})
+            Check(
+                **{
+                    **r,
+                    "year": int(r["year"]),
+                    "published": float(r["published"]),
+                    "lower": number(r["lower"]),
+                    "upper": number(r["upper"]),
+                }
+            )
             for r in csv.DictReader(f)
         ]
 
 
 def population_table(region: str, trend: str, replicate: int, seed: int) -> pd.DataFrame:
     scenario = parse_scenario(
-        {"region": region, "seed": seed, "scale": SCALES.get(region, 1), "horizon": HORIZON,
-         "data": {"disability_trend": trend}},
+        {
+            "region": region,
+            "seed": seed,
+            "scale": SCALES.get(region, 1),
+            "horizon": HORIZON,
+            "data": {"disability_trend": trend},
+        },
         "validation",
     )
     model = AgeingModel(scenario, replicate=replicate, care=False)
@@ -83,9 +95,11 @@ def population_table(region: str, trend: str, replicate: int, seed: int) -> pd.D
 
 def series(table: pd.DataFrame, c: Check) -> pd.Series:
     """The checked quantity by census year."""
+
     def read(indicator: str, capacity: str | None = None) -> pd.Series:
-        return value(table, indicator, sex=c.sex, age_group=c.age_group if indicator != "deaths" else None,
-                     capacity=capacity)
+        return value(
+            table, indicator, sex=c.sex, age_group=c.age_group if indicator != "deaths" else None, capacity=capacity
+        )
 
     if c.capacity == "severe_or_total":
         return read("capacity_share", "severe") + read("capacity_share", "total")
@@ -130,33 +144,43 @@ def validate(replicates: int = 3, seed: int = 20201101) -> pd.DataFrame:
         values = np.array([simulated(t, c) for t in runs[c.region, c.trend]])
         mean = float(values.mean())
         passed = (c.lower is None or mean >= c.lower) and (c.upper is None or mean <= c.upper)
-        rows.append(c.__dict__ | {"simulated": mean, "low": float(values.min()), "high": float(values.max()),
-                                  "passed": bool(passed)})
+        rows.append(
+            c.__dict__
+            | {"simulated": mean, "low": float(values.min()), "high": float(values.max()), "passed": bool(passed)}
+        )
     return pd.DataFrame(rows)
 
 
 def projections(region: str, replicates: int = 3, seed: int = 20201101) -> pd.DataFrame:
-    """The population quantities a planner quotes, by year and trend variant (means over replicates)."""
+    """The population quantities a planner quotes, by year, trend variant and residence (means over
+    replicates)."""
     out = []
     for trend in ("none", "low", "central", "high"):
         tables = [population_table(region, trend, r, seed) for r in range(replicates)]
         for residence in ("all", "urban", "rural"):
-            def mean(indicator: str, **breakdown) -> pd.Series:
-                return sum(value(t, indicator, residence=residence, **breakdown) for t in tables) / len(tables)
-
-            pop = mean("population")
-            frame = pd.DataFrame({
-                "aged_60": pop,
-                "aged_65": mean("population", age_group="65+"),
-                "aged_80": mean("population", age_group="80+"),
-                "deaths": mean("deaths"),
-                "any_loss": pop - mean("elders_by_capacity", capacity="intact"),
-                "moderate_or_worse": sum(mean("elders_by_capacity", capacity=k) for k in ("moderate", "severe", "total")),
-                "severe_or_total": sum(mean("elders_by_capacity", capacity=k) for k in ("severe", "total")),
-            })
-            frame["trend"], frame["residence"] = trend, residence
-            out.append(frame.reset_index())
+            out.append(_projected(tables, residence).assign(trend=trend, residence=residence).reset_index())
     return pd.concat(out, ignore_index=True)
+
+
+def _projected(tables: list[pd.DataFrame], residence: str) -> pd.DataFrame:
+    def mean(indicator: str, **breakdown) -> pd.Series:
+        return sum(value(t, indicator, residence=residence, **breakdown) for t in tables) / len(tables)
+
+    def levels(*names: str) -> pd.Series:
+        return sum(mean("elders_by_capacity", capacity=k) for k in names)
+
+    pop = mean("population")
+    return pd.DataFrame(
+        {
+            "aged_60": pop,
+            "aged_65": mean("population", age_group="65+"),
+            "aged_80": mean("population", age_group="80+"),
+            "deaths": mean("deaths"),
+            "any_loss": pop - levels("intact"),
+            "moderate_or_worse": levels("moderate", "severe", "total"),
+            "severe_or_total": levels("severe", "total"),
+        }
+    )
 
 
 def _number(v: float, unit_millions: bool) -> str:
@@ -183,11 +207,16 @@ def markdown(checks: pd.DataFrame, tables: dict[str, pd.DataFrame], replicates: 
         "|---|---|---|---|---|---|---|",
     ]
     for r in checks.itertuples():
-        millions = r.kind in ("level", "increment") and r.indicator == "population" or r.indicator == "deaths"
         is_ratio = r.kind in ("growth", "share_of_published") or r.indicator == "capacity_share"
-        fmt = (lambda v: _number(v, False)) if is_ratio else (lambda v: _number(v, millions))
+        millions = not is_ratio
+
+        def fmt(v: float | None, millions: bool = millions) -> str:
+            return _number(v, millions)
+
         published = _number(r.published, True) if r.kind == "share_of_published" else fmt(r.published)
-        band = f"{fmt(r.lower) if r.lower is not None else '-inf'} to {fmt(r.upper) if r.upper is not None else 'inf'}"
+        lower = fmt(r.lower) if r.lower is not None and not np.isnan(r.lower) else "-inf"
+        upper = fmt(r.upper) if r.upper is not None and not np.isnan(r.upper) else "inf"
+        band = f"{lower} to {upper}"
         lines.append(
             f"| {r.check} | {published} | {fmt(r.simulated)} [{fmt(r.low)} - {fmt(r.high)}] | {band} | "
             f"{'pass' if r.passed else '**FAIL**'} | {r.definition} | {r.source} |"

@@ -20,10 +20,16 @@ class DataOverrides(Strict):
         description="Rescale the base-year population aged 60+ to this many persons (age-sex shares kept).",
     )
     entrants_multiplier: float = Field(
-        1.0, ge=0, le=10, description="Multiplier on the persons turning 60 each year, beyond the region's packaged net migration."
+        1.0,
+        ge=0,
+        le=10,
+        description="Multiplier on the persons turning 60 each year, beyond the region's packaged net migration.",
     )
     mortality_multiplier: float = Field(
-        1.0, gt=0, le=10, description="Multiplier on the region's death rates at every age, beyond its packaged mortality level."
+        1.0,
+        gt=0,
+        le=10,
+        description="Multiplier on the region's death rates at every age, beyond its packaged mortality level.",
     )
     onset_multiplier: float = Field(
         1.0, ge=0, le=10, description="Multiplier on the rates of first loss of capacity (intact -> any level)."
