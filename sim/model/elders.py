@@ -182,7 +182,7 @@ class Elders:
         u = rng.random(self.cell.size)
         deaths = np.zeros(N_CELLS, dtype=np.int64)
         died = np.zeros(self.cell.size, dtype=np.bool_)
-        new_row = np.empty(self.cell.size, dtype=np.int64)
+        new_row = np.empty(self.cell.size, dtype=np.int32)  # rows fit in 32 bits; half the memory traffic
         alive = _live_one_year(
             self.cell, u, thresholds, outcomes, self.cell_counts, deaths, died, new_row, *self._decoded_buffers()
         )
