@@ -187,7 +187,7 @@ def _number(v: float, unit_millions: bool) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return ""
     if unit_millions:
-        return f"{v / 1e6:,.2f} M" if abs(v) >= 1e5 else f"{v:,.0f}"
+        return f"{v / 1e6:,.2f} M" if abs(v) >= 1e7 else f"{v:,.0f}"  # cities in persons, China in millions
     return f"{v:.4f}" if abs(v) < 10 else f"{v:,.0f}"
 
 
