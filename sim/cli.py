@@ -396,25 +396,28 @@ if __name__ == "__main__":
     app()
 
 
-@app.command("validate-population")
-def validate_population(
-    replicates: Annotated[int, typer.Option(help="Replicates per region and trend variant.")] = 3,
+@app.command("validate-published")
+def validate_published(
+    replicates: Annotated[int, typer.Option(help="Replicates per run.")] = 3,
     out: Annotated[Path, typer.Option(help="Markdown file to write.")] = Path("docs/validation.md"),
 ) -> None:
-    """Run the population of China, Tianjin and Wenzhou against the published figures packaged in
-    sim/data/published_population.csv and write the comparison (with the projections by disability trend
-    and residence) to OUT. Every check is reported, passed or failed; the exit code is 0 either way."""
-    from sim.analysis import population_validation as pv
+    """Run the model against the published figures packaged in sim/data/validation/published_figures.csv
+    (the population of China, Tianjin and Wenzhou under every disability trend; the care systems of China
+    and Tianjin) and write the comparison, with the population projections by trend and residence, to OUT.
+    Every check is reported, passed or failed; the exit code is 0 either way."""
+    from sim.analysis import published
     from sim.results.runs import code_version
 
     _at_least("--replicates", replicates, 1)
     if out.suffix != ".md":
         fail(f"--out = '{out}': must be a .md file")
-    checks = pv.validate(replicates)
-    tables = {region: pv.projections(region, replicates) for region in ("china", "tianjin")}
+    checks = published.validate(replicates)
+    tables = {region: published.projections(region, replicates) for region in ("china", "tianjin")}
     version = code_version()
     stamp = f"sim {version['package']}, commit {(version['git_commit'] or 'unknown')[:10]}"
-    text = pv.markdown(checks, tables, replicates, stamp + (" (uncommitted changes)" if version["git_dirty"] else ""))
+    text = published.markdown(
+        checks, tables, replicates, stamp + (" (uncommitted changes)" if version["git_dirty"] else "")
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")

@@ -156,7 +156,7 @@ def test_where_staff_does_not_bind_more_nursing_beds_shorten_the_queue():
     look after 40 residents), converting general beds to nursing beds lets more of it in. (Where staff
     binds, it need not: homes plan staff for their empty beds as for residents at moderate loss, and the
     heavier residents the queue brings run out of it first.)"""
-    staff_enough = {"parameters": {"residents_per_worker": [40, 40, 40, 40, 40]}}
+    staff_enough = {"parameters": {"residents_per_worker": {"grade_1": [40] * 5}, "staffing_grade": 1}}
     few = run(data=staff_enough)
     many = run(data=staff_enough, policy={"beds": {"nursing_share": {2022: 0.95}}})
     assert outcome(many, "waiting_list", 2027) < outcome(few, "waiting_list", 2027)
@@ -185,16 +185,44 @@ def test_insurance_raises_formal_care_and_cuts_unmet_need_among_the_eligible():
 def test_where_homes_lack_staff_a_larger_training_pipeline_means_more_workers_and_staffed_beds():
     # with the calibrated staffing Shengzhou's homes have the workers they need, and trainees only
     # replace recruits from the open market; the pipeline adds workers where vacancies go unfilled
-    short = {"parameters": {"workers_per_bed_2020": 0.1}}
+    # (here: few workers per bed and the highest staffing grade)
+    short = {"parameters": {"workers_per_bed_2020": 0.1, "staffing_grade": 5}}
     small = run(data=short)
     large = run(data=short, policy={"workforce": {"trained_per_year": 800, "entry_share": 1.0}})
     assert outcome(large, "workers", 2027) > outcome(small, "workers", 2027)
     assert outcome(large, "staffed_beds", 2027, "all/all") > outcome(small, "staffed_beds", 2027, "all/all")
 
 
-def test_higher_attrition_means_fewer_workers_and_staffed_beds():
-    usual = run()
-    leaky = run(policy={"workforce": {"attrition_multiplier": 2.0}})
+def test_a_higher_staffing_standard_raises_the_required_workforce_and_the_shortage():
+    """Fewer residents per worker (the standard the requirement is counted at raised from grade 1 of the
+    national rating to grade 5) and fewer hours a home-care worker can give each ask for more workers;
+    the workers in post do not count as need."""
+    base = run(horizon=2022, data={"parameters": {"required_staffing_grade": 1}})
+    stricter = run(horizon=2022, data={"parameters": {"required_staffing_grade": 5}})
+    fewer_hours = run(
+        horizon=2022, data={"parameters": {"required_staffing_grade": 1, "home_care_hours_per_worker": 1000}}
+    )
+    for year in (2020, 2022):
+        assert outcome(stricter, "workers_required", year, group="care_homes") > outcome(
+            base, "workers_required", year, group="care_homes"
+        )
+        assert outcome(stricter, "workforce_shortage", year) > outcome(base, "workforce_shortage", year)
+        assert outcome(fewer_hours, "workers_required", year, group="home_and_community") > 1.4 * outcome(
+            base, "workers_required", year, group="home_and_community"
+        )
+    # the need-based requirement counts everyone with a need; vacancies only what employers would fill
+    for year in (2020, 2022):
+        required, in_post = outcome(base, "workers_required", year), outcome(base, "workers", year)
+        assert outcome(base, "workforce_shortage", year) == pytest.approx(max(0.0, required - in_post))
+        assert outcome(base, "vacancies", year) <= outcome(base, "workforce_shortage", year)
+
+
+def test_where_homes_lack_staff_higher_attrition_means_fewer_workers_and_staffed_beds():
+    # at the lowest staffing grade Shengzhou's market refills every post a doubled attrition empties;
+    # at the highest grade the posts outrun what the market supplies
+    strict = {"parameters": {"staffing_grade": 5}}
+    usual = run(data=strict)
+    leaky = run(data=strict, policy={"workforce": {"attrition_multiplier": 2.0}})
     assert outcome(leaky, "workers", 2027) < outcome(usual, "workers", 2027)
     assert outcome(leaky, "staffed_beds", 2027, "all/all") < outcome(usual, "staffed_beds", 2027, "all/all")
 

@@ -23,7 +23,8 @@ from sim.model.elders import (
 from sim.model.homes import NURSING, PUBLIC, Homes
 from sim.model.need import hours_given, hours_terms
 
-P = Parameters()
+# the residents per worker these cases were worked out with (one grade, so the grade does not matter)
+P = Parameters({"residents_per_worker": {"grade_1": [10, 8, 5, 3, 2.5]}, "staffing_grade": 1})
 
 
 def test_the_census_counts_those_at_home_with_a_need_or_waiting_and_everyone_entitled():

@@ -102,9 +102,11 @@ def test_occupancy_is_a_share_and_the_queue_is_in_persons(runs):
 def test_workforce_and_insurance_charts(runs):
     plan, base = runs
     fig = figure("workforce", [plan])
-    needed = next(line for line in fig.axes[0].get_lines() if line.get_label() == "Workers needed (staffing ratios)")
-    expected = (plan.series("workers") + plan.series("staff_gap"))["mean"]
-    assert np.allclose(needed.get_ydata(), expected.values)
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    needed = lines["Required if every care need were served (staffing standards, hours)"]
+    assert np.allclose(needed.get_ydata(), plan.series("workers_required")["mean"].values)
+    posts = lines["Posts employers would fill (in post + vacancies)"]
+    assert np.allclose(posts.get_ydata(), (plan.series("workers") + plan.series("vacancies"))["mean"].values)
     fig = figure("insurance", [plan])
     assert fig.axes[0].get_ylabel() == "million yuan"
     balance = next(line for line in fig.axes[0].get_lines() if line.get_label() == "Insurance fund balance")

@@ -26,10 +26,12 @@ from sim.model.homes import (
     needed_bed,
     occupancy,
     resident_load,
+    residents_per_worker,
     share_out,
 )
 
-P = Parameters()
+# the residents per worker these cases were worked out with (one grade, so the grade does not matter)
+P = Parameters({"residents_per_worker": {"grade_1": [10, 8, 5, 3, 2.5]}, "staffing_grade": 1})
 
 
 def homes_of(*specs) -> Homes:
@@ -319,8 +321,15 @@ def test_needed_bed_is_nursing_from_moderate_and_dementia_only_where_there_are_d
     ]
 
 
-def test_resident_load_is_one_over_residents_per_worker():
-    assert resident_load(np.arange(5), P) == pytest.approx([1 / 10, 1 / 8, 1 / 5, 1 / 3, 1 / 2.5])
+def test_resident_load_is_one_over_residents_per_worker_at_the_staffing_grade():
+    """Grade 1 and grade 5 are the national standard's ratios; grade 3 lies half-way on the log scale."""
+    grade = {g: Parameters({"staffing_grade": g}) for g in (1, 3, 5)}  # the packaged standard
+    assert resident_load(np.arange(5), grade[1]) == pytest.approx([1 / 25, 1 / 25, 1 / 25, 1 / 10, 1 / 10])
+    assert resident_load(np.arange(5), grade[5]) == pytest.approx([1 / 15, 1 / 10, 1 / 5, 1 / 4, 1 / 4])
+    middle = resident_load(np.arange(5), grade[3])
+    assert middle == pytest.approx(
+        np.sqrt(resident_load(np.arange(5), grade[1]) * resident_load(np.arange(5), grade[5]))
+    )
 
 
 def test_occupancy_counts_residents_by_home_and_bed_type_and_sums_their_load():
@@ -332,7 +341,8 @@ def test_occupancy_counts_residents_by_home_and_bed_type_and_sums_their_load():
     )
     occupied, load = occupancy(elders, np.array([0, 1, 2, 3]), 3, P)  # the last is not counted
     assert occupied.tolist() == [[1, 0, 0], [0, 0, 0], [0, 2, 1]]
-    assert load == pytest.approx([1 / 8, 0, 1 / 3 + 1 / 2.5 + 1 / 5])
+    per_worker = residents_per_worker(P)
+    assert load == pytest.approx([1 / per_worker[1], 0, 1 / per_worker[3] + 1 / per_worker[4] + 1 / per_worker[2]])
     occupied, load = occupancy(elders, np.array([], dtype=int), 2, P)
     assert occupied.shape == (2, 3) and not occupied.any() and load.dtype == float
 

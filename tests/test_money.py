@@ -24,7 +24,7 @@ from sim.model.elders import (
     URBAN_RESIDENT,
 )
 from sim.model.homes import GENERAL, NURSING
-from sim.model.money import Benefits, Fund, accounts, benefits_of_year
+from sim.model.money import Benefits, Fund, accounts, assess, benefits_of_year
 from sim.model.prices import DAYS_PER_MONTH, bill, gross_price, price_terms
 from sim.scenario import Insurance
 
@@ -32,26 +32,65 @@ P = Parameters()
 
 
 # --- the fund ------------------------------------------------------------------------------------------
+CARRY = Insurance(start_year=2021)
+REVISE = Insurance(start_year=2021, fund_rule="revise_premium", reserve_months=6)
+
+
 def test_the_fund_keeps_its_balance_and_is_topped_up_only_when_it_would_go_negative():
     fund = Fund()
-    fund.settle(income=100.0, spending=30.0)
+    fund.settle(10.0, 10.0, spending=30.0, insurance=CARRY)
     assert fund.balance == 70.0
-    assert fund.flows == {"income": 100.0, "spending": 30.0, "public_top_up": 0.0, "balance": 70.0}
-    fund.settle(income=10.0, spending=80.0)  # exactly to zero: no top-up
+    assert fund.flows == {"income": 100.0, "spending": 30.0, "public_top_up": 0.0, "balance": 70.0, "premium": 10.0}
+    fund.settle(1.0, 10.0, spending=80.0, insurance=CARRY)  # exactly to zero: no top-up
     assert fund.balance == 0.0 and fund.flows["public_top_up"] == 0.0
-    fund.settle(income=50.0, spending=200.0)
+    fund.settle(5.0, 10.0, spending=200.0, insurance=CARRY)
     assert fund.balance == 0.0
-    assert fund.flows == {"income": 50.0, "spending": 200.0, "public_top_up": 150.0, "balance": 0.0}
-    fund.settle(income=40.0, spending=0.0)  # a top-up is not carried as a debt
+    assert fund.flows == {"income": 50.0, "spending": 200.0, "public_top_up": 150.0, "balance": 0.0, "premium": 10.0}
+    fund.settle(4.0, 10.0, spending=0.0, insurance=CARRY)  # a top-up is not carried as a debt
     assert fund.balance == 40.0
+
+
+def test_revising_the_premium_brings_a_surplus_down_to_the_reserve_and_a_deficit_up():
+    """Next year's premium pays this year's spending and a third of the gap to six months' reserve: a fund
+    that took in 1,000 and spent 400 charges less next year; one that ran dry charges more."""
+    fund = Fund()
+    fund.settle(10.0, 100.0, spending=400.0, insurance=REVISE)  # balance 600, reserve 200
+    assert fund.premium == pytest.approx((400.0 + (200.0 - 600.0) / 3) / 10.0)
+    fund.settle(10.0, 100.0, spending=400.0, insurance=REVISE)  # the revised premium, not the scenario's
+    assert fund.flows["premium"] == pytest.approx((400.0 - 400.0 / 3) / 10.0)
+    dry = Fund()
+    dry.settle(10.0, 10.0, spending=400.0, insurance=REVISE)  # deficit topped up, balance 0
+    assert dry.premium == pytest.approx((400.0 + 200.0 / 3) / 10.0) and dry.premium > 10.0
+    kept = Fund()
+    kept.settle(10.0, 100.0, spending=400.0, insurance=CARRY)
+    assert kept.premium is None  # carry-over keeps the scenario's premium
 
 
 def test_a_year_without_insurance_has_no_flows_and_keeps_the_balance():
     fund = Fund(balance=123.0)
-    fund.settle(5.0, 1.0)
+    fund.settle(1.0, 5.0, 1.0, CARRY)
     fund.idle()
     assert fund.balance == 127.0
-    assert fund.flows == {"income": 0.0, "spending": 0.0, "public_top_up": 0.0, "balance": 127.0}
+    assert fund.flows == {"income": 0.0, "spending": 0.0, "public_top_up": 0.0, "balance": 127.0, "premium": 0.0}
+
+
+def test_only_applicants_assessed_are_paid_and_those_no_longer_eligible_stop():
+    """Half the eligible apply each year (ltci_application_rate); a beneficiary who recovers below the
+    threshold loses the benefit; no one ineligible becomes a beneficiary."""
+    n = 40_000
+    elders = elders_with([SEVERE] * n + [MILD] * n, scheme=EMPLOYEE, urban=True)
+    b = Benefits(Insurance(start_year=2021, coverage="urban_employees", eligible_from="severe"), True, 0, 0, 0)
+    eligible, applicants = assess(elders, b, 2021, P, np.random.default_rng(1))
+    assert eligible == n and abs(applicants - n * P.ltci_application_rate) < 5 * np.sqrt(n * 0.25)
+    assert (elders.ltci_from[n:] == 0).all() and set(np.unique(elders.ltci_from[:n])) == {0, 2021}
+    paid = b.pays(elders, np.arange(2 * n))
+    assert paid.sum() == applicants and not paid[n:].any()
+    _, more = assess(elders, b, 2022, P, np.random.default_rng(2))  # the rest apply at the same rate
+    assert abs(more - (n - applicants) * P.ltci_application_rate) < 5 * np.sqrt(n * 0.25)
+    assert (elders.ltci_from[:n] == 2021).sum() == applicants  # earlier beneficiaries keep their year
+    off = Benefits(b.insurance, False, 0, 0, 0)
+    assess(elders, off, 2023, P, np.random.default_rng(3))
+    assert (elders.ltci_from == 0).all()  # no insurance in force: no one is a beneficiary
 
 
 # --- who the insurance pays ----------------------------------------------------------------------------
@@ -137,9 +176,13 @@ CASE = {  # one elder a row; the last is not among the rows accounted for
 ROWS = np.arange(7)
 
 
+YEAR = 2022  # everyone assessed in 2021: a full year's benefits
+
+
 def case():
-    columns = {k: v for k, v in CASE.items() if k not in ("level", "formal")}
-    return elders_with(CASE["level"], **columns), np.array(CASE["formal"])
+    columns = {k: v for k, v in CASE.items() if k not in ("level", "formal", "urban")}
+    elders = elders_with(CASE["level"], urban=CASE["urban"], ltci_from=2021, **columns)
+    return elders, np.array(CASE["formal"])
 
 
 def benefits(active=True):
@@ -165,7 +208,7 @@ def expected_bills(elders, formal, b):
 def test_the_accounts_add_up_each_rows_bill(active):
     elders, formal = case()
     b = benefits(active)
-    acc = accounts(elders, ROWS, elders.setting[ROWS], formal[ROWS], HOME_PRICES, (7, 4), b, 10.0, P)
+    acc = accounts(elders, ROWS, elders.setting[ROWS], formal[ROWS], HOME_PRICES, (7, 4), b, 10.0, YEAR, P)
     gross, insurance, cash, voucher, support = expected_bills(elders, formal, b).T
     assert acc.ltci_spending == pytest.approx(12 * (insurance + cash).sum())
     assert acc.voucher_spending == pytest.approx(12 * voucher.sum())
@@ -180,9 +223,25 @@ def test_the_accounts_add_up_each_rows_bill(active):
         assert acc.ltci_spending == 0 and acc.beneficiaries == 0
 
 
+def test_in_the_year_of_assessment_the_benefit_starts_after_the_wait():
+    elders, formal = case()
+    full = accounts(elders, ROWS, elders.setting[ROWS], formal[ROWS], HOME_PRICES, (0, 0), benefits(), 0.0, YEAR, P)
+    elders.ltci_from[[0, 3]] = YEAR  # two of the four beneficiaries were assessed this year
+    first = accounts(elders, ROWS, elders.setting[ROWS], formal[ROWS], HOME_PRICES, (0, 0), benefits(), 0.0, YEAR, P)
+    share = 1 - P.ltci_assessment_wait_months / 12
+    assert first.ltci_paid[[0, 3]] == pytest.approx(full.ltci_paid[[0, 3]] * share)
+    assert first.ltci_paid[[5, 6]] == pytest.approx(full.ltci_paid[[5, 6]])
+    assert first.out_of_pocket > full.out_of_pocket  # the months before the benefit are paid by the elder
+    elders.ltci_from[:] = 0  # not assessed: eligible but not paid
+    none = accounts(elders, ROWS, elders.setting[ROWS], formal[ROWS], HOME_PRICES, (0, 0), benefits(), 0.0, YEAR, P)
+    assert none.ltci_spending == 0 and none.beneficiaries == 0
+
+
 def test_a_destitute_resident_pays_nothing_and_the_government_pays_the_rest():
     elders, formal = case()
-    acc = accounts(elders, np.array([1]), elders.setting[[1]], formal[[1]], HOME_PRICES, (0, 0), benefits(), 0.0, P)
+    acc = accounts(
+        elders, np.array([1]), elders.setting[[1]], formal[[1]], HOME_PRICES, (0, 0), benefits(), 0.0, YEAR, P
+    )
     assert acc.out_of_pocket == 0.0 and acc.ltci_spending == 0.0  # a rural resident: not covered
     assert acc.voucher_spending == pytest.approx(12 * 200.0)
     assert acc.destitute_support == pytest.approx(12 * (2800.0 - 200.0))
@@ -190,14 +249,14 @@ def test_a_destitute_resident_pays_nothing_and_the_government_pays_the_rest():
 
 def test_respite_is_paid_for_those_at_home_at_severe_loss_or_worse_at_the_nursing_bed_price():
     elders, formal = case()
-    acc = accounts(elders, ROWS, elders.setting[ROWS], formal[ROWS], HOME_PRICES, (0, 0), benefits(), 14.0, P)
+    acc = accounts(elders, ROWS, elders.setting[ROWS], formal[ROWS], HOME_PRICES, (0, 0), benefits(), 14.0, YEAR, P)
     assert acc.respite_spending == pytest.approx(3 * 14.0 * 2800.0 / DAYS_PER_MONTH)  # rows 0, 3 and 5
-    acc = accounts(elders, ROWS, elders.setting[ROWS], formal[ROWS], HOME_PRICES, (0, 0), benefits(), 0.0, P)
+    acc = accounts(elders, ROWS, elders.setting[ROWS], formal[ROWS], HOME_PRICES, (0, 0), benefits(), 0.0, YEAR, P)
     assert acc.respite_spending == 0.0
 
 
 def test_accounts_of_no_one_are_zero():
     elders, _ = case()
     empty = np.array([], dtype=np.int64)
-    acc = accounts(elders, empty, empty.astype(np.int8), np.zeros(0), HOME_PRICES, (0, 0), benefits(), 14.0, P)
+    acc = accounts(elders, empty, empty.astype(np.int8), np.zeros(0), HOME_PRICES, (0, 0), benefits(), 14.0, YEAR, P)
     assert acc.ltci_spending == acc.out_of_pocket == acc.respite_spending == 0.0 and acc.beneficiaries == 0

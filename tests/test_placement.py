@@ -12,7 +12,8 @@ from sim.model.elders import DESTITUTE, FAMILY_BED, HIGH, INSTITUTION, LOW, MIDD
 from sim.model.homes import GENERAL, NURSING, PRIVATE, PUBLIC, Homes
 from sim.model.placement import admit_to_homes, by_priority, keep_within, ration, settle_at_home
 
-P = Parameters()
+# the residents per worker these cases were worked out with (one grade, so the grade does not matter)
+P = Parameters({"residents_per_worker": {"grade_1": [10, 8, 5, 3, 2.5]}, "staffing_grade": 1})
 
 
 # --- rationing -----------------------------------------------------------------------------------------

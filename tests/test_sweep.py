@@ -52,7 +52,7 @@ TINY = {
         {"name": "unmet_hours_2026", "indicator": "care_hours", "group": "unmet", "year": 2026},
         {"name": "pop60_2026", "indicator": "population", "year": 2026},
         {"name": "public_spending_2026", "indicator": "public_spending", "group": PUBLIC_SPENDING, "year": 2026},
-        {"name": "peak_staff_gap", "indicator": "staff_gap", "aggregate": "max"},
+        {"name": "peak_shortage", "indicator": "workforce_shortage", "aggregate": "max"},
     ],
 }
 

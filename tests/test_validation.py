@@ -1,9 +1,10 @@
-"""Out-of-sample checks: published figures that were not inputs to the model (sim/data/published_population.csv,
-written out by `sim validate-population` to docs/validation.md). The checks that pass there are held here."""
+"""Out-of-sample checks: published figures that were not inputs to the model
+(sim/data/validation/published_figures.csv, written out by `sim validate-published` to docs/validation.md).
+The checks that pass there are held here."""
 
 import pytest
 
-from sim.analysis import population_validation as pv
+from sim.analysis import published as pv
 
 # The checks docs/validation.md reports as passing, held at two replicates (a failure here is a change
 # that made the population disagree with a published figure it used to agree with).

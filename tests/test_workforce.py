@@ -20,7 +20,8 @@ from sim.model.workforce import (
     vacancies,
 )
 
-P = Parameters()
+# the residents per worker these cases were worked out with (one grade, so the grade does not matter)
+P = Parameters({"residents_per_worker": {"grade_1": [10, 8, 5, 3, 2.5]}, "staffing_grade": 1})
 BASELINE = care_baselines()["shengzhou"]
 
 

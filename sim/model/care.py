@@ -135,7 +135,7 @@ def arrange(
         waiting=waiting,
         wait_years=(year - elders.waiting_since[waiting]).astype(float),
         admissions=admissions,
-        accounts=accounts(elders, rows, setting, formal_all, homes.prices(), entitled, benefits, respite_days, p),
+        accounts=accounts(elders, rows, setting, formal_all, homes.prices(), entitled, benefits, respite_days, year, p),
     )
 
 
@@ -192,7 +192,7 @@ def option_utilities(
         need,
         family,
         home_price,
-        benefits.eligible(elders, rows),
+        benefits.pays(elders, rows),
         benefits.service_voucher(elders, rows),
         rules.destitute(elders.income[rows]),
         income,

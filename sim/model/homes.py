@@ -1,7 +1,7 @@
 """Care homes (养老机构): Mesa agents with an owner, beds by type, prices and staff, and how they fill.
 
 Beds are built, converted (general to nursing-type or dementia) and added as the scenario's levers say.
-A home can only take a resident it can staff: every resident takes ``1 / residents_per_worker[level]``
+A home can only take a resident it can staff: every resident takes ``1 / residents_per_worker(p)[level]``
 of a worker. Public homes admit from the city's waiting list by priority (destitute, then poor and
 disabled, then the more dependent) and, within a priority class, first come first served; private and
 publicly-built privately-run homes admit those who choose them and can pay, in random order.
@@ -28,9 +28,17 @@ GENERAL, NURSING, DEMENTIA = range(3)
 _ONE = np.eye(len(BED_TYPES), dtype=np.int64)  # one bed of each type
 
 
+def residents_per_worker(p: Parameters, grade: float | None = None) -> np.ndarray:
+    """Residents one worker looks after, by level, at a grade of the national rating (default: the grade
+    the region's homes keep): geometric steps from the standard's grade 1 to its grade 5."""
+    lowest, highest = p.residents_per_worker["grade_1"], p.residents_per_worker["grade_5"]
+    step = (np.clip(p.staffing_grade if grade is None else grade, 1.0, 5.0) - 1.0) / 4.0
+    return lowest * (highest / lowest) ** step
+
+
 def resident_load(level: np.ndarray, p: Parameters) -> np.ndarray:
     """Share of a worker each resident takes, by the resident's capacity level."""
-    return 1.0 / p.residents_per_worker[level]
+    return 1.0 / residents_per_worker(p)[level]
 
 
 def needed_bed(level: np.ndarray, dementia: np.ndarray, dementia_beds: bool) -> np.ndarray:

@@ -23,10 +23,11 @@ import numpy as np
 
 from sim.data.demography import AGES
 from sim.data.fits import resolve as resolve_calibration
+from sim.data.levels import N_LEVELS
 from sim.data.parameters import Parameters, care_baselines
 from sim.data.regions import load_region
 from sim.model import care, characteristics, entrants, families, health, homes, money, rules, workforce
-from sim.model.elders import COLUMNS, INSTITUTION, Elders, pool_cells
+from sim.model.elders import COLUMNS, INCOME_GROUPS, INSTITUTION, Elders, pool_cells
 from sim.model.scale import agents
 from sim.results.record import YearlyRecord
 from sim.scenario import Scenario
@@ -171,6 +172,7 @@ class AgeingModel(mesa.Model):
         capacity = self._capacity()
         staff, _ = self.workforce.staff_by_employer(len(self.homes))
         benefits = money.benefits_of_year(self.config, self.year, self.baseline)
+        self.ltci_eligible, self.ltci_applicants = money.assess(self.elders, benefits, self.year, self.p, self.care_rng)
         fam = self.config.policy.family
         trained = agents(self._lever(fam.carers_trained_per_year, 0.0), self.scale, self.care_rng)
         if trained and self.year > self.config.base_year:
@@ -204,7 +206,7 @@ class AgeingModel(mesa.Model):
             self.region.urban_share_all_ages,
             self.p.employee_insured_share_all_ages,
         )
-        self.fund.settle(ins.premium_per_person * contributors, year.accounts.ltci_spending * self.scale)
+        self.fund.settle(contributors, ins.premium_per_person, year.accounts.ltci_spending * self.scale, ins)
 
     def _care_snapshot(self, year: care.CareYear, capacity: care.Capacity, staff: np.ndarray) -> dict:
         """What the indicators need from this year's care system (``staff``: workers by home, in persons)."""
@@ -217,6 +219,8 @@ class AgeingModel(mesa.Model):
             "homes_ownership": self.homes.ownership(),
             "occupied": occupied,
             "load": load,
+            "residents_by_level": np.bincount(self.elders.level[self.residents], minlength=N_LEVELS),
+            "income_counts": np.bincount(self.elders.income, minlength=len(INCOME_GROUPS)),
             "staff": staff / self.scale,  # in agents' worth, as residents' load; the worker counts in persons
             "workers_by_level": np.bincount(self.workforce.level, minlength=4),
             "workers_joined": self.workforce.joined,
@@ -225,5 +229,7 @@ class AgeingModel(mesa.Model):
             "carers_trained_total": self.carers_trained,
             "capacity": capacity,
             "fund": dict(self.fund.flows),
+            "ltci_eligible": self.ltci_eligible,
+            "ltci_applicants": self.ltci_applicants,
             "p": self.p,
         }

@@ -1,11 +1,15 @@
 """Money: long-term-care insurance, public subsidies and what older people pay themselves.
 
-Monthly amounts in yuan. The insurance pays only covered people at or above the eligible level, from its
-start year: a share of a standard daily amount in institutions, a share of home-care spending up to a
-monthly cap (home care and family beds), and optionally cash to family carers. Its fund collects a
-yearly premium per covered person of any age; a year's deficit is topped up from public money so the
-fund never goes below zero. Subsidies: the nursing subsidy for the poor and disabled, the old-age
-allowance from 80, and service vouchers for the poor.
+Monthly amounts in yuan. The insurance pays covered people at or above the eligible level, from its start
+year, once they have applied and been assessed: each year a share ``ltci_application_rate`` of the eligible
+who are not yet beneficiaries apply, and their benefits start ``ltci_assessment_wait_months`` later; a
+beneficiary whose level falls below the threshold stops and must apply again. It pays a share of a
+standard daily amount in institutions, a share of home-care spending up to a monthly cap (home care and
+family beds), and optionally cash to family carers. Its fund collects a yearly premium per covered person
+of any age; a year's deficit is topped up from public money so the fund never goes below zero, and a
+surplus is carried over or, with ``fund_rule: revise_premium``, brings next year's premium down (a deficit
+brings it up) towards a reserve of ``reserve_months`` of spending. Subsidies: the nursing subsidy for the
+poor and disabled, the old-age allowance from 80, and service vouchers for the poor.
 """
 
 from __future__ import annotations
@@ -58,8 +62,12 @@ class Benefits:
         )
 
     def eligible(self, elders: Elders, rows: np.ndarray) -> np.ndarray:
-        """Whether the insurance pays each elder of ``rows`` this year (rules.eligible)."""
+        """Whether each elder of ``rows`` qualifies this year (rules.eligible), assessed or not."""
         return _eligible(rows, elders.scheme, elders.urban, elders.level, self.terms)
+
+    def pays(self, elders: Elders, rows: np.ndarray) -> np.ndarray:
+        """Whether the insurance pays each elder of ``rows``: eligible and assessed as a beneficiary."""
+        return self.eligible(elders, rows) & (elders.ltci_from[rows] > 0)
 
     def cash_income(self, elders: Elders, rows: np.ndarray) -> np.ndarray:
         """Monthly public cash added to an elder's income: nursing subsidy and old-age allowance."""
@@ -97,22 +105,50 @@ def benefits_of_year(scenario: Scenario, year: int, baseline: dict) -> Benefits:
     )
 
 
+def assess(elders: Elders, benefits: Benefits, year: int, p: Parameters, rng: np.random.Generator) -> tuple[int, int]:
+    """The year's applications: eligible elders not yet beneficiaries apply with ``ltci_application_rate``
+    and become beneficiaries from ``year``; beneficiaries no longer eligible stop. Returns (eligible,
+    applicants), in agents."""
+    everyone = np.arange(len(elders))
+    eligible = benefits.eligible(elders, everyone)
+    elders.ltci_from[~eligible] = 0
+    waiting = np.flatnonzero(eligible & (elders.ltci_from == 0))
+    applying = waiting[rng.random(waiting.size) < p.ltci_application_rate]
+    elders.ltci_from[applying] = year
+    return int(eligible.sum()), int(applying.size)
+
+
 @dataclass
 class Fund:
     """The insurance fund's balance (yuan) and the year's flows."""
 
     balance: float = 0.0
+    premium: float | None = None  # yuan per contributor a year; None: the scenario's until first revised
     flows: dict[str, float] = field(default_factory=dict)
 
-    def settle(self, income: float, spending: float) -> None:
+    def settle(self, contributors: float, premium: float, spending: float, insurance: Insurance) -> None:
+        """The year's income and spending; a deficit topped up from public money; with the fund rule
+        ``revise_premium`` next year's premium set to pay next year's spending (taken as this year's) and
+        close a third of the gap to a reserve of ``reserve_months`` of spending."""
+        premium = premium if self.premium is None else self.premium
+        income = premium * contributors
         self.balance += income - spending
         top_up = max(0.0, -self.balance)
         self.balance += top_up
-        self.flows = {"income": income, "spending": spending, "public_top_up": top_up, "balance": self.balance}
+        self.flows = {
+            "income": income,
+            "spending": spending,
+            "public_top_up": top_up,
+            "balance": self.balance,
+            "premium": premium,
+        }
+        if insurance.fund_rule == "revise_premium" and contributors > 0:
+            reserve = spending * insurance.reserve_months / 12
+            self.premium = max(0.0, (spending + (reserve - self.balance) / 3) / contributors)
 
     def idle(self) -> None:
         """A year without insurance: no flows, the balance kept."""
-        self.flows = {"income": 0.0, "spending": 0.0, "public_top_up": 0.0, "balance": self.balance}
+        self.flows = {"income": 0.0, "spending": 0.0, "public_top_up": 0.0, "balance": self.balance, "premium": 0.0}
 
 
 @dataclass
@@ -139,11 +175,14 @@ def accounts(
     entitled: tuple[int, int],
     benefits: Benefits,
     respite_days: float,
+    year: int,
     p: Parameters,
 ) -> Accounts:
     """What elders pay and what the insurance and the government pay, for the arrangements of ``rows``
     (``formal`` hours a week delivered; ``home_prices`` [home, bed type] a month), and the subsidies the
     ``entitled`` receive (how many are poor and disabled, how many 80 or over)."""
+    # the first year's benefits start after the assessment: a beneficiary of this year is paid for the rest
+    paid_months = np.where(elders.ltci_from[rows] == year, 1.0 - p.ltci_assessment_wait_months / 12, 1.0)
     ltci, sums, respite_takers = _bills(
         rows,
         setting,
@@ -151,11 +190,11 @@ def accounts(
         home_prices,
         elders.home,
         elders.bed,
-        elders.level,
         elders.income,
-        elders.scheme,
-        elders.urban,
-        benefits.terms,
+        elders.level,
+        benefits.pays(elders, rows),
+        paid_months,
+        benefits.voucher,
         price_terms(p, benefits),
     )
     insurance, cash, voucher, support, out_of_pocket = sums
@@ -174,11 +213,12 @@ def accounts(
 
 @numba.njit(cache=True, nogil=True)
 def _bills(
-    rows, setting, formal, home_prices, home, bed, level, income, scheme, urban, b, terms
+    rows, setting, formal, home_prices, home, bed, income, level, pays, paid_months, voucher_amount, terms
 ):  # pragma: no cover - compiled
-    """Each row's bill for its arrangement (prices.bill): the insurance's monthly payment to each row, the
-    sums of insurance, family cash, vouchers, destitute support and out-of-pocket payments, and how many
-    at home at severe loss or worse (respite takers)."""
+    """Each row's bill for its arrangement (prices.bill): the insurance's monthly payment to each row (over
+    the year: ``paid_months`` of it, less in the year of assessment), the sums of insurance, family cash,
+    vouchers, destitute support and out-of-pocket payments, and how many at home at severe loss or worse
+    (respite takers)."""
     ltci = np.empty(rows.size)
     sums = np.zeros(5)
     respite_takers = 0
@@ -186,11 +226,12 @@ def _bills(
         i = rows[k]
         price = home_prices[home[i], bed[i]] if setting[k] == INSTITUTION else 0.0
         gross = gross_price(setting[k], formal[k], price, terms)
-        pays = rules.eligible(b.active, b.coverage, b.eligible_from, scheme[i], urban[i], level[i])
-        voucher = b.voucher if rules.poor(income[i]) else 0.0
+        voucher = voucher_amount if rules.poor(income[i]) else 0.0
         insurance, cash, paid_voucher, support = bill(
-            setting[k], gross, pays, voucher, rules.destitute(income[i]), terms
+            setting[k], gross, pays[k], voucher, rules.destitute(income[i]), terms
         )
+        insurance *= paid_months[k]  # months before the benefits start are paid by the elder
+        cash *= paid_months[k]
         ltci[k] = insurance + cash
         sums[0] += insurance
         sums[1] += cash

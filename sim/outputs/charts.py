@@ -224,8 +224,10 @@ def draw_occupancy(axes, run: Run, L: dict) -> None:
 def draw_workforce(axes, run: Run, L: dict) -> None:
     c = L["charts"]["workforce"]
     _stack(axes[0], run, "workers", "group", CERT_COLOURS, L["lang"])
-    needed = run.series("workers") + run.series("staff_gap")
-    axes[0].plot(needed.index, needed["mean"], "--", color=LINE_COLOURS["needed"], label=c["needed"], linewidth=1.6)
+    _band(axes[0], run.series("workers_required"), LINE_COLOURS["needed"], c["needed"])
+    posts = run.series("workers") + run.series("vacancies")
+    _band(axes[0], posts, LINE_COLOURS["staffed"], c["posts"], "--")
+    axes[0].set_ylim(bottom=0)
     axes[0].set_ylabel(f"{c['y']} ({_unit('workers', L)})")
 
 

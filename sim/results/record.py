@@ -135,7 +135,7 @@ class _CareRows:
 def _arrangements(rows: _CareRows, snap: dict, pop60: float, scale: float) -> None:
     """Who is cared for where, the hours of care and of unmet need, concentrated support."""
     from sim.model import rules
-    from sim.model.elders import INSTITUTION, SETTINGS
+    from sim.model.elders import INCOME_GROUPS, INSTITUTION, SETTINGS
 
     add = rows.add
     care, level = snap["care"], snap["elders_level"]
@@ -169,11 +169,15 @@ def _arrangements(rows: _CareRows, snap: dict, pop60: float, scale: float) -> No
     in_home = (destitute_unable & (care.setting == INSTITUTION)).sum()
     add("concentrated_support_share", in_home / destitute_unable.sum() if destitute_unable.any() else np.nan, "share")
     add("poor_disabled", rules.poor_and_disabled(income, level).sum() * scale, "persons")
+    by_income = snap["income_counts"]
+    add("elders_by_income", by_income.sum() * scale, "persons")
+    for g, name in enumerate(INCOME_GROUPS):
+        add("elders_by_income", by_income[g] * scale, "persons", group=name)
 
 
 def _homes(rows: _CareRows, snap: dict, pop60: float, scale: float) -> None:
     """Beds, staffed and occupied, occupancy, the plans' bed indicators, the waiting list, places at home."""
-    from sim.model.homes import BED_TYPES, OWNERSHIP, PUBLIC
+    from sim.model.homes import BED_TYPES, OWNERSHIP, PUBLIC, residents_per_worker
 
     add, care, p = rows.add, snap["care"], snap["p"]
     beds, owner, occupied, load, staff = (
@@ -181,7 +185,7 @@ def _homes(rows: _CareRows, snap: dict, pop60: float, scale: float) -> None:
     )
     # beds a home's staff could serve: its residents' and, with the staff left, whole beds at the empty-bed
     # level, counted in persons so that the whole beds do not depend on the scale
-    spare = np.maximum(staff - load, 0.0) * p.residents_per_worker[int(p.empty_bed_level)] * scale
+    spare = np.maximum(staff - load, 0.0) * residents_per_worker(p)[int(p.empty_bed_level)] * scale
     staffed = np.minimum(beds.sum(axis=1) * scale, occupied.sum(axis=1) * scale + np.floor(spare)) / scale
     for o, oname in [(None, "all")] + list(enumerate(OWNERSHIP)):
         mine = np.ones(owner.size, dtype=bool) if o is None else owner == o
@@ -213,8 +217,12 @@ def _homes(rows: _CareRows, snap: dict, pop60: float, scale: float) -> None:
 
 
 def _workforce(rows: _CareRows, snap: dict, pop60: float, scale: float) -> None:
-    """Care workers by certification, per 10,000 older people, the staff gap, who joined, left, trained."""
+    """Care workers in post by certification, per 10,000 older people; the workforce everyone with a care
+    need would require at the standard of their setting, the shortage against it, and the vacancies
+    employers try to fill; who joined, left, trained."""
     from sim.model import rules
+    from sim.model.elders import INSTITUTION
+    from sim.model.homes import residents_per_worker
     from sim.model.workforce import CERT_LEVELS
 
     add, care, p = rows.add, snap["care"], snap["p"]
@@ -224,10 +232,28 @@ def _workforce(rows: _CareRows, snap: dict, pop60: float, scale: float) -> None:
     add("workers", workers.sum(), "persons")
     add("workers_per_10k", workers.sum() / pop60 * 1e4, "workers per 10,000 aged 60+")
     add("certified_workers_per_10k", workers[1:].sum() / pop60 * 1e4, "workers per 10,000 aged 60+")
+
+    # Required: residents at the standard (`required_staffing_grade`) for their level; everyone else with a
+    # need, the formal hours they get and the hours left unmet, at a home-care worker's yearly hours.
+    standard = residents_per_worker(p, p.required_staffing_grade)
+    in_homes = (snap["residents_by_level"] / standard).sum() * scale
+    outside = care.setting != INSTITUTION
+    hours = (care.formal[outside].sum() + care.unmet[outside].sum()) * 52 * scale
+    at_home = hours / p.home_care_hours_per_worker
+    required = in_homes + at_home
+    for group, n in (("all", required), ("care_homes", in_homes), ("home_and_community", at_home)):
+        add("workers_required", n, "persons", group=group)
+    add("workers_required_per_10k", required / pop60 * 1e4, "workers per 10,000 aged 60+")
+    certified_required = required * p.certified_share_standard
+    add("workforce_shortage", max(0.0, required - workers.sum()), "persons", group="all")
+    add("workforce_shortage", max(0.0, certified_required - workers[1:].sum()), "persons", group="certified")
+
+    # Vacancies: what employers try to hire, for the residents and empty beds they have and the home-care
+    # hours their clients were given (not for need nobody serves).
     empty_beds = snap["homes_beds"].sum() - snap["occupied"].sum()
-    needed = snap["load"].sum() + empty_beds / p.residents_per_worker[int(p.empty_bed_level)]
-    needed += care.formal[rules.visited(care.setting)].sum() * 52 / p.home_care_hours_per_worker
-    add("staff_gap", max(0.0, needed * scale - workers.sum()), "persons")
+    wanted = snap["load"].sum() + empty_beds / residents_per_worker(p)[int(p.empty_bed_level)]
+    wanted += care.formal[rules.visited(care.setting)].sum() * 52 / p.home_care_hours_per_worker
+    add("vacancies", max(0.0, wanted * scale - workers.sum()), "persons")
     add("workers_joined", snap["workers_joined"], "persons")
     add("workers_left", snap["workers_left"], "persons")
     add("workers_trained", snap["workers_trained_total"], "persons (cumulative)")
@@ -242,6 +268,11 @@ def _money(rows: _CareRows, snap: dict, scale: float) -> None:
     add("ltci_balance", fund["balance"], "yuan")
     add("ltci_public_top_up", fund["public_top_up"], "yuan")
     add("ltci_beneficiaries", money.beneficiaries * scale, "persons")
+    add("ltci_eligible", snap["ltci_eligible"] * scale, "persons")
+    add("ltci_applicants", snap["ltci_applicants"] * scale, "persons")
+    eligible = snap["ltci_eligible"]
+    add("ltci_take_up", money.beneficiaries / eligible if eligible else np.nan, "share")
+    add("ltci_premium", fund["premium"], "yuan per contributor a year")
     for name in ("voucher_spending", "destitute_support", "nursing_and_allowance", "respite_spending"):
         add("public_spending", getattr(money, name) * scale, "yuan", group=name.removesuffix("_spending"))
     add("out_of_pocket", money.out_of_pocket * scale, "yuan")

@@ -98,6 +98,22 @@ class Insurance(Strict):
     premium_per_person: float = Field(
         240.0, ge=0, description="Yearly contribution per covered person (all ages), yuan."
     )
+    fund_rule: str = Field(
+        "carry_over",
+        description="What a surplus or deficit does: carry_over (surplus kept, deficit topped up from public "
+        "money) or revise_premium (next year's premium pays this year's spending and closes a third of the "
+        "gap to the reserve).",
+    )
+    reserve_months: float = Field(
+        6.0, ge=0, le=120, description="Reserve the fund aims at under revise_premium, months of spending."
+    )
+
+    @field_validator("fund_rule")
+    @classmethod
+    def _fund_rule(cls, v: str) -> str:
+        if v not in ("carry_over", "revise_premium"):
+            raise ValueError("must be one of carry_over, revise_premium")
+        return v
 
     @field_validator("coverage")
     @classmethod

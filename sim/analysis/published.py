@@ -1,11 +1,13 @@
-"""The population against published figures it was not fitted to: `sim validate-population` writes
+"""The model against published figures it was not fitted to: `sim validate-published` writes
 docs/validation.md from the model's own runs.
 
-The published figures are packaged (sim/data/published_population.csv), each with its source, the
-band within which the model passes and what the figure means. Each region is run (population only:
-the care system does not change it) under the disability trend variants the checks name, with several
-replicates; a check passes when the replicates' mean lies within its band. The interval shown is the
-range over replicates: random draws only, not parameter uncertainty.
+The published figures are packaged (sim/data/validation/published_figures.csv; not model inputs, so
+outside the data the calibrations record), each with its source, the band within which the model passes
+and what the figure means. Population checks run the region's population alone (the care system does not
+change it) under the disability trend variant the check names; care checks run the region's baseline with
+its care system, with any scenario keys the check sets (`set`, JSON), at the scale its calibration uses.
+Each is run with several replicates; a check passes when the replicates' mean lies within its band. The
+interval shown is the range over replicates: random draws only, not parameter uncertainty.
 
 Model years are census dates (1 November). Year-end figures are read two months on (a straight line to
 the next year), 1 January figures two months back, and calendar-year deaths as ten twelfths of the
@@ -15,6 +17,7 @@ model's year to 1 November plus two twelfths of the next.
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from importlib.resources import files
 
@@ -26,6 +29,7 @@ from sim.results.query import value
 from sim.scenario.files import parse_scenario
 
 SCALES = {"china": 100, "tianjin": 1, "wenzhou": 1}  # persons per agent: faithful (docs/model.md)
+CARE_SCALES = {"china": 200, "tianjin": 4}  # the scales their calibrations are fitted at
 HORIZON = 2035
 PROJECTED = {
     "aged_60": "60+",
@@ -56,13 +60,19 @@ class Check:
     upper: float | None
     definition: str
     source: str
+    model: str = "population"  # population (alone) or care
+    set: str = ""  # JSON mapping of scenario keys for a care check, e.g. a policy in force
+
+    @property
+    def run_key(self) -> tuple[str, str, str, str]:
+        return (self.region, self.trend, self.model, self.set)
 
 
 def published_checks() -> list[Check]:
     def number(text: str) -> float | None:
         return float(text) if text else None
 
-    with files("sim.data").joinpath("published_population.csv").open(encoding="utf-8") as f:
+    with files("sim.data").joinpath("validation", "published_figures.csv").open(encoding="utf-8") as f:
         return [
             Check(
                 **{
@@ -78,23 +88,30 @@ def published_checks() -> list[Check]:
 
 
 def population_table(region: str, trend: str, replicate: int, seed: int) -> pd.DataFrame:
-    scenario = parse_scenario(
-        {
-            "region": region,
-            "seed": seed,
-            "scale": SCALES.get(region, 1),
-            "horizon": HORIZON,
-            "data": {"disability_trend": trend},
-        },
-        "validation",
-    )
-    model = AgeingModel(scenario, replicate=replicate, care=False)
-    model.run()
-    return model.record.table()
+    return run_table(region, trend, "population", "", replicate, seed)
+
+
+def run_table(region: str, trend: str, model: str, set_json: str, replicate: int, seed: int) -> pd.DataFrame:
+    """One replicate's results table for a check's run (see the module's note)."""
+    care = model == "care"
+    scale = (CARE_SCALES if care else SCALES).get(region, 1)
+    raw = {"region": region, "seed": seed, "scale": scale, "horizon": HORIZON, "data": {"disability_trend": trend}}
+    for key, value_ in (json.loads(set_json) if set_json else {}).items():
+        raw[key] = value_
+    model_ = AgeingModel(parse_scenario(raw, "validation"), replicate=replicate, care=care)
+    model_.run()
+    return model_.record.table()
 
 
 def series(table: pd.DataFrame, c: Check) -> pd.Series:
     """The checked quantity by census year."""
+    if c.model == "care":  # the `capacity` column names the indicator's group
+        if c.indicator == "ltci_beneficiaries_per_contributor":  # contributors: income over the premium
+            contributors = value(table, "ltci_income") / value(table, "ltci_premium").replace(0.0, np.nan)
+            return value(table, "ltci_beneficiaries") / contributors
+        if c.indicator == "workers_certified":
+            return value(table, "workers") - value(table, "workers", group="none")
+        return value(table, c.indicator, group=None if c.capacity == "all" else c.capacity)
 
     def read(indicator: str, capacity: str | None = None) -> pd.Series:
         return value(
@@ -134,14 +151,13 @@ def simulated(table: pd.DataFrame, c: Check) -> float:
 def validate(replicates: int = 3, seed: int = 20201101) -> pd.DataFrame:
     """Every packaged check against the model: one row per check with the simulated mean and range."""
     checks = published_checks()
-    runs: dict[tuple[str, str], list[pd.DataFrame]] = {}
+    runs: dict[tuple[str, str, str, str], list[pd.DataFrame]] = {}
     for c in checks:
-        key = (c.region, c.trend)
-        if key not in runs:
-            runs[key] = [population_table(c.region, c.trend, r, seed) for r in range(replicates)]
+        if c.run_key not in runs:
+            runs[c.run_key] = [run_table(*c.run_key, r, seed) for r in range(replicates)]
     rows = []
     for c in checks:
-        values = np.array([simulated(t, c) for t in runs[c.region, c.trend]])
+        values = np.array([simulated(t, c) for t in runs[c.run_key]])
         mean = float(values.mean())
         passed = (c.lower is None or mean >= c.lower) and (c.upper is None or mean <= c.upper)
         rows.append(
@@ -194,33 +210,22 @@ def _number(v: float, unit_millions: bool) -> str:
 def markdown(checks: pd.DataFrame, tables: dict[str, pd.DataFrame], replicates: int, code_version: str) -> str:
     passed = int(checks.passed.sum())
     lines = [
-        "# Validation: the population against published figures",
+        "# Validation: the model against published figures",
         "",
-        f"Written by `sim validate-population` ({code_version}); do not edit by hand. {passed} of {len(checks)} "
-        f"checks pass. Simulated: mean over {replicates} replicates [range], population only, at the faithful "
-        f"scale of each region ({', '.join(f'{k} {v}' for k, v in SCALES.items())} persons per agent); the range "
+        f"Written by `sim validate-published` ({code_version}); do not edit by hand. {passed} of {len(checks)} "
+        f"checks pass. Simulated: mean over {replicates} replicates [range]; population checks run the "
+        f"population alone at a faithful scale ({', '.join(f'{k} {v}' for k, v in SCALES.items())} persons per "
+        f"agent), care checks the region's baseline with its care system at its calibration's scale "
+        f"({', '.join(f'{k} {v}' for k, v in CARE_SCALES.items())}) with the policy the check names; the range "
         "is random draws only (parameter uncertainty is not included). Checks marked FITTED were inputs, shown "
         "to confirm the base year, not as validation. Dates: model years are 1 November; see "
-        "`sim/analysis/population_validation.py` for how year-end, 1 January and calendar-year figures are read.",
+        "`sim/analysis/published.py` for how year-end, 1 January and calendar-year figures are read.",
         "",
-        "| Check | Published | Simulated [range] | Band | Result | What it is | Source |",
-        "|---|---|---|---|---|---|---|",
     ]
-    for r in checks.itertuples():
-        is_ratio = r.kind in ("growth", "share_of_published") or r.indicator == "capacity_share"
-        millions = not is_ratio
-
-        def fmt(v: float | None, millions: bool = millions) -> str:
-            return _number(v, millions)
-
-        published = _number(r.published, True) if r.kind == "share_of_published" else fmt(r.published)
-        lower = fmt(r.lower) if r.lower is not None and not np.isnan(r.lower) else "-inf"
-        upper = fmt(r.upper) if r.upper is not None and not np.isnan(r.upper) else "inf"
-        band = f"{lower} to {upper}"
-        lines.append(
-            f"| {r.check} | {published} | {fmt(r.simulated)} [{fmt(r.low)} - {fmt(r.high)}] | {band} | "
-            f"{'pass' if r.passed else '**FAIL**'} | {r.definition} | {r.source} |"
-        )
+    for part, title in (("population", "The population"), ("care", "The care system")):
+        lines += ["", f"## {title}", ""]
+        lines += ["| Check | Published | Simulated [range] | Band | Result | What it is | Source |", "|---" * 7 + "|"]
+        lines += _check_rows(checks[checks.model == part])
     for region, table in tables.items():
         lines += ["", f"## {region.title()}: projected older people, by disability trend (means, persons)", ""]
         for residence in ("all", "urban", "rural"):
@@ -237,3 +242,24 @@ def markdown(checks: pd.DataFrame, tables: dict[str, pd.DataFrame], replicates: 
                 lines.append(f"| {r.trend} | {r.year} | " + " | ".join(_number(v, True) for v in vals) + " |")
             lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _check_rows(checks: pd.DataFrame) -> list[str]:
+    lines = []
+    for r in checks.itertuples():
+        is_ratio = r.kind in ("growth", "share_of_published") or abs(r.published) < 10
+        millions = not is_ratio
+
+        def fmt(v: float | None, millions: bool = millions) -> str:
+            return _number(v, millions)
+
+        published = _number(r.published, True) if r.kind == "share_of_published" else fmt(r.published)
+        lower = fmt(r.lower) if r.lower is not None and not np.isnan(r.lower) else "-inf"
+        upper = fmt(r.upper) if r.upper is not None and not np.isnan(r.upper) else "inf"
+        band = f"{lower} to {upper}"
+        lines.append(
+            f"| {r.check} | {published} | {fmt(r.simulated)} [{fmt(r.low)} - {fmt(r.high)}] | {band} | "
+            f"{'pass' if r.passed else '**FAIL**'} | {r.definition} | {r.source} |"
+        )
+    return lines
+
