@@ -193,6 +193,16 @@ def test_where_homes_lack_staff_a_larger_training_pipeline_means_more_workers_an
     assert outcome(large, "staffed_beds", 2027, "all/all") > outcome(small, "staffed_beds", 2027, "all/all")
 
 
+def test_homes_keep_the_staffing_their_base_year_workforce_affords():
+    """With the grade derived from the base year, the base year has no vacancies, and as residents grow
+    the homes hire for them rather than letting leavers go unreplaced."""
+    table = run(region="tianjin", scale=16, horizon=2030, policy={"beds": {"total": {2025: 100000}}})
+    assert outcome(table, "vacancies", 2020) == pytest.approx(0.0, abs=20)
+    residents = [outcome(table, "elders_by_setting", y, group="institution") for y in (2020, 2030)]
+    workers = [outcome(table, "workers", y) for y in (2020, 2030)]
+    assert residents[1] > 1.5 * residents[0] and workers[1] > 1.1 * workers[0]
+
+
 def test_a_higher_staffing_standard_raises_the_required_workforce_and_the_shortage():
     """Fewer residents per worker (the standard the requirement is counted at raised from grade 1 of the
     national rating to grade 5) and fewer hours a home-care worker can give each ask for more workers;

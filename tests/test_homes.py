@@ -21,6 +21,7 @@ from sim.model.homes import (
     BedTargets,
     Homes,
     admit,
+    affordable_grade,
     bed_targets,
     initial_homes,
     needed_bed,
@@ -370,3 +371,15 @@ def test_bed_targets_keep_a_base_year_dementia_rate_per_older_person():
     baseline = care_baselines()["shengzhou"] | {"dementia_beds": {"value": 100}}
     targets = bed_targets(scenario, 2024, baseline, 200_000, 220_000)  # 5 per 10,000, 10% more older people
     assert targets.dementia == 110
+
+
+def test_the_affordable_grade_is_the_one_whose_standard_the_staff_meets():
+    """Grade 3 asks exactly the staff that grade 3's ratios give these residents and empty beds; less staff
+    than grade 1 asks is grade 1, more than grade 5 asks is grade 5."""
+    packaged = Parameters()
+    residents = np.array([0.0, 100.0, 200.0, 150.0, 50.0])
+    per_worker = residents_per_worker(packaged, 3.0)
+    staff = (residents / per_worker).sum() + 80.0 / per_worker[int(packaged.empty_bed_level)]
+    assert affordable_grade(staff, residents, 80.0, packaged) == pytest.approx(3.0, abs=1e-9)
+    assert affordable_grade(1.0, residents, 80.0, packaged) == 1.0
+    assert affordable_grade(1e6, residents, 80.0, packaged) == 5.0

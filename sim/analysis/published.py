@@ -262,4 +262,3 @@ def _check_rows(checks: pd.DataFrame) -> list[str]:
             f"{'pass' if r.passed else '**FAIL**'} | {r.definition} | {r.source} |"
         )
     return lines
-

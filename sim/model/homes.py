@@ -32,8 +32,29 @@ def residents_per_worker(p: Parameters, grade: float | None = None) -> np.ndarra
     """Residents one worker looks after, by level, at a grade of the national rating (default: the grade
     the region's homes keep): geometric steps from the standard's grade 1 to its grade 5."""
     lowest, highest = p.residents_per_worker["grade_1"], p.residents_per_worker["grade_5"]
+    # grade 0 (derive from the base-year workforce) stands for grade 1 until it is derived
     step = (np.clip(p.staffing_grade if grade is None else grade, 1.0, 5.0) - 1.0) / 4.0
     return lowest * (highest / lowest) ** step
+
+
+def affordable_grade(staff: float, residents_by_level: np.ndarray, empty_beds: float, p: Parameters) -> float:
+    """The grade whose standard the homes' ``staff`` meets exactly for their residents (counts by level) and
+    their empty beds (staffed as for a resident at ``empty_bed_level``): 1 if even grade 1 asks for more,
+    5 if grade 5 asks for less. The standard rises with the grade, so a bisection finds it."""
+
+    def wanted(grade: float) -> float:
+        per_worker = residents_per_worker(p, grade)
+        return float((residents_by_level / per_worker).sum() + empty_beds / per_worker[int(p.empty_bed_level)])
+
+    if wanted(1.0) >= staff:
+        return 1.0
+    if wanted(5.0) <= staff:
+        return 5.0
+    lo, hi = 1.0, 5.0
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if wanted(mid) < staff else (lo, mid)
+    return (lo + hi) / 2
 
 
 def resident_load(level: np.ndarray, p: Parameters) -> np.ndarray:

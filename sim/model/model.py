@@ -72,6 +72,8 @@ class AgeingModel(mesa.Model):
             self._start_care_system()
             self.residents = np.empty(0, dtype=np.int64)
             self._arrange_care(everyone_reviews=True)
+            if self.p.staffing_grade == 0:  # homes keep the standard their base-year workforce affords
+                self._keep_base_year_staffing()
         self.record.add(self.year, self.counts, care=self.last_care)
         self.running = self.year < scenario.horizon
 
@@ -120,6 +122,18 @@ class AgeingModel(mesa.Model):
         self.fund = money.Fund()
         self.workforce = workforce.start(beds.sum(axis=1) * self.scale, self.p, self.care_rng)
         self.carers_trained = 0
+
+    def _keep_base_year_staffing(self) -> None:
+        """Set the staffing grade to the one the base-year workforce meets for the base-year residents and
+        empty beds (the base year itself was arranged at grade 1, the minimum), and describe the year with
+        it: homes then replace leavers and hire for new residents and beds at that standard."""
+        staff, _ = self.workforce.staff_by_employer(len(self.homes))
+        occupied, _ = homes.occupancy(self.elders, self.residents, len(self.homes), self.p)
+        by_level = np.bincount(self.elders.level[self.residents], minlength=N_LEVELS) * self.scale
+        empty = (self.homes.beds().sum() - occupied.sum()) * self.scale
+        grade = homes.affordable_grade(float(staff.sum()), by_level, float(empty), self.p)
+        self.p.values["staffing_grade"] = grade
+        self.last_care = self._care_snapshot(self.last_year, self.last_capacity, staff)
 
     def _update_families(self) -> None:
         q = self.region.mortality.death_probability(self.year - 0.5, AGES, self.config.data.mortality_multiplier)
@@ -193,6 +207,7 @@ class AgeingModel(mesa.Model):
         self.residents = year.rows[year.setting == INSTITUTION]
         self.workforce.home_care_demand = year.formal[rules.visited(year.setting)].sum() * self.scale
         self._settle_fund(benefits, year)
+        self.last_year, self.last_capacity = year, capacity
         self.last_care = self._care_snapshot(year, capacity, staff)
 
     def _settle_fund(self, benefits: money.Benefits, year: care.CareYear) -> None:
