@@ -103,9 +103,9 @@ def test_workforce_and_insurance_charts(runs):
     plan, base = runs
     fig = figure("workforce", [plan])
     lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
-    needed = lines["Required if every care need were served (staffing standards, hours)"]
+    needed = lines["Required for every care need (standards, hours)"]
     assert np.allclose(needed.get_ydata(), plan.series("workers_required")["mean"].values)
-    posts = lines["Posts employers would fill (in post + vacancies)"]
+    posts = lines["Employers' posts (in post + vacancies)"]
     assert np.allclose(posts.get_ydata(), (plan.series("workers") + plan.series("vacancies"))["mean"].values)
     fig = figure("insurance", [plan])
     assert fig.axes[0].get_ylabel() == "million yuan"

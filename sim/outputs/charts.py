@@ -302,13 +302,14 @@ def figure(chart: str, runs: list[Run], lang: str = "en") -> Figure:
             handles,
             names,
             loc="lower center",
-            ncol=min(4, max(1, len(names))),
+            ncol=min(4 if max(map(len, names), default=0) <= 28 else 2, max(1, len(names))),  # long labels: 2
             fontsize=7,
             frameon=False,
             bbox_to_anchor=(0.5, 0.035),
         )
         fig.text(0.01, 0.005, _source_line(runs, L), fontsize=5.5, color="#555555", wrap=True)
-        fig.tight_layout(rect=(0, 0.1 + 0.02 * (len(names) > 4), 1, 0.95))
+        rows = int(np.ceil(len(names) / (4 if max(map(len, names), default=0) <= 28 else 2)))
+        fig.tight_layout(rect=(0, 0.06 + 0.03 * rows, 1, 0.95))
         return fig
 
 
