@@ -197,10 +197,23 @@ def test_homes_keep_the_staffing_their_base_year_workforce_affords():
     """With the grade derived from the base year, the base year has no vacancies, and as residents grow
     the homes hire for them rather than letting leavers go unreplaced."""
     table = run(region="tianjin", scale=16, horizon=2030, policy={"beds": {"total": {2025: 100000}}})
-    assert outcome(table, "vacancies", 2020) == pytest.approx(0.0, abs=20)
+    assert outcome(table, "vacancies", 2020, group="care_homes") == pytest.approx(0.0, abs=20)
     residents = [outcome(table, "elders_by_setting", y, group="institution") for y in (2020, 2030)]
     workers = [outcome(table, "workers", y) for y in (2020, 2030)]
     assert residents[1] > 1.5 * residents[0] and workers[1] > 1.1 * workers[0]
+
+
+def test_home_care_hires_for_the_hours_asked_after_the_homes_are_staffed():
+    """Home-care providers hire for the hours their clients asked for (more than their workers deliver), but
+    only with the recruits the care homes do not need: more migrant workers grow home care, and the homes'
+    residents do not lose their staff to it."""
+    few = run(region="tianjin", scale=16, horizon=2026)
+    many = run(region="tianjin", scale=16, horizon=2026, policy={"workforce": {"migrants_per_year": 3000}})
+    assert outcome(few, "vacancies", 2021, group="home_care") > 0  # asked beyond what the workers deliver
+    grow = outcome(many, "home_care_hours_capacity", 2026) / outcome(few, "home_care_hours_capacity", 2026)
+    assert grow > 1.5
+    homes = [outcome(t, "elders_by_setting", 2026, group="institution") for t in (few, many)]
+    assert homes[1] >= 0.97 * homes[0]
 
 
 def test_a_higher_staffing_standard_raises_the_required_workforce_and_the_shortage():
@@ -225,6 +238,10 @@ def test_a_higher_staffing_standard_raises_the_required_workforce_and_the_shorta
         required, in_post = outcome(base, "workers_required", year), outcome(base, "workers", year)
         assert outcome(base, "workforce_shortage", year) == pytest.approx(max(0.0, required - in_post))
         assert outcome(base, "vacancies", year) <= outcome(base, "workforce_shortage", year)
+        parts = outcome(base, "vacancies", year, group="care_homes") + outcome(
+            base, "vacancies", year, group="home_care"
+        )
+        assert outcome(base, "vacancies", year) == pytest.approx(parts)
 
 
 def test_where_homes_lack_staff_higher_attrition_means_fewer_workers_and_staffed_beds():

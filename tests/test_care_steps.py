@@ -81,7 +81,7 @@ def test_hours_at_home_are_each_arrangements_hours_while_home_care_workers_can_d
     need = np.array([42.0, 63.0, 21.0, 7.0])
     family = np.array([28.0, 10.0, 0.0, 5.0])
     setting = np.array([HOME_CARE, FAMILY_BED, DAY_CARE, FAMILY], dtype=np.int8)
-    formal, informal = hours_at_home(need, family, setting, 1e9, terms)
+    formal, informal, _ = hours_at_home(need, family, setting, 1e9, terms)
     for i in range(4):
         assert (formal[i], informal[i]) == hours_given(need[i], family[i], setting[i], terms)
 
@@ -91,7 +91,8 @@ def test_hours_at_home_are_cut_pro_rata_when_home_care_workers_cannot_deliver_th
     need = np.array([42.0, 63.0, 21.0])
     family = np.array([28.0, 10.0, 0.0])
     setting = np.array([HOME_CARE, FAMILY_BED, DAY_CARE], dtype=np.int8)
-    formal, informal = hours_at_home(need, family, setting, 21.0, terms)  # 14 + 28 = 42 wanted
+    formal, informal, asked = hours_at_home(need, family, setting, 21.0, terms)  # 14 + 28 = 42 wanted
+    assert asked == pytest.approx(42.0)  # what was asked, before the cut
     assert formal.tolist() == [7.0, 14.0, 21.0]  # day care is not delivered by home-care workers
     assert informal[0] == pytest.approx(28 - 0.473 * 7)  # the family makes up part of the cut
     assert informal[1] == pytest.approx(10 - 0.473 * 14)

@@ -68,6 +68,7 @@ class CareYear:
     wait_years: np.ndarray
     admissions: Admissions
     accounts: Accounts
+    home_care_asked: float  # home-care hours a week clients asked for, before any cut to what workers deliver
 
     @property
     def unmet(self) -> np.ndarray:
@@ -119,7 +120,7 @@ def arrange(
     settle_at_home(elders, reviewers, choice, utility, placed, places, rng)
     elders.last_level[candidates] = elders.level[candidates]
 
-    home, need_home, informal, formal = care_at_home(elders, candidates, need, family, capacity, respite_days, p)
+    home, need_home, informal, formal, asked = care_at_home(elders, candidates, need, family, capacity, respite_days, p)
     residents = np.sort(np.concatenate([residents, admissions.rows]))
     need_res, formal_res = care_in_homes(elders, residents, homes, staff, p)
     rows = np.concatenate([home, residents])
@@ -136,6 +137,7 @@ def arrange(
         wait_years=(year - elders.waiting_since[waiting]).astype(float),
         admissions=admissions,
         accounts=accounts(elders, rows, setting, formal_all, homes.prices(), entitled, benefits, respite_days, year, p),
+        home_care_asked=asked,
     )
 
 
@@ -214,25 +216,25 @@ def care_at_home(
     capacity: Capacity,
     respite_days: float,
     p: Parameters,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
     """Rows at home with a need (or on the waiting list), their need and the family and professional hours
-    they get; home-care hours are cut pro rata when the workers cannot deliver them all. Families' strain
-    accumulates."""
+    they get, and the home-care hours a week their clients asked for; home-care hours are cut pro rata when
+    the workers cannot deliver them all. Families' strain accumulates."""
     stays_home = elders.setting[candidates] != INSTITUTION
     home = candidates[stays_home]
     setting = elders.setting[home]
     need = need[stays_home]
     family = family[stays_home]
-    formal, informal = hours_at_home(need, family, setting, capacity.home_care_hours_per_week, hours_terms(p))
+    formal, informal, asked = hours_at_home(need, family, setting, capacity.home_care_hours_per_week, hours_terms(p))
     respite = np.where(elders.level[home] >= rules.RESPITE_FROM, respite_days, 0.0)
     accumulate_strain(elders, home, informal, family, respite, p)
-    return home, need, informal, formal
+    return home, need, informal, formal, asked
 
 
 @numba.njit(cache=True, nogil=True)
 def hours_at_home(need, family, setting, home_care_capacity, terms):  # pragma: no cover - compiled
-    """Professional and family hours of each elder at home; the hours home-care workers deliver (home
-    care and family beds) cut pro rata to what they can deliver."""
+    """Professional and family hours of each elder at home, and the home-care hours asked for; the hours
+    home-care workers deliver (home care and family beds) cut pro rata to what they can deliver."""
     n = need.size
     formal = np.empty(n)
     informal = np.empty(n)
@@ -247,7 +249,7 @@ def hours_at_home(need, family, setting, home_care_capacity, terms):  # pragma: 
             if setting[i] == HOME_CARE or setting[i] == FAMILY_BED:
                 formal[i] *= cut
                 informal[i] = family_given(need[i], family[i], formal[i], terms.substitution)
-    return formal, informal
+    return formal, informal, demand
 
 
 def care_in_homes(

@@ -205,7 +205,7 @@ class AgeingModel(mesa.Model):
             everyone_reviews=everyone_reviews,
         )
         self.residents = year.rows[year.setting == INSTITUTION]
-        self.workforce.home_care_demand = year.formal[rules.visited(year.setting)].sum() * self.scale
+        self.workforce.home_care_demand = year.home_care_asked * self.scale  # providers hire for what was asked
         self._settle_fund(benefits, year)
         self.last_year, self.last_capacity = year, capacity
         self.last_care = self._care_snapshot(year, capacity, staff)
@@ -238,6 +238,7 @@ class AgeingModel(mesa.Model):
             "income_counts": np.bincount(self.elders.income, minlength=len(INCOME_GROUPS)),
             "staff": staff / self.scale,  # in agents' worth, as residents' load; the worker counts in persons
             "workers_by_level": np.bincount(self.workforce.level, minlength=4),
+            "staff_by_employer": (float(staff.sum()), float(len(self.workforce) - staff.sum())),
             "workers_joined": self.workforce.joined,
             "workers_left": self.workforce.left,
             "workers_trained_total": self.workforce.trained_total,

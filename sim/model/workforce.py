@@ -8,10 +8,10 @@ staff load and home care's hours are the elders' agents times the scale.
 Each year, in order: workers retire or leave (the leaving rate answers pay relative to the base-year pay),
 the rest age; trainees are certified (some new to care work, the rest upgrades of uncertified workers),
 certified workers move up a level; migrants and open-market recruits join (the market supplies at most
-what the base-year leaving rate takes, more with better pay); new workers go to the employers with the
-most vacancies. A home's vacancies are what its residents' staffing standards and its empty beds (staffed
-as for a resident at ``empty_bed_level``) ask beyond its staff; home care's are the hours its clients were
-given beyond what its workers deliver.
+what the base-year leaving rate takes, more with better pay); new workers go first to the care homes with
+the most vacancies, then to home care. A home's vacancies are what its residents' staffing standards and
+its empty beds (staffed as for a resident at ``empty_bed_level``) ask beyond its staff; home care's are the
+hours its clients asked for beyond what its workers can deliver.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class Workforce:
         self.left = 0  # workers who left or retired in the last year
         self.joined = 0  # workers who joined in the last year
         self.base_size = 0  # workers in post in the base year: the open market's scale
-        self.home_care_demand = 0.0  # hours a week home-care clients were last given
+        self.home_care_demand = 0.0  # hours a week home-care clients last asked for
 
     def __len__(self) -> int:
         return self.level.size
@@ -152,7 +152,10 @@ def labour_market(
     recruits = stochastic_round(min(market, max(0.0, np.maximum(open_posts, 0).sum() - newcomers - migrants)), rng)
     n_homes = beds.shape[0]
     for level, n in ((1, newcomers), (0, migrants + recruits)):
-        slots = allocate(open_posts, n, rng)
+        # care homes first (their residents' care is owed at the standard), home care with the rest
+        at_homes = allocate(open_posts[:n_homes], n, rng)
+        at_home_care = min(n - at_homes.size, stochastic_round(max(open_posts[n_homes], 0.0), rng))
+        slots = np.concatenate([at_homes, np.full(at_home_care, n_homes)])
         wf.hire(np.where(slots == n_homes, HOME_CARE_PROVIDERS, slots), level, p, rng)
         open_posts -= np.bincount(slots, minlength=open_posts.size)
 

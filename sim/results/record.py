@@ -220,7 +220,6 @@ def _workforce(rows: _CareRows, snap: dict, pop60: float, scale: float) -> None:
     """Care workers in post by certification, per 10,000 older people; the workforce everyone with a care
     need would require at the standard of their setting, the shortage against it, and the vacancies
     employers try to fill; who joined, left, trained."""
-    from sim.model import rules
     from sim.model.elders import INSTITUTION
     from sim.model.homes import residents_per_worker
     from sim.model.workforce import CERT_LEVELS
@@ -249,11 +248,16 @@ def _workforce(rows: _CareRows, snap: dict, pop60: float, scale: float) -> None:
     add("workforce_shortage", max(0.0, certified_required - workers[1:].sum()), "persons", group="certified")
 
     # Vacancies: what employers try to hire, for the residents and empty beds they have and the home-care
-    # hours their clients were given (not for need nobody serves).
+    # hours their clients asked for (not for need nobody asks them to serve).
     empty_beds = snap["homes_beds"].sum() - snap["occupied"].sum()
-    wanted = snap["load"].sum() + empty_beds / residents_per_worker(p)[int(p.empty_bed_level)]
-    wanted += care.formal[rules.visited(care.setting)].sum() * 52 / p.home_care_hours_per_worker
-    add("vacancies", max(0.0, wanted * scale - workers.sum()), "persons")
+    at_homes = (snap["load"].sum() + empty_beds / residents_per_worker(p)[int(p.empty_bed_level)]) * scale
+    at_home_care = care.home_care_asked * 52 / p.home_care_hours_per_worker * scale
+    in_homes_post, in_home_care_post = snap["staff_by_employer"]
+    homes_open = max(0.0, at_homes - in_homes_post)
+    home_care_open = max(0.0, at_home_care - in_home_care_post)
+    add("vacancies", homes_open + home_care_open, "persons")
+    add("vacancies", homes_open, "persons", group="care_homes")
+    add("vacancies", home_care_open, "persons", group="home_care")
     add("workers_joined", snap["workers_joined"], "persons")
     add("workers_left", snap["workers_left"], "persons")
     add("workers_trained", snap["workers_trained_total"], "persons (cumulative)")
