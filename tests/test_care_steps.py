@@ -34,12 +34,17 @@ def test_the_census_counts_those_at_home_with_a_need_or_waiting_and_everyone_ent
         setting=[HOME_CARE, NO_NEED, INSTITUTION, NO_NEED, FAMILY, DAY_CARE],
         waiting_since=[0, 0, 0, 2021, 0, 0],
         income=[LOW, LOW, MINIMUM_INCOME, LOW, DESTITUTE, LOW],
+        applies=[0.5, 0.5, 0.3, 0.5, 0.7, 0.5],
     )
     rows, (subsidy, allowance) = care_census(
-        elders.level, elders.setting, elders.waiting_since, elders.income, elders.age
+        elders.level, elders.setting, elders.waiting_since, elders.income, elders.age, elders.applies, 1.0
     )
     assert rows.tolist() == [1, 3, 4]  # in need at home, or waiting; not the resident
     assert subsidy == 2 and allowance == 2  # poor at moderate loss or worse (the resident too); 80 and over
+    _, (applied, _) = care_census(
+        elders.level, elders.setting, elders.waiting_since, elders.income, elders.age, elders.applies, 0.6
+    )
+    assert applied == 1  # at a take-up of 0.6 only the one whose propensity is 0.3 applies
     # those at home who need nothing and wait for nothing lose any arrangement they had
     assert elders.setting.tolist() == [NO_NEED, NO_NEED, INSTITUTION, NO_NEED, FAMILY, NO_NEED]
 

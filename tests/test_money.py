@@ -127,10 +127,12 @@ def test_public_cash_and_vouchers_go_to_whom_the_rules_say():
         [MODERATE, MILD, SEVERE, TOTAL, INTACT],
         ages=[70, 85, 80, 79, 90],
         income=[MINIMUM_INCOME, DESTITUTE, LOW, DESTITUTE, HIGH],
+        applies=[0.2, 0.2, 0.2, 0.9, 0.2],  # the fourth would not apply at a take-up below 0.9
     )
     benefits = Benefits(Insurance(), False, 300.0, 100.0, 200.0)
     rows = np.arange(5)
-    assert benefits.cash_income(elders, rows).tolist() == [300.0, 100.0, 100.0, 300.0, 100.0]
+    assert benefits.cash_income(elders, rows, 1.0).tolist() == [300.0, 100.0, 100.0, 300.0, 100.0]
+    assert benefits.cash_income(elders, rows, 0.5).tolist() == [300.0, 100.0, 100.0, 0.0, 100.0]
     assert benefits.service_voucher(elders, rows).tolist() == [200.0, 200.0, 0.0, 200.0, 0.0]
 
 

@@ -68,6 +68,7 @@ class CareYear:
     wait_years: np.ndarray
     admissions: Admissions
     accounts: Accounts
+    entitled: tuple[int, int]  # receiving the nursing subsidy, the old-age allowance (agents)
     home_care_asked: float  # home-care hours a week clients asked for, before any cut to what workers deliver
 
     @property
@@ -102,7 +103,15 @@ def arrange(
 ) -> CareYear:
     """The year's care (see the module docstring). ``residents``: rows living in a care home;
     ``staff``: care workers by home, in agents."""
-    candidates, entitled = care_census(elders.level, elders.setting, elders.waiting_since, elders.income, elders.age)
+    candidates, entitled = care_census(
+        elders.level,
+        elders.setting,
+        elders.waiting_since,
+        elders.income,
+        elders.age,
+        elders.applies,
+        float(p.nursing_subsidy_take_up),
+    )
     review = np.ones(candidates.size, dtype=bool) if everyone_reviews else reviewing(elders, candidates, p, rng)
     places = places_left(elders, candidates, review, capacity, rng)
     reviewers = candidates[review]
@@ -137,6 +146,7 @@ def arrange(
         wait_years=(year - elders.waiting_since[waiting]).astype(float),
         admissions=admissions,
         accounts=accounts(elders, rows, setting, formal_all, homes.prices(), entitled, benefits, respite_days, year, p),
+        entitled=entitled,
         home_care_asked=asked,
     )
 
@@ -189,7 +199,9 @@ def option_utilities(
         (own == PUBLIC).any(),
         (own != PUBLIC).any(),
     )
-    income = monthly_income(elders.urban[rows], elders.income[rows], p) + benefits.cash_income(elders, rows)
+    income = monthly_income(elders.urban[rows], elders.income[rows], p) + benefits.cash_income(
+        elders, rows, float(p.nursing_subsidy_take_up)
+    )
     return utilities(
         need,
         family,
@@ -264,16 +276,16 @@ def care_in_homes(
 
 
 @numba.njit(cache=True, nogil=True)
-def care_census(level, setting, waiting_since, income, age):  # pragma: no cover - compiled
+def care_census(level, setting, waiting_since, income, age, applies, take_up):  # pragma: no cover - compiled
     """The one pass over everyone the care step makes: rows at home with a care need (mild loss or worse)
-    or on the waiting list (those at home with neither lose any arrangement they had), and how many are
-    entitled to the nursing subsidy and to the old-age allowance."""
+    or on the waiting list (those at home with neither lose any arrangement they had), and how many
+    receive the nursing subsidy and the old-age allowance."""
     rows = np.empty(level.size, dtype=np.int64)
     n = 0
     subsidy = 0
     allowance = 0
     for i in range(level.size):
-        subsidy += rules.poor_and_disabled(income[i], level[i])
+        subsidy += rules.nursing_subsidy_due(income[i], level[i], applies[i], take_up)
         allowance += rules.old_age_allowance_due(age[i])
         if setting[i] == INSTITUTION:
             continue

@@ -4,7 +4,8 @@ Drawn when an elder enters (the base-year population and each year's new 60-year
 drawn with the level, in ``entrants``): urban elders in employees' medical insurance with
 ``employee_insured_share_urban``, the rest in the residents' schemes; destitute with the region's share,
 in a minimum-income household with ``minimum_income_share``, the others low, middle or high income by
-``income_group_split``; dementia by level. Dementia is kept at its base-year relation to capacity level:
+``income_group_split``; dementia by level; a propensity to apply for means-tested subsidies (uniform: the
+elder applies when it is below the take-up). Dementia is kept at its base-year relation to capacity level:
 each year enough new cases arise at each level.
 """
 
@@ -49,6 +50,7 @@ def assign(
         elders.scheme[rows],
         elders.income[rows],
         elders.dementia[rows],
+        elders.applies[rows],
         rng,
     )
 
@@ -66,6 +68,7 @@ def _draw(
     scheme,
     income,
     demented,
+    applies,
     rng,
 ):  # pragma: no cover - compiled
     # one pass with the draws each elder needs (a NumPy version draws five arrays and combines them: 3x slower)
@@ -82,6 +85,7 @@ def _draw(
         else:
             income[i] = LOW + np.searchsorted(rest_cdf, rng.random(), side="right")
         demented[i] = rng.random() < dementia[level[i]]
+        applies[i] = rng.random()
 
 
 def dementia_by_level(counts_by_level: np.ndarray, p: Parameters) -> np.ndarray:

@@ -68,6 +68,7 @@ COLUMNS = {
     "waiting_since": (np.int16, 0),  # year joined the public-home waiting list, 0 = not waiting
     "last_level": (np.int8, -1),  # capacity level when the arrangement was last made
     "ltci_from": (np.int16, 0),  # year the insurance's assessment made the elder a beneficiary, 0 = not one
+    "applies": (np.float32, 0.0),  # propensity to apply for means-tested subsidies: applies if below the take-up
 }
 
 

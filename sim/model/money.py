@@ -69,11 +69,13 @@ class Benefits:
         """Whether the insurance pays each elder of ``rows``: eligible and assessed as a beneficiary."""
         return self.eligible(elders, rows) & (elders.ltci_from[rows] > 0)
 
-    def cash_income(self, elders: Elders, rows: np.ndarray) -> np.ndarray:
-        """Monthly public cash added to an elder's income: nursing subsidy and old-age allowance."""
-        return np.where(
-            rules.poor_and_disabled(elders.income[rows], elders.level[rows]), self.nursing_subsidy, 0.0
-        ) + np.where(rules.old_age_allowance_due(elders.age[rows]), self.old_age_allowance, 0.0)
+    def cash_income(self, elders: Elders, rows: np.ndarray, take_up: float) -> np.ndarray:
+        """Monthly public cash added to an elder's income: nursing subsidy (if applied for) and old-age
+        allowance."""
+        due = rules.nursing_subsidy_due(elders.income[rows], elders.level[rows], elders.applies[rows], take_up)
+        return np.where(due, self.nursing_subsidy, 0.0) + np.where(
+            rules.old_age_allowance_due(elders.age[rows]), self.old_age_allowance, 0.0
+        )
 
     def service_voucher(self, elders: Elders, rows: np.ndarray) -> np.ndarray:
         return np.where(rules.poor(elders.income[rows]), self.voucher, 0.0)

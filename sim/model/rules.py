@@ -41,8 +41,14 @@ def unable_to_care_for_self(level: np.ndarray) -> np.ndarray:
 
 @numba.njit(cache=True, nogil=True)
 def poor_and_disabled(income: np.ndarray, level: np.ndarray) -> np.ndarray:
-    """Who receives the nursing subsidy (护理补贴) and comes second for a public bed."""
+    """Who may receive the nursing subsidy (护理补贴) and comes second for a public bed."""
     return poor(income) & unable_to_care_for_self(level)
+
+
+@numba.njit(cache=True, nogil=True)
+def nursing_subsidy_due(income: np.ndarray, level: np.ndarray, applies: np.ndarray, take_up: float) -> np.ndarray:
+    """Who receives the nursing subsidy: the poor and disabled who apply (their propensity below the take-up)."""
+    return poor_and_disabled(income, level) & (applies < take_up)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -169,6 +169,7 @@ def _arrangements(rows: _CareRows, snap: dict, pop60: float, scale: float) -> No
     in_home = (destitute_unable & (care.setting == INSTITUTION)).sum()
     add("concentrated_support_share", in_home / destitute_unable.sum() if destitute_unable.any() else np.nan, "share")
     add("poor_disabled", rules.poor_and_disabled(income, level).sum() * scale, "persons")
+    add("nursing_subsidy_recipients", care.entitled[0] * scale, "persons")
     by_income = snap["income_counts"]
     add("elders_by_income", by_income.sum() * scale, "persons")
     for g, name in enumerate(INCOME_GROUPS):
