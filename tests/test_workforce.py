@@ -74,12 +74,22 @@ def test_trainees_are_newcomers_by_the_entry_share_and_upgrades_of_uncertified_w
     assert wf.trained_total == 50
 
 
-def test_upgrades_stop_at_the_uncertified_workers():
+def test_upgrades_stop_at_those_who_can_move_up():
     p = Parameters({"promotion_rate": [0.0, 0.0]})
     wf = workforce(np.zeros(12, dtype=int), levels=np.repeat([0, 3], [5, 7]))
     newcomers = wf.train_and_promote(40, 0.5, p, np.random.default_rng(5))
     assert newcomers == 20 and (wf.level > 0).all()
-    assert wf.trained_total == 25  # 20 newcomers and the 5 who could be upgraded
+    assert wf.trained_total == 25  # 20 newcomers and the 5 who could be upgraded (the advanced cannot)
+
+
+def test_trainees_beyond_the_uncertified_raise_certified_workers_a_level_juniors_first():
+    """The plans' training includes skill levels: once every uncertified worker is certified, trainees move
+    juniors to intermediate, then intermediates to advanced, one level a year at most."""
+    p = Parameters({"promotion_rate": [0.0, 0.0]})
+    wf = workforce(np.zeros(30, dtype=int), levels=np.repeat([0, 1, 2], [5, 10, 15]))
+    wf.train_and_promote(25, 0.0, p, np.random.default_rng(9))
+    assert np.bincount(wf.level, minlength=4).tolist() == [0, 5, 15, 10]  # 5 + 10 + 10 trained
+    assert wf.trained_total == 25
 
 
 def test_newcomers_are_rounded_stochastically_with_the_right_mean():

@@ -6,12 +6,13 @@ person): certification level, employer, age, tenure. Everything here is in perso
 staff load and home care's hours are the elders' agents times the scale.
 
 Each year, in order: workers retire or leave (the leaving rate answers pay relative to the base-year pay),
-the rest age; trainees are certified (some new to care work, the rest upgrades of uncertified workers),
-certified workers move up a level; migrants and open-market recruits join (the market supplies at most
-what the base-year leaving rate takes, more with better pay); new workers go first to the care homes with
-the most vacancies, then to home care. A home's vacancies are what its residents' staffing standards and
-its empty beds (staffed as for a resident at ``empty_bed_level``) ask beyond its staff; home care's are the
-hours its clients asked for beyond what its workers can deliver.
+the rest age; trainees are certified (some new to care work, the rest upgrades of uncertified workers and
+then of certified ones to the next level), certified workers move up a level with experience; migrants
+and open-market recruits join (the market supplies at most what the base-year leaving rate takes, more
+with better pay); new workers go first to the care homes with the most vacancies, then to home care. A
+home's vacancies are what its residents' staffing standards and its empty beds (staffed as for a
+resident at ``empty_bed_level``) ask beyond its staff; home care's are the hours its clients asked for
+beyond what its workers can deliver.
 """
 
 from __future__ import annotations
@@ -73,15 +74,22 @@ class Workforce:
         self.tenure += 1
 
     def train_and_promote(self, trainees: int, entry_share: float, p: Parameters, rng: np.random.Generator) -> int:
-        """Upgrade uncertified workers and promote certified ones; returns trainees new to care work."""
+        """Train: newcomers, then uncertified workers to junior, then (the plans' training includes skill
+        levels) certified workers one level up, juniors first; promote by experience; returns trainees new
+        to care work. Trainees beyond everyone who can move up are not trained."""
         certified_before = self.level.copy()  # each worker moves up at most one level a year
         newcomers = stochastic_round(trainees * entry_share, rng)
-        upgrades = min(trainees - newcomers, int((self.level == 0).sum()))
-        uncertified = np.flatnonzero(self.level == 0)
-        self.level[rng.choice(uncertified, size=upgrades, replace=False)] = 1
-        self.trained_total += newcomers + upgrades
+        left = trainees - newcomers
+        trained = newcomers
+        for frm in (0, 1, 2):
+            can = np.flatnonzero(certified_before == frm)
+            n = min(left, can.size)
+            self.level[rng.choice(can, size=n, replace=False)] = frm + 1
+            trained += n
+            left -= n
+        self.trained_total += trained
         for frm, chance in ((1, p.promotion_rate[0]), (2, p.promotion_rate[1])):
-            who = np.flatnonzero(certified_before == frm)
+            who = np.flatnonzero((certified_before == frm) & (self.level == frm))  # not moved up by training
             self.level[who[rng.random(who.size) < chance]] = frm + 1
         return newcomers
 
