@@ -238,7 +238,10 @@ class AgeingModel(mesa.Model):
             "income_counts": np.bincount(self.elders.income, minlength=len(INCOME_GROUPS)),
             "staff": staff / self.scale,  # in agents' worth, as residents' load; the worker counts in persons
             "workers_by_level": np.bincount(self.workforce.level, minlength=4),
-            "staff_by_employer": (float(staff.sum()), float(len(self.workforce) - staff.sum())),
+            # what employers would hire for, by home and (last) home care, in persons (negative: surplus)
+            "open_posts": workforce.vacancies(
+                self.workforce, self.homes.beds() * self.scale, occupied * self.scale, load * self.scale, self.p
+            ),
             "workers_joined": self.workforce.joined,
             "workers_left": self.workforce.left,
             "workers_trained_total": self.workforce.trained_total,

@@ -111,6 +111,9 @@ def assess(elders: Elders, benefits: Benefits, year: int, p: Parameters, rng: np
     """The year's applications: eligible elders not yet beneficiaries apply with ``ltci_application_rate``
     and become beneficiaries from ``year``; beneficiaries no longer eligible stop. Returns (eligible,
     applicants), in agents."""
+    if not benefits.active:  # no one qualifies: skip the pass over everyone (most years of most scenarios)
+        elders.ltci_from[:] = 0
+        return 0, 0
     everyone = np.arange(len(elders))
     eligible = benefits.eligible(elders, everyone)
     elders.ltci_from[~eligible] = 0

@@ -250,12 +250,9 @@ def _workforce(rows: _CareRows, snap: dict, pop60: float, scale: float) -> None:
 
     # Vacancies: what employers try to hire, for the residents and empty beds they have and the home-care
     # hours their clients asked for (not for need nobody asks them to serve).
-    empty_beds = snap["homes_beds"].sum() - snap["occupied"].sum()
-    at_homes = (snap["load"].sum() + empty_beds / residents_per_worker(p)[int(p.empty_bed_level)]) * scale
-    at_home_care = care.home_care_asked * 52 / p.home_care_hours_per_worker * scale
-    in_homes_post, in_home_care_post = snap["staff_by_employer"]
-    homes_open = max(0.0, at_homes - in_homes_post)
-    home_care_open = max(0.0, at_home_care - in_home_care_post)
+    open_posts = snap["open_posts"]  # workforce.vacancies: by home, then home care
+    homes_open = max(0.0, float(open_posts[:-1].sum()))
+    home_care_open = max(0.0, float(open_posts[-1]))
     add("vacancies", homes_open + home_care_open, "persons")
     add("vacancies", homes_open, "persons", group="care_homes")
     add("vacancies", home_care_open, "persons", group="home_care")

@@ -3,11 +3,11 @@ need more than one key (years within the run, levers within their ranges, known 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from sim.data.regions import load_region, region_keys
+from sim.data.regions import disability_trends, load_region, region_keys
 from sim.scenario.errors import FieldError, Strict, parse_mapping
 
 
@@ -40,15 +40,23 @@ class DataOverrides(Strict):
     recovery_multiplier: float = Field(
         1.0, ge=0, le=10, description="Multiplier on the rates of moving to a better level."
     )
-    disability_trend: Literal["none", "low", "central", "high"] = Field(
+    disability_trend: str = Field(
         "central",
         description="Change of onset, worsening and the death hazard by level over calendar time "
-        "(central: Hanewald, Li & Shao 2019; low: half the onset trend; high: twice; none: 2020's rates).",
+        "(sim/data/disability_trends.json): none (2020's rates), low (Hanewald, Li & Shao 2019), central "
+        "(half the 2010-2020 census decline), high (all of it).",
     )
     parameters: dict[str, Any] = Field(
         default_factory=dict,
         description="Care-system parameters by name (sim/data/care_parameters.yaml lists them with units and sources).",
     )
+
+    @field_validator("disability_trend")
+    @classmethod
+    def _known_trend(cls, v: str) -> str:
+        if v not in disability_trends():
+            raise ValueError(f"must be one of {', '.join(disability_trends())}")
+        return v
 
     @field_validator("parameters")
     @classmethod
