@@ -418,7 +418,14 @@ def level_death_multipliers(effects: dict) -> np.ndarray:
 # the region's multiplier k on the national death rates; the cohorts aged 40-54 in 2010 (40-64 over the
 # decade: the ages of the 2021-2035 entrants) then give the yearly net migration left after k.
 # Cities take their province's values. The published 2010 census life expectancies at birth are the check.
-REGION_CENSUS = {"china": "全国", "tianjin": "天津", "wenzhou": "浙江", "xuchang": "河南", "shengzhou": "浙江"}
+REGION_CENSUS = {
+    "china": "全国",
+    "tianjin": "天津",
+    "wenzhou": "浙江",
+    "xuchang": "河南",
+    "shengzhou": "浙江",
+    "city003": "河北",  # assumption: source plan 003's city is unnamed; the plan's clues point to Hebei
+}
 MORTALITY_COHORTS_2010 = (60, 65, 70, 75)
 MIGRATION_COHORTS_2010 = (40, 45, 50)
 E0_2010_CENSUS = {  # NBS 2010 census-based life expectancy at birth (check only; see region_demography.json)
@@ -538,8 +545,10 @@ def build_region_demography(shared: Path, regions: dict, mortality) -> tuple[lis
             report[key] = diagnostics | {
                 "mortality_multiplier": round(k, 4),
                 "net_migration_per_year_40_64": round(migration, 5),
-                "check_multiplier_from_2010_census_e0_gap": round(
-                    e0_gap_multiplier(mortality, E0_2010_CENSUS[province] - E0_2010_CENSUS["全国"]), 4
+                "check_multiplier_from_2010_census_e0_gap": (
+                    round(e0_gap_multiplier(mortality, E0_2010_CENSUS[province] - E0_2010_CENSUS["全国"]), 4)
+                    if province in E0_2010_CENSUS
+                    else None  # no published 2010 e0 found for the province: no check
                 ),
             }
         source_census = (

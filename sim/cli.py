@@ -16,7 +16,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sim.outputs.terminal import fit_table, headline_table, progress_bar, ranking_lines, regions_table, targets_table
+from sim.outputs.terminal import (
+    evaluation_table,
+    fit_table,
+    headline_table,
+    progress_bar,
+    ranking_lines,
+    regions_table,
+    targets_table,
+)
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
 app = typer.Typer(
@@ -198,6 +206,9 @@ def report(
     fmt: Annotated[str, typer.Option("--format", help="html or pdf.")] = "html",
     lang: Lang = "en",
     out: Annotated[Path | None, typer.Option(help="Report file (default: RUN_DIR/report_LANG.FORMAT).")] = None,
+    evaluation: Annotated[
+        Path | None, typer.Option(help="A folder of `sim evaluate`: its verdicts and chart get a section.")
+    ] = None,
 ) -> None:
     """A short, self-contained report: scenario, key indicators, targets met or missed, charts, sources."""
     import time
@@ -209,7 +220,9 @@ def report(
     _check_choice("--lang", lang, LANGS)
     runs = _runs(run_dirs)
     start = time.perf_counter()
-    path = write_report(runs, out or run_dirs[0] / f"report_{lang}.{fmt}", fmt, lang)
+    if evaluation is not None and not (evaluation / "evaluation.csv").is_file():
+        fail(f"--evaluation = '{evaluation}': not a folder of sim evaluate (no evaluation.csv)")
+    path = write_report(runs, out or run_dirs[0] / f"report_{lang}.{fmt}", fmt, lang, evaluation)
     console.print(f"Report in [bold]{path}[/] ({time.perf_counter() - start:.1f} s)")
 
 
@@ -217,39 +230,46 @@ def report(
 def calibrate(
     spec: Annotated[Path, typer.Argument(help="Calibration file, e.g. calibration/tianjin-2020.yaml.")],
     workers: Annotated[int, typer.Option(help="Worker processes evaluating candidates in parallel.")] = 1,
-    budget: Annotated[
-        int | None, typer.Option(help="Most model evaluations, in whole generations (default: the file's maxiter).")
+    particles: Annotated[
+        int | None, typer.Option(help="Parameter sets in the ensemble (default: the file's method.particles).")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default: calibration/<name>).")] = None,
 ) -> None:
-    """Fit the calibration file's free parameters to its targets; write fit.yaml, fit.csv, history.csv and
-    report.md. The same file gives the same parameters whatever the number of workers."""
+    """Draw the ensemble of parameter sets consistent with the calibration file's targets (the posterior)
+    and its best-fitting set; write fit.yaml, fit.csv, ensemble.csv, history.csv and report.md. The same
+    file gives the same ensemble whatever the number of workers."""
     from sim.analysis.fit_report import FIT_FILE, write_fit
     from sim.analysis.fitting import calibrate as fit_parameters
-    from sim.analysis.fitting import load_spec, planned_evaluations
+    from sim.analysis.fitting import load_spec
     from sim.results.files import OutputError, check_output_dir
 
     _at_least("--workers", workers, 1)
-    _at_least("--budget", budget, 1)
+    _at_least("--particles", particles, 16)
     try:
         s = load_spec(spec)
     except ScenarioError as e:
         fail(str(e))
+    if particles is not None:
+        s = s.model_copy(update={"method": s.method.model_copy(update={"particles": particles})})
     out = out or Path("calibration") / s.name
     try:
         check_output_dir(out, marker=FIT_FILE)
     except OutputError as e:
         fail(str(e))
     with progress_bar(err, "evaluations") as progress:
-        task = progress.add_task(f"{s.name}: fitting", total=planned_evaluations(s, budget))
+        task = progress.add_task(f"{s.name}: sampling the posterior", total=None)
         try:
-            fit = fit_parameters(s, workers, budget, progress=lambda n: progress.advance(task, n))
+            fit = fit_parameters(s, workers, progress=lambda n: progress.advance(task, n))
         except ScenarioError as e:
             fail(str(e))
     record = write_fit(fit, out, spec.read_text(encoding="utf-8"), command=["sim", *sys.argv[1:]])
     console.print(fit_table(fit.table, f"{s.name}: objective {fit.objective:.4f}, {len(fit.history)} evaluations"))
+    summary = record["posterior"]["summary"]
     for name, value in record["fitted"].items():
-        console.print(f"  {name} = {value:.4f}")
+        post = summary[name]
+        console.print(
+            f"  {name} = {value:.4f} (ensemble mean {post['mean']:.4f}, 90% {post['p05']:.4f} to {post['p95']:.4f})"
+        )
     console.print(f"Fit in [bold]{out}[/] ({fit.seconds:.0f} s)")
 
 
@@ -363,6 +383,86 @@ def sweep(
         f"Sweep in [bold]{out}[/] ({result.runs_now} runs now, {len(result.outcomes)} in all, "
         f"{result.wall_seconds:.1f} s)"
     )
+
+
+@app.command()
+def evaluate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file with targets (a plan).")],
+    observed: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV of observed figures: indicator, year, value, tolerance, source (+ breakdowns); default: the "
+            "scenario's `observed`."
+        ),
+    ] = None,
+    as_of: Annotated[int | None, typer.Option(help="Evaluation year (default: the last observed year).")] = None,
+    replicates: Annotated[int, typer.Option(help="Runs of the ensemble (parameter sets x random draws).")] = 100,
+    on_track: Annotated[float, typer.Option(help="P(met) at or above which a target is on track.")] = 0.8,
+    off_track: Annotated[float, typer.Option(help="P(met) below which a target is off track.")] = 0.2,
+    lever: Annotated[
+        str | None, typer.Option(help="Lever for 'what it would take' (default: each target's own, as catalogued).")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Local worker processes (default: one per core).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Address of a Dask scheduler to run on instead.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for evaluation.csv, fans.csv, charts (default: runs/<name>-as-of-YEAR).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
+    set_: SetOption = None,
+) -> None:
+    """Is the plan on track? Condition the ensemble on what was observed up to the evaluation year, continue
+    with the plan's levers, and give each target its probability of being met, a verdict, and what it would
+    take."""
+    from sim.analysis.evaluation import Thresholds, describe_weights, load_observations, write_evaluation
+    from sim.analysis.evaluation import evaluate as evaluate_plan
+    from sim.results.files import OutputError, check_output_dir
+
+    if workers is not None and scheduler is not None:
+        fail(f"--workers = {workers} with --scheduler = {scheduler!r}: give one of them")
+    _at_least("--workers", workers, 1)
+    _at_least("--replicates", replicates, 10)
+    for key, value in (("--on-track", on_track), ("--off-track", off_track)):
+        if not 0 < value < 1:
+            fail(f"{key} = {value:g}: must be between 0 and 1")
+    if not off_track < on_track:
+        fail(f"--off-track = {off_track:g}: must be below --on-track ({on_track:g})")
+    s = _load(scenario, seed, replicates, set_)
+    if observed is None:
+        if s.observed is None:
+            fail(f"{scenario}: no observed figures: give --observed FILE.csv or `observed:` in the scenario")
+        observed = Path(s.observed)
+    try:
+        figures = load_observations(observed, s.base_year, s.horizon)
+    except ScenarioError as e:
+        fail(str(e))
+    as_of = as_of if as_of is not None else max(o.year for o in figures)
+    out = out or Path("runs") / f"{s.name}-as-of-{as_of}"
+    try:
+        check_output_dir(out, marker="evaluation.csv")
+    except OutputError as e:
+        fail(str(e))
+    with progress_bar(err, "runs") as progress:
+        task = progress.add_task(f"{s.name}: evaluating as of {as_of}", total=None)
+        try:
+            ev = evaluate_plan(
+                s,
+                figures,
+                as_of,
+                workers=workers or 1,
+                thresholds=Thresholds(on_track=on_track, off_track=off_track),
+                lever=lever,
+                scheduler=scheduler,
+                progress=lambda n: progress.advance(task, n),
+            )
+        except ScenarioError as e:
+            fail(str(e))
+    try:
+        write_evaluation(ev, out, observed, command=["sim", *sys.argv[1:]])
+    except OutputError as e:
+        fail(str(e))
+    console.print(describe_weights(ev))
+    console.print(evaluation_table(ev))
+    console.print(f"Evaluation in [bold]{out}[/] ({sum(ev.seconds.values()):.0f} s)")
 
 
 @app.command()

@@ -17,7 +17,7 @@ from sim.model.model import AgeingModel
 from sim.results.catalogue import catalogue
 
 runner = CliRunner()
-REGIONS = ["china", "shengzhou", "tianjin", "wenzhou", "xuchang"]
+REGIONS = ["china", "city003", "shengzhou", "tianjin", "wenzhou", "xuchang"]
 
 # Synthetic observations: Shengzhou's base year at one agent per person, occupancy of public and private
 # homes, generated from known preferences with the fit's own random streams.
@@ -35,37 +35,55 @@ def _synthetic_spec(values=None, **method) -> CalibrationSpec:
         inherit="tianjin-2020",  # with Tianjin's staffing public homes at this preference are not short of staff
         scale=1,
         replicates=2,
-        check_replicates=2,
+        check_replicates=4,
         parameters=[{"name": k, "low": -5, "high": 2, "reason": "test"} for k in TRUTH],
         targets=targets,
-        method={"seed": 3, "popsize": 6, "maxiter": 10, **method},
+        method={"seed": 3, "particles": 48, "moves": 2, **method},
     )
 
 
+def _observed(spec: CalibrationSpec, values: dict, members: dict | None = None) -> np.ndarray:
+    """The fit's own simulated mean (its seed and replicates) with these values: an observation without error."""
+    values = {**(members or {}), **values}
+    return np.mean([simulate(spec, values, r, spec.seed, spec.targets) for r in range(spec.replicates)], axis=0)
+
+
 @pytest.fixture(scope="module")
-def synthetic_spec():
+def synthetic_fit():
     probe = _synthetic_spec()
-    observed = np.mean([simulate(probe, TRUTH, r, probe.seed, probe.targets) for r in range(2)], axis=0)
-    return _synthetic_spec(dict(zip(("public", "private"), map(float, observed), strict=True)))
+    member = {k: v for k, v in probe.inherited_ensemble()[0].items()} if probe.inherited_ensemble() else {}
+    observed = _observed(probe, TRUTH, member)
+    spec = _synthetic_spec(dict(zip(("public", "private"), map(float, observed), strict=True)))
+    return spec, calibrate(spec)
 
 
-def test_calibrate_recovers_known_parameters(synthetic_spec):
-    fit = calibrate(synthetic_spec)
+def test_calibrate_recovers_known_parameters(synthetic_fit):
+    spec, fit = synthetic_fit
     for name, truth in TRUTH.items():
         assert abs(fit.values[name] - truth) < RECOVERY_BOUND, (name, fit.values[name])
+        low, high = fit.ensemble[name].quantile([0.05, 0.95])
+        assert low <= truth <= high, (name, low, high)  # the ensemble covers the truth
+        assert high - low < 0.5 * (spec.parameters[0].high - spec.parameters[0].low)  # and is narrower than the prior
     assert fit.objective < 1.0  # within one tolerance on average
+    assert len(fit.ensemble) == spec.method.particles
+    assert fit.posterior.stages[-1].beta == 1.0
+    assert min(st.acceptance for st in fit.posterior.stages) > 0.05  # the particles moved at every stage
     # away from the truth the objective rises: both parameters are pinned down
     profile = fit.profile.groupby("parameter").objective.max()
     assert (profile > fit.objective).all()
+    # the check runs give the ensemble's spread, wider than the point estimate's random draws alone
+    table = fit.table[fit.table.kind == "target"]
+    assert ((table.ensemble_p95 - table.ensemble_p05) >= (table.p95 - table.p05)).all()
 
 
-def test_calibration_is_reproducible_whatever_the_workers(synthetic_spec):
-    spec = synthetic_spec.model_copy(update={"method": synthetic_spec.method.model_copy(update={"maxiter": 2})})
-    one = calibrate(spec, workers=1, budget=24)
-    two = calibrate(spec, workers=2, budget=24)
+def test_calibration_is_reproducible_whatever_the_workers(synthetic_fit):
+    spec, _ = synthetic_fit
+    spec = spec.model_copy(update={"method": spec.method.model_copy(update={"particles": 16, "moves": 1})})
+    one = calibrate(spec, workers=1)
+    two = calibrate(spec, workers=2)
     assert one.values == two.values
+    assert one.ensemble.equals(two.ensemble)
     assert one.history.equals(two.history)
-    assert len(one.history) == 24  # the budget is whole generations of popsize x parameters
     assert one.table.equals(two.table)
 
 
@@ -105,7 +123,8 @@ def test_scenarios_use_their_regions_calibration_by_default():
     found = resolve("default", "tianjin", 2020)
     fit = yaml.safe_load((ROOT / "sim" / "data" / "calibrations" / "tianjin-2020.yaml").read_text())
     assert found["name"] == "tianjin-2020" and found["fitted"] == fit["fitted"]
-    model = AgeingModel(make_scenario(region="shengzhou", scale=50, horizon=2021))
+    point = {"region": "shengzhou", "scale": 50, "horizon": 2021, "parameter_sets": "point"}
+    model = AgeingModel(make_scenario(**point))
     shengzhou = yaml.safe_load((ROOT / "sim" / "data" / "calibrations" / "shengzhou-2020.yaml").read_text())
     for dotted, value in shengzhou["fitted"].items():
         top, key = dotted.split(".") if "." in dotted else (dotted, None)
@@ -115,7 +134,7 @@ def test_scenarios_use_their_regions_calibration_by_default():
     assert plain.p.values["choice_constant"] == parameter_defaults()["choice_constant"]
     # a scenario's own parameters apply over the calibration, a mapping only at the keys it gives
     own = {"choice_constant": {"private_home": 0.5}}
-    mine = AgeingModel(make_scenario(region="shengzhou", scale=50, horizon=2021, data={"parameters": own}))
+    mine = AgeingModel(make_scenario(**point, data={"parameters": own}))
     assert mine.p.values["choice_constant"] == {**model.p.values["choice_constant"], "private_home": 0.5}
     assert mine.p.values["choice_constant"]["public_home"] == shengzhou["parameters"]["choice_constant"]["public_home"]
 
@@ -189,3 +208,52 @@ def test_load_spec_names_the_file():
     spec = load_spec(ROOT / "calibration" / "tianjin-2020.yaml")
     assert spec.name == "tianjin-2020" and spec.region == "tianjin"
     assert {t.indicator for t in spec.targets if t.fitted} >= {"occupancy", "concentrated_support_share"}
+
+
+# --- the ensemble in runs -----------------------------------------------------------------------------
+def test_replicates_draw_distinct_members_and_a_scenario_can_ask_for_the_point_or_one_member():
+    fit = yaml.safe_load((ROOT / "sim" / "data" / "calibrations" / "shengzhou-2020.yaml").read_text())
+    names, members = fit["ensemble"]["parameters"], fit["ensemble"]["members"]
+    assert len(members) == fit["spec"]["method"]["particles"]
+
+    def used(**changes):
+        model = AgeingModel(make_scenario(region="shengzhou", scale=50, horizon=2021, **changes))
+        return model.member, model.p.values["choice_constant"]["private_home"]
+
+    drawn = [AgeingModel(make_scenario(region="shengzhou", scale=50, horizon=2021), r).member for r in range(6)]
+    assert len(set(drawn)) == 6  # replicates use distinct members
+    assert drawn == [AgeingModel(make_scenario(region="shengzhou", scale=50, horizon=2021), r).member for r in range(6)]
+    member, value = used(parameter_member=7)
+    assert member == 7 and value == pytest.approx(members[7][names.index("choice_constant.private_home")])
+    member, value = used(parameter_sets="point")
+    assert member is None and value == pytest.approx(fit["fitted"]["choice_constant.private_home"])
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ("parameter_member=128", "parameter_member = 128: must be below the ensemble's size (128)"),
+        ("parameter_sets=median", "parameter_sets = 'median'"),
+    ],
+)
+def test_bad_ensemble_choice_is_one_line(tmp_path, changes, message):
+    scenario = ROOT / "scenarios" / "shengzhou-baseline.yaml"
+    result = runner.invoke(app, ["validate", str(scenario), "--set", changes])
+    assert result.exit_code == 2
+    assert message in result.output and "\n" not in result.output.strip()
+
+
+def test_run_manifest_says_what_its_intervals_include(tmp_path):
+    scenario = ROOT / "scenarios" / "shengzhou-baseline.yaml"
+    for sets, words in ((["replicates=2"], "parameter uncertainty"), (["replicates=2", "parameter_sets=point"], None)):
+        out = tmp_path / "-".join(sets)
+        args = ["run", str(scenario), "--out", str(out), "--set", "horizon=2021", "--no-charts"]
+        result = runner.invoke(app, args + [x for s in sets for x in ("--set", s)])
+        assert result.exit_code == 0, result.output
+        manifest = json.loads((out / "manifest.json").read_text())
+        if words:
+            assert words in manifest["intervals"]
+            assert len(set(manifest["calibration"]["replicate_members"])) == 2
+        else:
+            assert manifest["intervals"].endswith("random draws")
+            assert manifest["calibration"]["replicate_members"] is None

@@ -9,12 +9,15 @@ from sim.cli import app
 from sim.results.query import value
 
 runner = CliRunner()
-ALL_KEYS = "base_year, calibration, data, description, horizon, name, policy, region, replicates, scale, seed, targets"
+ALL_KEYS = (
+    "base_year, calibration, data, description, horizon, name, observed, parameter_member, parameter_sets, policy, "
+    "region, replicates, scale, seed, targets"
+)
 
 BAD = {
     "unknown_region": (
         "region: paris\n",
-        "region = 'paris': unknown region (allowed: china, shengzhou, tianjin, wenzhou, xuchang)",
+        "region = 'paris': unknown region (allowed: china, city003, shengzhou, tianjin, wenzhou, xuchang)",
     ),
     "horizon_before_base": (
         "region: tianjin\nhorizon: 2019\n",
@@ -83,7 +86,7 @@ BAD = {
     ),
     "unknown_calibration": (
         "region: tianjin\ncalibration: tianjin-2030\n",
-        "calibration = 'tianjin-2030': unknown calibration (allowed: default, none, china-2020, shengzhou-2020, "
+        "calibration = 'tianjin-2030': unknown calibration (allowed: default, none, china-2020, city003-2020, shengzhou-2020, "
         "tianjin-2020, wenzhou-2020, xuchang-2020, or the path of a fit file)",
     ),
     "calibration_of_another_region": (

@@ -1,6 +1,7 @@
 """The record of a fit (``sim calibrate``): ``fit.yaml`` (the fitted values, how they were obtained, the
 fit table; the file a region ships), ``fit.csv`` (every target and hold-out: observed, simulated,
-within or not), ``history.csv`` (every candidate evaluated) and ``report.md``, written all at once.
+within or not), ``ensemble.csv`` (the posterior's parameter sets), ``history.csv`` (every parameter set
+evaluated) and ``report.md``, written all at once.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def fit_record(fit: Fit, spec_text: str, command: list[str] | None) -> dict:
 
     spec = fit.spec
     fitted = {k: round(v, 6) for k, v in fit.values.items()}
-    inherited = spec.inherited()
+    inherited = {**spec.inherited(), **fit.member}  # the inherited member the point estimate was found with
+    post = fit.posterior
     return {
         "name": spec.name,
         "region": spec.region,
@@ -38,12 +40,13 @@ def fit_record(fit: Fit, spec_text: str, command: list[str] | None) -> dict:
         "fit": {
             "objective": round(fit.objective, 6),
             "objective_definition": "mean over fitted targets of ((simulated - observed) / tolerance)^2, simulated"
-            " = mean over the fit replicates",
+            " = mean over the fit replicates (of the point estimate: the best set evaluated)",
             "all_targets_within_tolerance": bool(fit.table[fit.table.kind != "hold-out"].within.all()),
             "holdouts_within_bounds": bool(fit.table[fit.table.kind == "hold-out"].within.all()),
-            "method": "scipy.optimize.differential_evolution (latinhypercube init, deferred updating, no polish)",
+            "method": "adaptive tempered sequential Monte Carlo (sim.analysis.posterior): uniform prior on the"
+            " ranges, Gaussian error with sd = tolerance / 2",
             "method_settings": spec.method.model_dump(mode="json"),
-            "generations": fit.generations,
+            "stages": len(post.stages),
             "evaluations": len(fit.history),
             "scale": spec.scale,
             "seed": spec.seed,
@@ -57,6 +60,27 @@ def fit_record(fit: Fit, spec_text: str, command: list[str] | None) -> dict:
             "code": code_version(),
             "data_files_sha256": data_file_hashes(),
             "calibration_file_sha256": hashlib.sha256(spec_text.encode("utf-8")).hexdigest(),
+        },
+        "posterior": {
+            "stages": [
+                {"beta": round(st.beta, 6), "ess": round(st.ess, 3), "acceptance": round(st.acceptance, 3)}
+                for st in post.stages
+            ],
+            "summary": {
+                name: {
+                    "mean": round(float(col.mean()), 6),
+                    "sd": round(float(col.std()), 6),
+                    "p05": round(float(col.quantile(0.05)), 6),
+                    "p50": round(float(col.quantile(0.5)), 6),
+                    "p95": round(float(col.quantile(0.95)), 6),
+                    "distinct": int(col.nunique()),
+                }
+                for name, col in fit.ensemble.items()
+            },
+        },
+        "ensemble": {
+            "parameters": list(fit.ensemble.columns),
+            "members": [[round(float(v), 6) for v in row] for row in fit.ensemble.itertuples(index=False)],
         },
         "profile": [
             {"parameter": r.parameter, "step": r.step, "value": round(r.value, 6), "objective": round(r.objective, 6)}
@@ -84,25 +108,39 @@ def report_markdown(record: dict) -> str:
         "",
         f"Fitted by `{' '.join(f['command'] or ['sim', 'calibrate'])}` on {f['created_utc']} "
         f"(code {f['code'].get('git_commit') or f['code']['package']}), {f['wall_seconds']} s on {f['workers']} "
-        f"worker(s): {f['method']}, seed {f['method_settings']['seed']}, {f['generations']} generations, "
-        f"{f['evaluations']} evaluations of {record['spec']['replicates']} replicate(s) each at "
+        f"worker(s): {f['method']}; sampler seed {f['method_settings']['seed']}, "
+        f"{f['method_settings']['particles']} particles, {f['stages']} tempering stages, {f['evaluations']} "
+        f"evaluations of {record['spec']['replicates']} replicate(s) each at "
         f"{f['scale']:g} persons per agent (model seed {f['seed']}). Objective ({f['objective_definition']}): "
         f"**{f['objective']:.4f}**.",
         "",
         "## Parameters",
         "",
-        "| Parameter | Range searched | Default | Fitted | Why free |",
-        "|---|---|---|---|---|",
+        "The ensemble: parameter sets drawn from the posterior (runs draw their parameters from it); the point"
+        " estimate: the best-fitting set evaluated (used when a scenario asks for `parameter_sets: point`).",
+        "",
+        "| Parameter | Range searched | Default | Point estimate | Ensemble mean (90% interval) | Why free |",
+        "|---|---|---|---|---|---|",
     ]
+    summary = record["posterior"]["summary"]
     defaults = parameter_defaults()
     for p in record["spec"]["parameters"]:
         default = defaults
         for key in p["name"].split("."):
             default = default[int(key)] if isinstance(default, list) else default[key]
+        post = summary[p["name"]]
         lines.append(
             f"| `{p['name']}` | {p['low']:g} to {p['high']:g} | {default:g} | {record['fitted'][p['name']]:.3f} "
-            f"| {p['reason']} |"
+            f"| {post['mean']:.3f} ({post['p05']:.3f} to {post['p95']:.3f}) | {p['reason']} |"
         )
+    stages = record["posterior"]["stages"]
+    lines += [
+        "",
+        "Tempering stages (beta: the likelihood's exponent reached; ESS: effective sample size before resampling;"
+        " acceptance: share of Metropolis moves accepted): "
+        + "; ".join(f"{st['beta']:.3g} / {st['ess']:.2f} / {st['acceptance']:.2f}" for st in stages)
+        + ".",
+    ]
     if record["profile"]:
         lines += [
             "",
@@ -124,30 +162,37 @@ def report_markdown(record: dict) -> str:
         "",
         f"## Fit: {f['check_replicates']} check replicates (seed {f['check_seed']}, not the fit's)",
         "",
-        "Simulated: mean (5th-95th percentile). Uncalibrated: mean with the documented defaults.",
+        "Point estimate: mean (5th-95th percentile) over the check replicates, random draws only; 'within' is"
+        " judged on its mean. Ensemble: mean (5th-95th percentile) over check replicates that each draw another"
+        " member, random draws and parameter uncertainty. Uncalibrated: mean with the documented defaults.",
         "",
-        "| Kind | Observed quantity | Year | Observed | Accepted | Simulated | Uncalibrated | Within | Source |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| Kind | Observed quantity | Year | Observed | Accepted | Point estimate | Ensemble | Uncalibrated | Within"
+        " | Source |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in record["table"]:
         accepted = f"{fit_number(r['lower']) or '...'} to {fit_number(r['upper']) or '...'}"
         n = fit_number
         lines.append(
             f"| {r['kind']} | {r['label']} | {r['year']} | {n(r['observed'])} | {accepted} | "
-            f"{n(r['simulated'])} ({n(r['p05'])}-{n(r['p95'])}) | {n(r['uncalibrated'])} | "
+            f"{n(r['simulated'])} ({n(r['p05'])}-{n(r['p95'])}) | "
+            f"{n(r.get('ensemble_mean'))} ({n(r.get('ensemble_p05'))}-{n(r.get('ensemble_p95'))}) | "
+            f"{n(r['uncalibrated'])} | "
             f"{'yes' if r['within'] else '**no**'} | {r['source']} |"
         )
     return "\n".join(lines) + "\n"
 
 
 def write_fit(fit: Fit, out: Path, spec_text: str, command: list[str] | None = None) -> dict:
-    """Write fit.yaml, fit.csv, history.csv and report.md into ``out``, all or nothing."""
+    """Write fit.yaml, fit.csv, ensemble.csv, history.csv and report.md into ``out``, all or nothing."""
     record = fit_record(fit, spec_text, command)
     with replace_folder(Path(out), marker=FIT_FILE) as tmp:
         (tmp / FIT_FILE).write_text(
-            yaml.safe_dump(record, sort_keys=False, allow_unicode=True, width=120), encoding="utf-8"
+            yaml.safe_dump(record, sort_keys=False, allow_unicode=True, width=120, default_flow_style=None),
+            encoding="utf-8",
         )
         fit.table.to_csv(tmp / "fit.csv", index=False)
         fit.history.to_csv(tmp / "history.csv", index=False)
+        fit.ensemble.to_csv(tmp / "ensemble.csv", index=False)
         (tmp / "report.md").write_text(report_markdown(record), encoding="utf-8")
     return record

@@ -1,21 +1,20 @@
 """`sim calibrate`: estimating the parameters that have no direct source from what a region observed.
 
 A calibration file (``calibration/<name>.yaml``) names the region, the free parameters with their
-ranges, the observed targets (value, year, tolerance, source) and the hold-out checks. The objective is
-the mean over fitted targets of ((simulated - observed) / tolerance)^2, where *simulated* is the mean over
-a fixed set of replicates (the same random streams for every candidate: common random numbers), so the
-objective is a deterministic function of the parameters. scipy's differential evolution minimises it with
-a fixed seed and deferred updating, so the same file gives the same parameters whatever the number of
-workers (``sim.analysis.executors``). The best parameters are then checked on *other* replicates (other
-seeds) against every target and hold-out; ``sim.analysis.fit_report`` writes the fit with how it was
-obtained.
+ranges, the observed targets (value, year, tolerance, source) and the hold-out checks. Each parameter set
+is judged by the mean of each target over a fixed set of replicates (the same random streams for every set:
+common random numbers, so the judgement is a deterministic function of the parameters) against the observed
+value, with an error of half the tolerance as standard deviation. ``sim.analysis.posterior`` draws the
+ensemble of parameter sets consistent with the observations (the posterior); its best-fitting set is the
+point estimate. Both are checked on *other* replicates (other seeds) against every target and hold-out;
+``sim.analysis.fit_report`` writes the fit with how it was obtained.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -24,9 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
-from scipy.optimize import differential_evolution
 
 from sim.analysis.executors import Executor, InProcess, make_executor
+from sim.analysis.posterior import ERROR_SD_PER_TOLERANCE, Posterior, sample
 from sim.data.fits import NONE, check_name, with_values
 from sim.data.parameters import defaults as parameter_defaults
 from sim.data.regions import data_file_hashes
@@ -103,12 +102,10 @@ def check_observation(o: Observation, at: str, base_year: int) -> None:
 
 
 class Method(Strict):
-    seed: int = Field(1, ge=0, description="Seed of differential evolution.")
-    popsize: int = Field(8, ge=4, le=100, description="Candidates per free parameter in each generation.")
-    maxiter: int = Field(20, ge=1, le=1000, description="Generations at most.")
-    tol: float = Field(0.01, gt=0, description="Relative convergence tolerance (scipy's tol).")
-    mutation: list[float] = Field([0.5, 1.0], min_length=2, max_length=2, description="Dithering range.")
-    recombination: float = Field(0.7, ge=0, le=1)
+    seed: int = Field(1, ge=0, description="Seed of the sampler's draws (not of the model).")
+    particles: int = Field(128, ge=16, le=10000, description="Parameter sets in the ensemble.")
+    moves: int = Field(3, ge=1, le=50, description="Metropolis moves of every particle after each tempering step.")
+    ess: float = Field(0.5, gt=0.05, lt=1, description="Effective sample size kept at each step, as a share.")
 
 
 class CalibrationSpec(Strict):
@@ -192,6 +189,16 @@ class CalibrationSpec(Strict):
         free = {p.name for p in self.parameters}
         return {k: float(v) for k, v in fitted["fitted"].items() if k not in free}
 
+    def inherited_ensemble(self) -> list[dict[str, float]]:
+        """The inherited calibration's ensemble (its members' values, less those freed here); empty if none."""
+        if self.inherit is None:
+            return []
+        from sim.data.fits import ensemble_members, read_fit, shipped_path
+
+        fitted, _ = read_fit(shipped_path(self.inherit))
+        free = {p.name for p in self.parameters}
+        return [{k: v for k, v in m.items() if k not in free} for m in ensemble_members(fitted)]
+
 
 def load_spec(path: Path) -> CalibrationSpec:
     raw = read_yaml_file(path, "the file is empty; a calibration needs a region, parameters and targets")
@@ -233,8 +240,10 @@ def simulate(
     return np.array([read_observation(table, o) for o in items])
 
 
-def objective(theta: np.ndarray, spec: CalibrationSpec) -> float:
-    values = dict(zip((p.name for p in spec.parameters), map(float, theta), strict=True))
+def objective(theta: np.ndarray, spec: CalibrationSpec, member: dict[str, float] | None = None) -> float:
+    """The mean over fitted targets of ((simulated - observed) / tolerance)^2: how far a parameter set
+    (and, for an inheriting calibration, a member of the inherited ensemble) is from the observations."""
+    values = {**(member or {}), **dict(zip((p.name for p in spec.parameters), map(float, theta), strict=True))}
     targets = [t for t in spec.targets if t.fitted]
     simulated = np.mean([simulate(spec, values, r, spec.seed, targets) for r in range(spec.replicates)], axis=0)
     observed = np.array([t.value for t in targets])
@@ -242,92 +251,103 @@ def objective(theta: np.ndarray, spec: CalibrationSpec) -> float:
     return float(np.mean(((simulated - observed) / tolerance) ** 2))
 
 
-# --- the search ------------------------------------------------------------------------------------
+def _log_likelihood(objective_value: float, targets: int) -> float:
+    """The Gaussian log-likelihood of ``sim.analysis.posterior`` from the objective (the same distances)."""
+    return -0.5 * targets * objective_value / ERROR_SD_PER_TOLERANCE**2
+
+
+def _objective(loglik: float, targets: int) -> float:
+    return -2.0 * loglik * ERROR_SD_PER_TOLERANCE**2 / targets
+
+
+# --- the ensemble ----------------------------------------------------------------------------------
 @dataclass
 class Fit:
     spec: CalibrationSpec
-    values: dict[str, float]
+    values: dict[str, float]  # the point estimate: the best-fitting set evaluated
+    member: dict[str, float]  # the inherited ensemble's member it was found with (empty if none)
     objective: float
-    generations: int
-    history: pd.DataFrame  # every candidate evaluated: generation, the parameters, the objective
+    ensemble: pd.DataFrame  # the posterior: one row per parameter set, every parameter (inherited included)
+    posterior: Posterior
+    history: pd.DataFrame  # every parameter set evaluated: stage, the parameters, the objective
     table: pd.DataFrame  # every target and hold-out: observed, simulated (check runs), within or not
     profile: pd.DataFrame  # the objective with one parameter moved off the best value: how sharply it is fixed
     seconds: float
     workers: int
 
 
-def _mapper(executor: Executor, record: list, progress: Callable[[int], None] | None):
-    """The map differential evolution calls once a generation: in order, on the workers, recorded."""
-
-    def mapper(func: Callable, candidates: Iterable) -> list[float]:
-        candidates = [np.asarray(c, dtype=float) for c in candidates]
-        out = []
-        for f in executor.map(func, candidates, chunksize=4):
-            out.append(f)
-            if progress:
-                progress(1)
-        generation = record[-1][0] + 1 if record else 0
-        record.extend((generation, c, f) for c, f in zip(candidates, out, strict=True))
-        return out
-
-    return mapper
-
-
-def evaluations_per_generation(spec: CalibrationSpec) -> int:
-    return spec.method.popsize * len(spec.parameters)
-
-
-def planned_evaluations(spec: CalibrationSpec, budget: int | None) -> int:
-    return evaluations_per_generation(spec) * (1 + _generations(spec, budget))
-
-
-def _generations(spec: CalibrationSpec, budget: int | None) -> int:
-    if budget is None:
-        return spec.method.maxiter
-    return max(1, budget // evaluations_per_generation(spec) - 1)
-
-
 def calibrate(
     spec: CalibrationSpec,
     workers: int = 1,
-    budget: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Fit:
-    """Minimise the objective; ``budget`` caps the model evaluations (whole generations)."""
+    """Draw the ensemble of parameter sets consistent with the targets; check it and its best set."""
     start = time.perf_counter()
     _check_runs(spec, {}, 0)  # a target or hold-out naming no result fails now, not after the search
-    record: list = []
-    with make_executor(workers) as executor:
-        m = spec.method
-        result = differential_evolution(
-            objective,
-            [(p.low, p.high) for p in spec.parameters],
-            args=(spec,),
-            seed=m.seed,
-            popsize=m.popsize,
-            maxiter=_generations(spec, budget),
-            tol=m.tol,
-            mutation=tuple(m.mutation),
-            recombination=m.recombination,
-            init="latinhypercube",
-            polish=False,  # a gradient polish would chase the replicates' noise
-            updating="deferred",  # the same path whatever the number of workers
-            workers=_mapper(executor, record, progress),
-        )
-        values = dict(zip((p.name for p in spec.parameters), map(float, result.x), strict=True))
-        profile = objective_profile(spec, result.x, executor)
-        table = check(spec, values, executor)
     names = [p.name for p in spec.parameters]
-    history = pd.DataFrame([(g, *c, f) for g, c, f in record], columns=["generation", *names, "objective"])
-    return Fit(
-        spec, values, float(result.fun), int(result.nit), history, table, profile, time.perf_counter() - start, workers
+    inherited = spec.inherited_ensemble()
+    fitted_targets = sum(t.fitted for t in spec.targets)
+    with make_executor(workers) as executor:
+
+        def loglik(theta: np.ndarray, members: np.ndarray) -> np.ndarray:
+            jobs = [(t, inherited[m] if inherited else None) for t, m in zip(theta, members, strict=True)]
+            out = executor.map(_objective_job, [(spec, t, m) for t, m in jobs], chunksize=4)
+            return np.array([_log_likelihood(f, fitted_targets) for f in out])
+
+        m = spec.method
+        posterior = sample(
+            loglik,
+            np.array([p.low for p in spec.parameters]),
+            np.array([p.high for p in spec.parameters]),
+            m.particles,
+            np.random.default_rng(m.seed),
+            moves=m.moves,
+            ess=m.ess,
+            members=len(inherited),
+            progress=progress,
+        )
+        best, best_member, best_ll = posterior.best()
+        values = dict(zip(names, map(float, best), strict=True))
+        member = inherited[best_member] if inherited else {}
+        ensemble = pd.DataFrame(posterior.theta, columns=names)
+        if inherited:
+            ensemble = pd.concat([pd.DataFrame([inherited[i] for i in posterior.members]), ensemble], axis=1)
+        profile = objective_profile(spec, best, member, executor)
+        table = check(spec, {**member, **values}, executor, ensemble=ensemble.to_dict(orient="records"))
+    history = pd.DataFrame(
+        [
+            (stage, *t, mem, _objective(ll, fitted_targets))
+            for stage, thetas, mems, lls in posterior.evaluated
+            for t, mem, ll in zip(thetas, mems, lls, strict=True)
+        ],
+        columns=["stage", *names, "inherited_member", "objective"],
     )
+    if not inherited:
+        history = history.drop(columns="inherited_member")
+    return Fit(
+        spec,
+        values,
+        member,
+        _objective(best_ll, fitted_targets),
+        ensemble,
+        posterior,
+        history,
+        table,
+        profile,
+        time.perf_counter() - start,
+        workers,
+    )
+
+
+def _objective_job(args: tuple) -> float:
+    spec, theta, member = args
+    return objective(theta, spec, member)
 
 
 PROFILE_STEPS = (-0.10, -0.05, 0.05, 0.10)  # as shares of each parameter's range
 
 
-def objective_profile(spec: CalibrationSpec, best: np.ndarray, executor: Executor) -> pd.DataFrame:
+def objective_profile(spec: CalibrationSpec, best: np.ndarray, member: dict, executor: Executor) -> pd.DataFrame:
     """The objective with each parameter in turn moved by 5% and 10% of its range (the others at their
     best): a flat profile means the targets do not pin that parameter down."""
     points, rows = [], []
@@ -338,7 +358,7 @@ def objective_profile(spec: CalibrationSpec, best: np.ndarray, executor: Executo
             if p.low <= x[i] <= p.high:
                 points.append(x)
                 rows.append((p.name, step, float(x[i])))
-    job = partial(objective, spec=spec)
+    job = partial(objective, spec=spec, member=member)
     values = list(executor.map(job, points))
     return pd.DataFrame(
         [(*r, v) for r, v in zip(rows, values, strict=True)], columns=["parameter", "step", "value", "objective"]
@@ -357,24 +377,31 @@ def _check_runs(spec: CalibrationSpec, values: dict[str, float], replicate: int)
     return np.concatenate([targets, held])
 
 
+def _check_member(spec: CalibrationSpec, ensemble: list[dict[str, float]], replicate: int) -> np.ndarray:
+    """A check replicate with its own member of the ensemble (members spread evenly over the replicates)."""
+    return _check_runs(spec, ensemble[replicate * len(ensemble) // spec.check_replicates], replicate)
+
+
 def check(
     spec: CalibrationSpec,
     values: dict[str, float],
     executor: Executor | None = None,
     compare_defaults: bool = True,
+    ensemble: list[dict[str, float]] | None = None,
 ) -> pd.DataFrame:
-    """Every target and hold-out on the check replicates (the check seed): mean and 90% interval, and
-    optionally the mean with the documented defaults (no calibration) for comparison. ``executor``:
-    where the runs are done (default: in this process)."""
+    """Every target and hold-out on the check replicates (the check seed): with the point estimate, mean
+    and 90% interval (random draws only); with the ensemble, if given, mean and 90% interval over replicates
+    that each use another member (random draws and parameter uncertainty); optionally the mean with the
+    documented defaults (no calibration) for comparison. ``executor``: where the runs are done (default: in
+    this process). Whether a target is met is judged on the point estimate's mean."""
     executor = executor or InProcess()
     reps = range(spec.check_replicates)
     rows = []
-    runs = {}
-    for label, vals in (("fitted", values), ("defaults", {})):
-        if label == "defaults" and not compare_defaults:
-            continue
-        job = partial(_check_runs, spec, vals)
-        runs[label] = np.array(list(executor.map(job, reps)))
+    runs = {"fitted": np.array(list(executor.map(partial(_check_runs, spec, values), reps)))}
+    if compare_defaults:
+        runs["defaults"] = np.array(list(executor.map(partial(_check_runs, spec, {}), reps)))
+    if ensemble:
+        runs["ensemble"] = np.array(list(executor.map(partial(_check_member, spec, ensemble), reps)))
     items: list[Observation] = [*spec.targets, *spec.holdouts]
     for k, o in enumerate(items):
         sims = runs["fitted"][:, k]
@@ -386,24 +413,28 @@ def check(
         else:
             kind, lower, upper, observed = "hold-out", o.lower, o.upper, None
         within = (lower is None or mean >= lower) and (upper is None or mean <= upper)
-        rows.append(
-            {
-                "kind": kind,
-                "label": o.label,
-                "indicator": o.indicator,
-                "group": o.group,
-                "year": o.year,
-                "observed": observed,
-                "lower": lower,
-                "upper": upper,
-                "simulated": mean,
-                "p05": float(np.percentile(sims, 5)),
-                "p95": float(np.percentile(sims, 95)),
-                "within": bool(within),
-                "uncalibrated": float(before),
-                "source": o.source,
+        row = {
+            "kind": kind,
+            "label": o.label,
+            "indicator": o.indicator,
+            "group": o.group,
+            "year": o.year,
+            "observed": observed,
+            "lower": lower,
+            "upper": upper,
+            "simulated": mean,
+            "p05": float(np.percentile(sims, 5)),
+            "p95": float(np.percentile(sims, 95)),
+            "within": bool(within),
+        }
+        if ensemble:
+            members = runs["ensemble"][:, k]
+            row |= {
+                "ensemble_mean": float(members.mean()),
+                "ensemble_p05": float(np.percentile(members, 5)),
+                "ensemble_p95": float(np.percentile(members, 95)),
             }
-        )
+        rows.append(row | {"uncalibrated": float(before), "source": o.source})
     return pd.DataFrame(rows)
 
 
@@ -425,6 +456,9 @@ def validate(name: str, replicates: int | None = None, workers: int = 1) -> Vali
     # the values inherited at fit time, not the inherited calibration as it is now
     spec = CalibrationSpec.model_validate({**record["spec"], "inherit": None})
     values = {**((record.get("inherited") or {}).get("values") or {}), **record["fitted"]}
+    from sim.data.fits import ensemble_members
+
+    ensemble = ensemble_members(record)
     if replicates is not None:
         spec = spec.model_copy(update={"check_replicates": replicates})
     notes = []
@@ -432,5 +466,5 @@ def validate(name: str, replicates: int | None = None, workers: int = 1) -> Vali
     if changed:
         notes.append(f"packaged data changed since the fit: {', '.join(changed)}")
     with make_executor(workers) as executor:
-        table = check(spec, values, executor, compare_defaults=False)
+        table = check(spec, values, executor, compare_defaults=False, ensemble=ensemble)
     return Validation(spec.region, table, notes)

@@ -1,7 +1,9 @@
 """Calibrations: the parameter sets fitted so that a region's base year reproduces what it observed.
 
-A fit file (YAML) holds the fitted values, the care-parameter overrides they make, the targets with the
-fit achieved, and how it was obtained. `sim calibrate` writes it (see ``sim/analysis/fitting.py``); the package
+A fit file (YAML) holds the point estimate (the best-fitting parameter set), the care-parameter overrides
+it makes, the ensemble of parameter sets consistent with the observations (the posterior: runs draw their
+parameters from it unless a scenario asks for the point estimate), the targets with the fit achieved, and
+how it was obtained. `sim calibrate` writes it (see ``sim/analysis/fitting.py``); the package
 ships one per region as ``sim/data/calibrations/<region>-<base year>.yaml``, a copy of the committed
 ``calibration/<name>/fit.yaml``. A scenario names the calibration it uses under ``calibration``: by default
 its region's shipped one, ``none`` for the documented defaults alone, another shipped name, or the path of
@@ -45,8 +47,25 @@ def _read_cached(path: str, mtime: float) -> tuple[dict, str]:
     return yaml.safe_load(data), hashlib.sha256(data).hexdigest()
 
 
+def ensemble_members(fit: dict) -> list[dict[str, float]]:
+    """The fit's ensemble as one {dotted parameter name: value} per member; empty for a fit without one."""
+    ensemble = fit.get("ensemble") or {}
+    names = ensemble.get("parameters") or []
+    return [dict(zip(names, map(float, row), strict=True)) for row in ensemble.get("members") or []]
+
+
+def member_parameters(calibration: dict, member: int | None) -> dict[str, Any]:
+    """The care-parameter overrides of one ensemble member (None: the point estimate)."""
+    if member is None:
+        return calibration["parameters"]
+    from sim.data.parameters import defaults
+
+    point = calibration["parameters"]
+    return {**point, **with_values(calibration["ensemble"][member], {**defaults(), **point})}
+
+
 def resolve(name: str, region: str, base_year: int) -> dict | None:
-    """The calibration a scenario asks for, as {name, file, sha256, fitted, parameters}, or None.
+    """The calibration a scenario asks for, as {name, file, sha256, fitted, parameters, ensemble}, or None.
 
     Raises ValueError (saying what is allowed) for an unknown name, an unreadable file or another region's
     fit."""
@@ -80,6 +99,7 @@ def resolve(name: str, region: str, base_year: int) -> dict | None:
         "sha256": sha,
         "fitted": fit.get("fitted", {}),
         "parameters": fit["parameters"],
+        "ensemble": ensemble_members(fit),
     }
 
 

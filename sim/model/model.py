@@ -22,6 +22,7 @@ import mesa
 import numpy as np
 
 from sim.data.demography import AGES
+from sim.data.fits import member_parameters
 from sim.data.fits import resolve as resolve_calibration
 from sim.data.levels import N_LEVELS
 from sim.data.parameters import Parameters, care_baselines
@@ -42,6 +43,14 @@ def replicate_rng(seed: int, replicate: int, stream: int = 0) -> np.random.Gener
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
+def ensemble_member(seed: int, replicate: int, members: int) -> int:
+    """The member of a calibration's ensemble that replicate r uses: a permutation of the members drawn from
+    the seed alone (so every scenario with this seed pairs replicate r with the same member: common random
+    numbers across parameter sets too), taken in order, so replicates use distinct members until all are used."""
+    order = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2**32 - 1,))).permutation(members)
+    return int(order[replicate % members])
+
+
 class AgeingModel(mesa.Model):
     """A region's population aged 60+ and its care system, one agent per ``scale`` persons, stepped yearly."""
 
@@ -55,7 +64,13 @@ class AgeingModel(mesa.Model):
         self.year = scenario.base_year
         self.scale = scenario.scale
         self.calibration = resolve_calibration(scenario.calibration, scenario.region, scenario.base_year)
-        self.p = Parameters(self.calibration["parameters"] if self.calibration else {}, scenario.data.parameters)
+        self.member = None  # the calibration's ensemble member this replicate uses (None: the point estimate)
+        if self.calibration and self.calibration["ensemble"] and scenario.parameter_sets == "ensemble":
+            self.member = scenario.parameter_member
+            if self.member is None:
+                self.member = ensemble_member(scenario.seed, replicate, len(self.calibration["ensemble"]))
+        fitted = member_parameters(self.calibration, self.member) if self.calibration else {}
+        self.p = Parameters(fitted, scenario.data.parameters)
         self.baseline = care_baselines()[scenario.region]
         self.elders = Elders(COLUMNS if care else {})
         self.record = YearlyRecord(scale=self.scale)

@@ -266,7 +266,16 @@ def _source_line(runs: list[Run], L: dict) -> str:
         region=region,
         seed=first.scenario["seed"],
         replicates=first.scenario["replicates"],
+        spread=L["spread"][spread_kind(first.manifest)],
     )
+
+
+def spread_kind(manifest: dict) -> str:
+    """What a run's intervals include, as a key of the labels' ``spread``: none, random or parameters."""
+    if manifest["scenario"]["replicates"] == 1:
+        return "none"
+    calibration = manifest.get("calibration") or {}
+    return "parameters" if calibration.get("parameter_sets") == "ensemble" else "random"
 
 
 def figure(chart: str, runs: list[Run], lang: str = "en") -> Figure:
@@ -332,18 +341,22 @@ def _targets_figure(runs: list[Run], L: dict) -> Figure:
             series = run.series(indicator, group)
             _band(ax, series, "#0072B2" if i == 0 else "#E69F00", run.name, RUN_STYLES[i % len(RUN_STYLES)])
             met = bool(t["met_at_target_year"])
+            colour = ("#009E73" if met else "#D55E00") if t["kind"] == "outcome" else "#555555"
             ax.plot(
                 [t["target_year"]],
                 [t["value_at_target_year"]],
                 "o",
-                color="#009E73" if met else "#D55E00",
+                color=colour,
                 markersize=5,
                 zorder=5,
             )
         t = targets[targets["target"] == name].iloc[0]
         ax.axhline(t["target_value"], color="#000000", linewidth=1, linestyle="--", label=c["target"])
         ax.axvline(t["target_year"], color="#999999", linewidth=0.8, linestyle=":")
-        verdict = c["met"] if bool(t["met_at_target_year"]) else c["not_met"]
+        if t["kind"] == "outcome":
+            verdict = c["met"] if bool(t["met_at_target_year"]) else c["not_met"]
+        else:  # a commitment is what the scenario sets: delivered or not, never an achievement
+            verdict = c["delivered"] if bool(t["met_at_target_year"]) else c["not_delivered"]
         ax.set_title(f"{target.labels[L['lang']]}: {verdict}", fontsize=8, loc="left")
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=5, integer=True))
         if t["target_value"] >= 100:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 import textwrap
 from datetime import date
 from itertools import product
@@ -21,6 +22,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 
 from sim import __version__
 from sim.outputs.charts import CHARTS, Run, figure, font_family, labels
+from sim.outputs.evaluation_chart import evaluation_figure
 from sim.outputs.formats import number, shown, shown_label
 from sim.results.catalogue import BREAKDOWN, catalogue
 from sim.results.files import write_atomic, write_text
@@ -68,10 +70,18 @@ def targets_table(runs: list[Run], lang: str) -> pd.DataFrame:
                 {
                     **({R["summary"]: run.name} if len(runs) > 1 else {}),
                     R["target"]: catalogue().target(t.target).labels[lang],
+                    R["kind"]: R["kinds"][t.kind],
                     R["by"]: t.target_year,
                     R["target_value"]: number(t.target_value),
+                    R["scheduled"]: "-" if pd.isna(t.scheduled) else number(t.scheduled),
                     R["value_then"]: number(t.value_at_target_year),
-                    R["met"]: R["answer_yes"] if t.met_at_target_year else R["answer_no"],
+                    R["met"]: (
+                        (R["answer_yes"] if t.met_at_target_year else R["answer_no"])
+                        if t.kind == "outcome"
+                        else R["delivered"]
+                        if t.met_at_target_year
+                        else R["not_delivered"]
+                    ),
                     R["first_met"]: "-" if pd.isna(t.first_year_met) else str(int(t.first_year_met)),
                     R["gap"]: number(t.gap_at_target_year),
                 }
@@ -140,11 +150,53 @@ def _generated(runs: list[Run], lang: str) -> str:
     )
 
 
+def evaluation_table(folder: Path, lang: str) -> pd.DataFrame:
+    """The verdict table of an evaluation folder (``sim evaluate``), in the report's words."""
+    R, V = labels(lang)["report"], labels(lang)["charts"]["evaluation"]["verdicts"]
+    table = pd.read_csv(Path(folder) / "evaluation.csv")
+    rows = []
+    for t in table.itertuples():
+        share = catalogue()[catalogue().target(t.target).indicator].unit == "share"
+
+        def fmt(v: float, share: bool = share) -> str:
+            return "-" if pd.isna(v) else (f"{v:.1%}" if share else number(v))
+
+        rows.append(
+            {
+                R["target"]: catalogue().target(t.target).labels[lang],
+                R["kind"]: R["kinds"][t.kind],
+                R["by"]: t.target_year,
+                R["target_value"]: fmt(t.target_value),
+                R["scheduled"]: fmt(t.scheduled),
+                R["p_met"]: f"{t.p_met:.2f}",
+                R["verdict"]: V[t.verdict],
+                R["expected"]: f"{fmt(t.expected)} ({fmt(t.p05)}-{fmt(t.p95)})",
+                R["before"]: f"{fmt(t.prior_expected)} ({fmt(t.prior_p05)}-{fmt(t.prior_p95)})",
+                R["what_it_takes"]: t.what_it_takes if isinstance(t.what_it_takes, str) else "",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def evaluation_text(folder: Path, lang: str) -> tuple[str, str]:
+    R = labels(lang)["report"]
+    record = json.loads((Path(folder) / "evaluation.json").read_text(encoding="utf-8"))
+    text = R["evaluation_text"].format(
+        runs=record["replicates"],
+        observations=record["observations_used"],
+        as_of=record["as_of"],
+        ess=record["effective_size"],
+        on_track=record["thresholds"]["on_track"],
+        off_track=record["thresholds"]["off_track"],
+    )
+    return R["evaluation"].format(as_of=record["as_of"]), text
+
+
 def charts_for(runs: list[Run]) -> list[str]:
     return [c for c in CHARTS if c != "targets" or any(not r.targets.empty for r in runs)]
 
 
-def html_report(runs: list[Run], lang: str = "en") -> str:
+def html_report(runs: list[Run], lang: str = "en", evaluation: Path | None = None) -> str:
     L, R = labels(lang), labels(lang)["report"]
     font = ", ".join(f"'{f}'" for f in font_family(lang)) + ", sans-serif"
     parts = [
@@ -168,6 +220,19 @@ def html_report(runs: list[Run], lang: str = "en") -> str:
     targets = targets_table(runs, lang)
     if not targets.empty:
         parts += [f"<h2>{R['targets']}</h2>", targets.to_html(index=False, border=0)]
+    if evaluation is not None:
+        title, text = evaluation_text(evaluation, lang)
+        fig = evaluation_figure(evaluation, lang)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=200)
+        plt.close(fig)
+        data = base64.b64encode(buf.getvalue()).decode("ascii")
+        parts += [
+            f"<h2>{html.escape(title)}</h2>",
+            f"<p>{html.escape(text)}</p>",
+            evaluation_table(evaluation, lang).to_html(index=False, border=0),
+            f"<figure><img alt='{html.escape(title)}' src='data:image/png;base64,{data}'></figure>",
+        ]
     parts.append(f"<h2>{R['charts']}</h2>")
     for chart in charts_for(runs):
         buf = io.BytesIO()
@@ -187,7 +252,7 @@ def html_report(runs: list[Run], lang: str = "en") -> str:
     return "\n".join(parts)
 
 
-def pdf_report(runs: list[Run], path: Path, lang: str = "en") -> None:
+def pdf_report(runs: list[Run], path: Path, lang: str = "en", evaluation: Path | None = None) -> None:
     R = labels(lang)["report"]
     bold = "bold" if lang == "en" else "normal"  # the CJK font has one weight
     a4 = (8.27, 11.69)
@@ -216,6 +281,19 @@ def pdf_report(runs: list[Run], path: Path, lang: str = "en") -> None:
             _pdf_table(fig, y - 0.02, R["targets"], targets)
         pdf.savefig(fig)
         plt.close(fig)
+        if evaluation is not None:
+            title, text = evaluation_text(evaluation, lang)
+            fig = plt.figure(figsize=a4)
+            fig.text(0.08, 0.95, title, fontsize=12, weight=bold)
+            lines = textwrap.wrap(text, 100 if lang == "en" else 46)
+            for i, line in enumerate(lines):
+                fig.text(0.08, 0.92 - 0.018 * i, line)
+            _pdf_table(fig, 0.9 - 0.018 * len(lines), "", evaluation_table(evaluation, lang))
+            pdf.savefig(fig)
+            plt.close(fig)
+            fig = evaluation_figure(evaluation, lang)
+            pdf.savefig(fig)
+            plt.close(fig)
         for chart in charts_for(runs):
             fig = figure(chart, runs, lang)
             pdf.savefig(fig)
@@ -252,12 +330,15 @@ def _pdf_table(fig, top: float, title: str, table: pd.DataFrame) -> float:
     return top - 0.03 - height
 
 
-def write_report(runs: list[Run], path: Path, fmt: str = "html", lang: str = "en") -> Path:
-    """Write the report to a temporary file beside ``path``, then rename it: never a partial report."""
+def write_report(
+    runs: list[Run], path: Path, fmt: str = "html", lang: str = "en", evaluation: Path | None = None
+) -> Path:
+    """Write the report to a temporary file beside ``path``, then rename it: never a partial report.
+    ``evaluation``: a folder of ``sim evaluate`` whose verdicts get a section."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "html":
-        return write_text(path, html_report(runs, lang))
+        return write_text(path, html_report(runs, lang, evaluation))
     if fmt == "pdf":
-        return write_atomic(path, lambda tmp: pdf_report(runs, tmp, lang))
+        return write_atomic(path, lambda tmp: pdf_report(runs, tmp, lang, evaluation))
     raise ValueError(f"unknown report format {fmt!r} (allowed: html, pdf)")

@@ -81,19 +81,65 @@ def headline_table(result) -> Table:
 def targets_table(result) -> Table:
     from sim.outputs.formats import number
 
-    table = Table(title="Plan targets")
-    for col in ("target", "by", "target value", "value then", "met", "first met", "gap then"):
-        table.add_column(col, justify="left" if col == "target" else "right")
+    table = Table(title="Plan targets (commitments: set by the scenario; outcomes: projected)")
+    for col in ("target", "kind", "by", "target value", "scheduled", "value then", "met", "first met", "gap then"):
+        table.add_column(col, justify="left" if col in ("target", "kind") else "right")
     for t in result.targets.itertuples():
         first = "-" if pd.isna(t.first_year_met) else str(int(t.first_year_met))
+        if t.kind == "outcome":
+            met = "yes" if t.met_at_target_year else "no"
+        else:
+            met = "delivered" if t.met_at_target_year else "not delivered"
         table.add_row(
             t.target,
+            t.kind,
             str(t.target_year),
             number(t.target_value),
+            "-" if pd.isna(t.scheduled) else number(t.scheduled),
             number(t.value_at_target_year),
-            "yes" if t.met_at_target_year else "no",
+            met,
             first,
             number(t.gap_at_target_year),
+        )
+    return table
+
+
+def evaluation_table(ev) -> Table:
+    """The verdict table of ``sim evaluate``: each target's probability and verdict, expected value and 90%
+    interval given the observations (and before them), and what it would take."""
+    from sim.outputs.formats import number
+
+    table = Table(title=f"{ev.scenario.name}: targets as of {ev.as_of}")
+    columns = (
+        "target",
+        "kind",
+        "by",
+        "target",
+        "P(met)",
+        "verdict",
+        "expected (90%)",
+        "before observations",
+        "what it would take",
+    )
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    for t in ev.table.itertuples():
+        share = t.target_value <= 1 and t.expected <= 1
+
+        def fmt(v: float, share: bool = share) -> str:
+            return f"{v:.1%}" if share else number(v)
+
+        scheduled = "" if pd.isna(t.scheduled) else f"scheduled {fmt(t.scheduled)}"
+        table.add_row(
+            t.target,
+            t.kind,
+            str(t.target_year),
+            ("<= " if t.direction == "at_most" else ">= ") + fmt(t.target_value),
+            f"{t.p_met:.2f}",
+            t.verdict,
+            f"{fmt(t.expected)} ({fmt(t.p05)}-{fmt(t.p95)})",
+            f"{fmt(t.prior_expected)} ({fmt(t.prior_p05)}-{fmt(t.prior_p95)}), P {t.prior_p_met:.2f}",
+            scheduled or (t.what_it_takes if isinstance(t.what_it_takes, str) else ""),
         )
     return table
 
@@ -102,9 +148,12 @@ def fit_table(table: pd.DataFrame, title: str) -> Table:
     from sim.analysis.fit_report import fit_number as n
 
     t = Table(title=title)
-    for col in ("kind", "observed quantity", "year", "observed", "accepted", "simulated (90%)", "within"):
+    ensemble = "ensemble_mean" in table
+    columns = ["kind", "observed quantity", "year", "observed", "accepted", "point estimate (90%)"]
+    for col in columns + ["ensemble (90%)"] * ensemble + ["within"]:
         t.add_column(col, overflow="fold")
     for r in table.itertuples():
+        members = [f"{n(r.ensemble_mean)} ({n(r.ensemble_p05)}-{n(r.ensemble_p95)})"] if ensemble else []
         t.add_row(
             r.kind,
             r.label,
@@ -112,6 +161,7 @@ def fit_table(table: pd.DataFrame, title: str) -> Table:
             n(r.observed),
             f"{n(r.lower) or '...'} to {n(r.upper) or '...'}",
             f"{n(r.simulated)} ({n(r.p05)}-{n(r.p95)})",
+            *members,
             "yes" if r.within else "[bold red]no[/]",
         )
     return t

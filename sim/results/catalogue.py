@@ -105,6 +105,9 @@ class Target:
     indicator: str
     group: str
     labels: Labels
+    kind: str  # commitment (the scenario sets it: scheduled and delivered) or outcome (projected: a verdict)
+    lever: str | None  # the scenario key that moves it most directly
+    effect: int  # +1: raising the lever raises the indicator; -1: lowers it
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,19 @@ def parse(raw: dict) -> Catalogue:
     }
     targets = {}
     for name, entry in raw["targets"].items():
-        t = Target(str(name), entry["indicator"], str(entry.get("group", "all")), _labels(entry, f"targets.{name}"))
+        t = Target(
+            str(name),
+            entry["indicator"],
+            str(entry.get("group", "all")),
+            _labels(entry, f"targets.{name}"),
+            entry["kind"],
+            entry.get("lever"),
+            int(entry.get("effect", 0)),
+        )
+        if t.kind not in ("commitment", "outcome") or (t.lever is not None) != (t.effect in (-1, 1)):
+            raise ValueError(
+                f"{FILE}: targets.{name}: kind must be commitment or outcome; a lever needs effect 1 or -1"
+            )
         ind = indicators.get(t.indicator)
         if ind is None or t.group not in ind.values["group"]:
             raise ValueError(f"{FILE}: targets.{name}: no indicator {t.indicator} with group {t.group}")

@@ -61,7 +61,7 @@ def run_scenario(scenario: Scenario, on_replicate_done: Callable[[int], None] | 
             on_replicate_done(r)
     results = pd.concat(tables, ignore_index=True)
     summary = summarise(results)
-    targets = check_targets(summary, scenario.targets)
+    targets = check_targets(summary, scenario.targets, scenario)
     return RunResult(scenario, results, summary, targets, seconds, time.perf_counter() - start)
 
 
@@ -85,11 +85,36 @@ def code_version() -> dict:
 
 
 def calibration_record(scenario: Scenario) -> dict | None:
-    """Which fitted parameter set the run used: name, file, its SHA-256 and the fitted values."""
+    """Which fitted parameter sets the run used: name, file, its SHA-256, the point estimate, and the
+    ensemble member each replicate drew (none when the scenario asks for the point estimate)."""
+    from sim.data.fits import resolve
+    from sim.model.model import ensemble_member
+
+    found = resolve(scenario.calibration, scenario.region, scenario.base_year)
+    if found is None:
+        return None
+    size = len(found["ensemble"]) if scenario.parameter_sets == "ensemble" else 0
+    members = None
+    if size:
+        fixed = scenario.parameter_member
+        members = [
+            fixed if fixed is not None else ensemble_member(scenario.seed, r, size) for r in range(scenario.replicates)
+        ]
+    return {k: found[k] for k in ("name", "file", "sha256", "fitted")} | {
+        "parameter_sets": ("member" if scenario.parameter_member is not None else "ensemble") if size else "point",
+        "ensemble_size": len(found["ensemble"]),
+        "replicate_members": members,
+    }
+
+
+def interval_meaning(scenario: Scenario) -> str:
+    """What the spread across a run's replicates includes: 'random draws', or also 'parameter uncertainty'."""
     from sim.data.fits import resolve
 
     found = resolve(scenario.calibration, scenario.region, scenario.base_year)
-    return None if found is None else {k: found[k] for k in ("name", "file", "sha256", "fitted")}
+    ensemble = found is not None and found["ensemble"] and scenario.parameter_sets == "ensemble"
+    ensemble = ensemble and scenario.parameter_member is None
+    return "random draws and parameter uncertainty" if ensemble else "random draws"
 
 
 def environment() -> dict:
@@ -116,6 +141,7 @@ def manifest(result: RunResult, command: list[str] | None = None) -> dict:
         "code": code_version(),
         "data_files_sha256": data_file_hashes(),
         "calibration": calibration_record(s),
+        "intervals": f"90% interval across replicates: {interval_meaning(s)}",
         "wall_seconds": round(result.wall_seconds, 3),
         "replicate_seconds": [round(t, 3) for t in result.replicate_seconds],
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -1,5 +1,8 @@
 """Plan targets: which plan indicators a scenario can target (declared in the indicator catalogue), and
-whether and when each target is met."""
+whether and when each target is met. A target on a quantity the scenario sets itself (beds built, trainees)
+is a *commitment*: reported with what the scenario schedules and what the model delivers, not as an
+achievement; an *outcome* (occupancy, certified workers per 10,000, waiting list...) is what the model
+projects, and is met or not."""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from sim.results.query import value
 TARGETS = {name: (t.indicator, t.group) for name, t in catalogue().targets.items()}
 COLUMNS = [
     "target",
+    "kind",
+    "scheduled",
     "direction",
     "target_value",
     "target_year",
@@ -24,12 +29,19 @@ COLUMNS = [
 ]
 
 
-def check_targets(summary: pd.DataFrame, targets: list) -> pd.DataFrame:
+def check_targets(summary: pd.DataFrame, targets: list, scenario=None) -> pd.DataFrame:
     """One row per target, from the replicate means in ``summary``. The gap is target minus value for
-    'at_least' targets and value minus target for 'at_most' ones: positive means short of the target."""
+    'at_least' targets and value minus target for 'at_most' ones: positive means short of the target.
+    ``scheduled``: for a commitment, what the scenario's lever gives by the target year (needs ``scenario``)."""
     rows = []
     for t in targets:
         indicator, group = TARGETS[t.indicator]
+        info = catalogue().target(t.indicator)
+        planned = np.nan
+        if scenario is not None and info.kind == "commitment":
+            from sim.scenario.levers import scheduled
+
+            planned = scheduled(scenario, info, t.year)
         series = value(summary, indicator, group=group, column="mean")
         ok = series >= t.value if t.direction == "at_least" else series <= t.value
         at_year = series.get(t.year, np.nan)
@@ -37,6 +49,8 @@ def check_targets(summary: pd.DataFrame, targets: list) -> pd.DataFrame:
         rows.append(
             (
                 t.indicator,
+                info.kind,
+                planned,
                 t.direction,
                 t.value,
                 t.year,

@@ -53,7 +53,11 @@ def set_value(raw: dict, path: str, value: Any, source: str) -> None:
 
 
 def read_scenario_file(path: Path) -> dict:
-    return read_yaml_file(path, "the file is empty; a scenario needs at least `region`")
+    """A scenario file's data; an ``observed`` file named relative to it becomes a path from here."""
+    raw = read_yaml_file(path, "the file is empty; a scenario needs at least `region`")
+    if isinstance(raw, dict) and isinstance(raw.get("observed"), str) and not Path(raw["observed"]).is_absolute():
+        raw["observed"] = str(Path(path).parent / raw["observed"])
+    return raw
 
 
 def read_yaml_file(path: Path, if_empty: str) -> Any:

@@ -3,12 +3,13 @@ need more than one key (years within the run, levers within their ranges, known 
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from sim.data.regions import disability_trends, load_region, region_keys
-from sim.scenario.errors import FieldError, Strict, parse_mapping
+from sim.scenario.errors import FieldError, ScenarioError, Strict, parse_mapping
 
 
 class DataOverrides(Strict):
@@ -215,6 +216,23 @@ class Scenario(Strict):
         " defaults alone), a shipped calibration's name, or the path of a fit file written by `sim calibrate`."
         " data.parameters apply on top.",
     )
+    parameter_sets: Literal["ensemble", "point"] = Field(
+        "ensemble",
+        description="Which of the calibration's parameter sets a replicate uses: 'ensemble' (each replicate draws"
+        " its own member of the posterior ensemble, so intervals include parameter uncertainty) or 'point' (every"
+        " replicate the best-fitting set: intervals are random draws only).",
+    )
+    parameter_member: int | None = Field(
+        None,
+        ge=0,
+        description="One member of the ensemble for every replicate (null: each replicate draws its own). A sweep"
+        " factor over it treats parameter uncertainty as an uncertain factor.",
+    )
+    observed: str | None = Field(
+        None,
+        description="CSV of observed figures (indicator, year, value, tolerance, source) that `sim evaluate` conditions"
+        " the plan on; a path relative to the scenario file.",
+    )
     data: DataOverrides = Field(default_factory=DataOverrides)
     policy: Policy = Field(default_factory=Policy)
     targets: list[Target] = Field(default_factory=list, description="Plan targets checked every year.")
@@ -240,9 +258,28 @@ class Scenario(Strict):
         from sim.data.fits import resolve
 
         try:
-            resolve(self.calibration, self.region, self.base_year)
+            found = resolve(self.calibration, self.region, self.base_year)
         except ValueError as e:
             raise FieldError("calibration", self.calibration, str(e)) from None
+        if self.parameter_member is not None:
+            size = len(found["ensemble"]) if found else 0
+            if self.parameter_sets == "point" or not size:
+                raise FieldError(
+                    "parameter_member",
+                    self.parameter_member,
+                    "needs parameter_sets: ensemble and a calibration with one",
+                )
+            if self.parameter_member >= size:
+                raise FieldError(
+                    "parameter_member", self.parameter_member, f"must be below the ensemble's size ({size})"
+                )
+        if self.observed is not None:
+            from sim.analysis.evaluation import load_observations
+
+            try:
+                load_observations(Path(self.observed), self.base_year, self.horizon)
+            except ScenarioError as e:
+                raise FieldError("observed", self.observed, str(e).removeprefix(f"{self.observed}: ")) from None
         _check_paths(self.policy, "policy", self.base_year, self.horizon)
         _check_targets(self.targets, self.base_year, self.horizon)
         if self.policy.insurance.start_year is not None and not self.base_year <= self.policy.insurance.start_year:
