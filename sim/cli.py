@@ -415,6 +415,7 @@ def evaluate(
     take."""
     from sim.analysis.evaluation import Thresholds, describe_weights, load_observations, write_evaluation
     from sim.analysis.evaluation import evaluate as evaluate_plan
+    from sim.analysis.executors import ExecutorError
     from sim.results.files import OutputError, check_output_dir
 
     if workers is not None and scheduler is not None:
@@ -454,7 +455,7 @@ def evaluate(
                 scheduler=scheduler,
                 progress=lambda n: progress.advance(task, n),
             )
-        except ScenarioError as e:
+        except (ScenarioError, ExecutorError) as e:
             fail(str(e))
     try:
         write_evaluation(ev, out, observed, command=["sim", *sys.argv[1:]])

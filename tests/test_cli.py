@@ -86,8 +86,8 @@ BAD = {
     ),
     "unknown_calibration": (
         "region: tianjin\ncalibration: tianjin-2030\n",
-        "calibration = 'tianjin-2030': unknown calibration (allowed: default, none, china-2020, city003-2020, shengzhou-2020, "
-        "tianjin-2020, wenzhou-2020, xuchang-2020, or the path of a fit file)",
+        "calibration = 'tianjin-2030': unknown calibration (allowed: default, none, china-2020, city003-2020, "
+        "shengzhou-2020, tianjin-2020, wenzhou-2020, xuchang-2020, or the path of a fit file)",
     ),
     "calibration_of_another_region": (
         "region: tianjin\ncalibration: wenzhou-2020\n",

@@ -2,6 +2,7 @@
 observation files are refused in one line, and the same inputs give the same verdicts on 1 or 2 workers."""
 
 import json
+import logging
 
 import numpy as np
 import pandas as pd
@@ -138,14 +139,22 @@ def _evaluate(tmp_path, observed, out, *extra):
     return runner.invoke(app, [*args, "--set", "horizon=2026", "--out", str(out), *extra])
 
 
-def test_evaluate_writes_verdicts_fans_and_charts_the_same_on_one_or_two_workers(tmp_path):
+def test_evaluate_writes_verdicts_fans_and_charts_the_same_on_one_or_two_workers_and_dask(tmp_path):
     observed = _observed_file(tmp_path, GOOD_ROWS)
     one = _evaluate(tmp_path, observed, tmp_path / "one", "--workers", "1")
     assert one.exit_code == 0, one.output
     two = _evaluate(tmp_path, observed, tmp_path / "two", "--workers", "2")
     assert two.exit_code == 0, two.output
-    a, b = (pd.read_csv(tmp_path / d / "evaluation.csv") for d in ("one", "two"))
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+    ) as cluster:
+        dask = _evaluate(tmp_path, observed, tmp_path / "dask", "--scheduler", cluster.scheduler_address)
+    assert dask.exit_code == 0, dask.output
+    a, b, c = (pd.read_csv(tmp_path / d / "evaluation.csv") for d in ("one", "two", "dask"))
     pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(a, c)
     assert set(a.target) == {"certified_workers_per_10k", "nursing_share", "dementia_beds_per_10k"}
     kinds = dict(zip(a.target, a.kind, strict=True))
     assert kinds["nursing_share"] == "commitment" and kinds["certified_workers_per_10k"] == "outcome"
@@ -227,3 +236,25 @@ def test_bad_options_are_one_line(tmp_path, extra, message):
     assert result.exit_code == 2, result.output
     assert result.output.strip().startswith(f"error: {message}"), result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_report_gets_an_evaluation_section(tmp_path):
+    observed = _observed_file(tmp_path, GOOD_ROWS)
+    assert _evaluate(tmp_path, observed, tmp_path / "ev").exit_code == 0
+    run = tmp_path / "run"
+    args = ["run", str(PLAN), "--set", "horizon=2026", "--out", str(run), "--no-charts"]
+    assert runner.invoke(app, args).exit_code == 0
+    for lang, heading, verdicts in (
+        ("en", "Is the plan on track? Evaluation as of 2023", ("on track", "at risk", "off track")),
+        ("zh", "规划进展评估（截至2023年）", ("按期推进", "存在风险", "明显滞后")),
+    ):
+        out = tmp_path / f"report_{lang}.html"
+        result = runner.invoke(
+            app, ["report", str(run), "--evaluation", str(tmp_path / "ev"), "--lang", lang, "--out", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+        text = out.read_text(encoding="utf-8")
+        assert heading in text and any(v in text for v in verdicts)
+    result = runner.invoke(app, ["report", str(run), "--evaluation", str(tmp_path), "--out", str(tmp_path / "x.html")])
+    assert result.exit_code == 2 and "not a folder of sim evaluate" in result.output
+    assert not (tmp_path / "x.html").exists()

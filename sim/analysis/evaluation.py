@@ -393,8 +393,8 @@ def _what_it_takes(scenario, query, weights, k, target, j, lever, info, as_of, t
             return {
                 "lever": lever,
                 "p_met_with_change": p_high,
-                "what_it_takes": f"more than a factor {MAX_FACTOR:g} on {lever} after {as_of} (P = {p_high:.2f} at"
-                f" {factor(low):.3g})",
+                "what_it_takes": f"not reached: P(met) {p_high:.2f} even with {lever} x {factor(low):.3g} "
+                f"after {as_of}",
             }
     for _ in range(4):  # bisection to an eighth of the last step
         mid = 0.5 * (low + high)
@@ -409,8 +409,12 @@ def _what_it_takes(scenario, query, weights, k, target, j, lever, info, as_of, t
         "lever": lever,
         "lever_factor": f,
         "p_met_with_change": p_high,
-        "what_it_takes": f"{lever} x {f:.3g} after {as_of} ({at_year:,.4g} in {target.year})",
+        "what_it_takes": f"{lever} x {f:.3g} after {as_of} ({_amount(at_year)} in {target.year})",
     }
+
+
+def _amount(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
 
 
 def evaluation_record(ev: Evaluation, observed_file: Path, command: list[str] | None) -> dict:

@@ -79,7 +79,7 @@ def evaluation_figure(folder: Path, lang: str = "en"):
             for h, name in zip(*ax.get_legend_handles_labels(), strict=True):
                 seen.setdefault(name, h)
         fig.suptitle(E["title"].format(as_of=record["as_of"]), fontsize=10, x=0.01, y=0.995, ha="left")
-        top = 1 - 0.55 / fig.get_figheight()  # the legend's line under the title
+        top = 1 - 0.32 / fig.get_figheight()  # the legend's line under the title
         fig.legend(
             seen.values(), seen.keys(), loc="upper left", bbox_to_anchor=(0.01, top), fontsize=6, ncol=3, frameon=False
         )

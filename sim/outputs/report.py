@@ -21,7 +21,7 @@ import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 
 from sim import __version__
-from sim.outputs.charts import CHARTS, Run, figure, font_family, labels
+from sim.outputs.charts import CHARTS, Run, figure, font_family, labels, spread_kind
 from sim.outputs.evaluation_chart import evaluation_figure
 from sim.outputs.formats import number, shown, shown_label
 from sim.results.catalogue import BREAKDOWN, catalogue
@@ -137,6 +137,7 @@ def _summary_rows(runs: list[Run], lang: str) -> list[tuple[str, str]]:
             (R["region"], L["regions"].get(s["region"], s["region"])),
             (R["period"], f"{s['base_year']}-{s['horizon']}"),
             (R["replicates"], str(s["replicates"])),
+            (R["intervals"], L["spread"][spread_kind(run.manifest)]),
             (R["seed"], str(s["seed"])),
             (R["description"], s.get("description", "")),
         ]
