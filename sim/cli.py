@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from sim.outputs.terminal import (
     evaluation_table,
@@ -26,8 +27,52 @@ from sim.outputs.terminal import (
     targets_table,
 )
 from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.scenario.errors import cut, show
+
+
+class OneLineErrors(TyperGroup):
+    """The command line's own mistakes (an unknown option, a missing argument, a value of the wrong type)
+    as one line naming the option, the value and what is allowed, exit code 2, like every other error."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except typer.TyperException as e:  # typer's own click: usage errors, bad values, no arguments
+            if type(e).__name__ == "NoArgsIsHelpError":
+                e.show()
+            else:
+                line = _usage_line(e, argv, sorted(self.commands))
+                err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+            sys.exit(e.exit_code)
+        except typer.Abort:
+            err.print("[bold red]error:[/] interrupted", highlight=False)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+TYPE_WORDS = {"valid integer": "must be a whole number", "valid number": "must be a number"}
+
+
+def _usage_line(e: typer.TyperException, argv: list[str], commands: list[str]) -> str:
+    message = " ".join(e.format_message().split())
+    if message.startswith("No such command"):
+        return f"{cut(message).rstrip('.')} (allowed: {', '.join(commands)})"
+    if isinstance(e, typer.BadParameter) and e.param is not None and e.param.opts:
+        option = max(e.param.opts, key=len)
+        given = next((a.split("=", 1)[1] for a in argv if a.startswith(option + "=")), None)
+        if given is None and option in argv and argv.index(option) + 1 < len(argv):
+            given = argv[argv.index(option) + 1]
+        what = message.split(": ", 1)[-1]
+        what = next((words for key, words in TYPE_WORDS.items() if key in what), what)
+        if option.startswith("-") and given is not None:
+            return f"{option} = {cut(given)!r}: {what}"
+    command = " ".join(["sim", *[a for a in argv[:1] if not a.startswith("-")]])
+    return f"{cut(message)} (see `{command} --help`)"
+
 
 app = typer.Typer(
+    cls=OneLineErrors,
     help="Simulate ageing and long-term-care capacity of a Chinese city, year by year.",
     no_args_is_help=True,
     add_completion=False,
@@ -115,13 +160,17 @@ def _runs(folders: list[Path]):
     """The results folders, or one line saying which is not one, or lacks indicators of this version."""
     from sim.outputs.charts import Run
     from sim.results.catalogue import catalogue
-    from sim.results.files import MANIFEST
+    from sim.results.files import MANIFEST, recover
 
     runs = []
     for folder in folders:
+        recover(folder)  # a write killed between its two renames left the previous results aside
         if not (folder / MANIFEST).exists() or not (folder / "summary.parquet").exists():
             fail(f"{folder}: not a results folder of sim run (no {MANIFEST} and summary.parquet)")
-        run = Run.load(folder)
+        try:
+            run = Run.load(folder)
+        except (OSError, ValueError, KeyError, TypeError) as e:  # pyarrow's and json's errors are ValueErrors
+            fail(f"{folder}: its results cannot be read ({type(e).__name__}); run the scenario again")
         missing = sorted(set(catalogue().indicators) - set(run.summary.indicator))
         if missing:
             fail(f"{folder}: made by another version of sim (no {', '.join(missing)}); run the scenario again")
@@ -131,7 +180,7 @@ def _runs(folders: list[Path]):
 
 def _check_choice(key: str, value: str, allowed) -> None:
     if value not in allowed:
-        fail(f"{key} = {value!r}: must be one of {', '.join(allowed)}")
+        fail(f"{key} = {show(value)}: must be one of {', '.join(allowed)}")
 
 
 @app.command()
@@ -230,6 +279,7 @@ def report(
 def calibrate(
     spec: Annotated[Path, typer.Argument(help="Calibration file, e.g. calibration/tianjin-2020.yaml.")],
     workers: Annotated[int, typer.Option(help="Worker processes evaluating candidates in parallel.")] = 1,
+    scheduler: Annotated[str | None, typer.Option(help="Address of a Dask scheduler to run on instead.")] = None,
     particles: Annotated[
         int | None, typer.Option(help="Parameter sets in the ensemble (default: the file's method.particles).")
     ] = None,
@@ -238,6 +288,7 @@ def calibrate(
     """Draw the ensemble of parameter sets consistent with the calibration file's targets (the posterior)
     and its best-fitting set; write fit.yaml, fit.csv, ensemble.csv, history.csv and report.md. The same
     file gives the same ensemble whatever the number of workers."""
+    from sim.analysis.executors import ExecutorError
     from sim.analysis.fit_report import FIT_FILE, write_fit
     from sim.analysis.fitting import calibrate as fit_parameters
     from sim.analysis.fitting import load_spec
@@ -259,8 +310,8 @@ def calibrate(
     with progress_bar(err, "evaluations") as progress:
         task = progress.add_task(f"{s.name}: sampling the posterior", total=None)
         try:
-            fit = fit_parameters(s, workers, progress=lambda n: progress.advance(task, n))
-        except ScenarioError as e:
+            fit = fit_parameters(s, workers, progress=lambda n: progress.advance(task, n), scheduler=scheduler)
+        except (ScenarioError, ExecutorError) as e:
             fail(str(e))
     record = write_fit(fit, out, spec.read_text(encoding="utf-8"), command=["sim", *sys.argv[1:]])
     console.print(fit_table(fit.table, f"{s.name}: objective {fit.objective:.4f}, {len(fit.history)} evaluations"))
@@ -340,7 +391,7 @@ def sweep(
     from sim.analysis.sweep import SweepError, SweepFailed, run_sweep
 
     if workers is not None and scheduler is not None:
-        fail(f"--workers = {workers} with --scheduler = {scheduler!r}: give one of them")
+        fail(f"--workers = {workers} with --scheduler = {show(scheduler)}: give one of them")
     _at_least("--workers", workers, 1)
     _at_least("--chunk", chunk, 1)
     try:
@@ -419,7 +470,7 @@ def evaluate(
     from sim.results.files import OutputError, check_output_dir
 
     if workers is not None and scheduler is not None:
-        fail(f"--workers = {workers} with --scheduler = {scheduler!r}: give one of them")
+        fail(f"--workers = {workers} with --scheduler = {show(scheduler)}: give one of them")
     _at_least("--workers", workers, 1)
     _at_least("--replicates", replicates, 10)
     for key, value in (("--on-track", on_track), ("--off-track", off_track)):

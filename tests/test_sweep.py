@@ -117,7 +117,7 @@ BAD = {
     "no_scenario_file": (changed(scenario="nope.yaml"), "scenario = 'nope.yaml': no such file ({dir}/nope.yaml)"),
     "unknown_factor_key": (
         _factor(key="policy.beds.totl", range=[3000, 6000]),
-        "factors.0 at its low end: policy.beds.totl = 3000.0: unknown key (allowed: day_care_places, "
+        "factors.0 at its low end: policy.beds.totl = 3000: unknown key (allowed: day_care_places, "
         "dementia_per_10k, family_beds, nursing_share, public_share_of_new, total)",
     ),
     "factor_value_outside_the_scenario_schema": (

@@ -41,6 +41,7 @@ from sim.model.model import AgeingModel
 from sim.results.catalogue import CatalogueError, catalogue
 from sim.results.query import value as table_value
 from sim.scenario import Scenario, ScenarioError, Strict, parse_mapping
+from sim.scenario.errors import show
 from sim.scenario.levers import LEVER_BASE, changed_lever, cumulative, lever_path, lever_spec, scheduled, with_lever
 
 VERDICTS = ("on track", "at risk", "off track")
@@ -115,20 +116,20 @@ def load_observations(path: Path, base_year: int, horizon: int) -> list[Observed
         unknown = sorted(set(raw) - set(ObservedFigure.model_fields))
         if unknown:
             raise ScenarioError(
-                f"{at}: unknown column {unknown[0]!r} (allowed: {', '.join(ObservedFigure.model_fields)})"
+                f"{at}: unknown column {show(unknown[0])} (allowed: {', '.join(ObservedFigure.model_fields)})"
             )
         for number in ("year", "value", "tolerance"):
             if number in raw:
                 try:
                     raw[number] = float(raw[number]) if number != "year" else int(raw[number])
                 except ValueError:
-                    raise ScenarioError(f"{at}: {number} = {raw[number][:40]!r}: must be a number") from None
+                    raise ScenarioError(f"{at}: {number} = {show(raw[number])}: must be a number") from None
         o = parse_mapping(ObservedFigure, raw, at)
         try:
             found = catalogue()[o.indicator]
             found.resolve(sex=o.sex, age_group=o.age_group, capacity=o.capacity, residence=o.residence, group=o.group)
         except CatalogueError as e:
-            raise ScenarioError(f"{at}: {e.field} = {e.value!r}: {e.allowed}") from None
+            raise ScenarioError(f"{at}: {e.field} = {show(e.value)}: {e.allowed}") from None
         first = found.first_year(base_year)
         if not first <= o.year <= horizon:
             raise ScenarioError(f"{at}: year = {o.year}: {o.indicator} has values from {first} to {horizon}")
@@ -358,9 +359,9 @@ def _check_lever(scenario: Scenario, lever: str) -> None:
     try:
         spec = lever_spec(scenario, lever)
     except AttributeError:
-        raise ScenarioError(f"--lever = {lever!r}: {problem}") from None
+        raise ScenarioError(f"--lever = {show(lever)}: {problem}") from None
     if not lever.startswith("policy.") or not (spec is None or isinstance(spec, int | float | dict)):
-        raise ScenarioError(f"--lever = {lever!r}: {problem}")
+        raise ScenarioError(f"--lever = {show(lever)}: {problem}")
 
 
 MAX_FACTOR = 8.0  # the search stops at eight times (or an eighth of) the lever's planned values

@@ -168,7 +168,25 @@ class DaskCluster(Executor):
         except (OSError, TimeoutError, ValueError) as e:
             raise ExecutorError(f"--scheduler = {address!r}: cannot connect ({type(e).__name__}: {e})") from None
         self.workers = max(1, sum(self.client.nthreads().values()))
+        self._refuse_other_code(address)
         self.client.run(_one_blas_thread)  # Dask's nannies also start workers with one BLAS thread (env)
+
+    def _refuse_other_code(self, address: str) -> None:
+        """Results are those of one version only if every worker runs the client's code and data."""
+        from sim.data.regions import data_file_hashes
+        from sim.results.runs import code_version
+
+        mine = {"code": code_version(), "data": data_file_hashes()}
+        theirs = self.client.run(lambda: {"code": code_version(), "data": data_file_hashes()})
+        for worker, found in sorted(theirs.items()):
+            if found != mine:
+                what = "code" if found["code"] != mine["code"] else "packaged data"
+                self.client.close()
+                raise ExecutorError(
+                    f"--scheduler = {address!r}: worker {worker} runs other {what} than this client "
+                    f"({_describe_code(found['code'])} against {_describe_code(mine['code'])}); start the workers "
+                    "from the same installation"
+                )
 
     def describe(self) -> dict:
         from sim.results.runs import code_version
@@ -203,6 +221,13 @@ class DaskCluster(Executor):
 
     def close(self, wait: bool = True) -> None:
         self.client.close()
+
+
+def _describe_code(code: dict) -> str:
+    commit = (code.get("git_commit") or "")[:10]
+    return (
+        f"sim {code['package']}" + (f" {commit}" if commit else "") + (" with changes" if code.get("git_dirty") else "")
+    )
 
 
 def make_executor(workers: int | None = None, scheduler: str | None = None) -> Executor:

@@ -318,7 +318,8 @@ def _function_readers(spec: ExperimentFile, path: Path) -> tuple[Reader, ...]:
     for i, f in enumerate(spec.factors):
         if f.key not in fn.inputs:
             raise ExperimentError(
-                f"{path}: factors.{i}.key = {f.key!r}: not an input of {spec.model} (allowed: {', '.join(fn.inputs)})"
+                f"{path}: factors.{i}.key = {show(f.key)}: not an input of {spec.model} "
+                f"(allowed: {', '.join(fn.inputs)})"
             )
     missing = [x for x in fn.inputs if x not in {f.key for f in spec.factors}]
     if missing:
@@ -328,7 +329,7 @@ def _function_readers(spec: ExperimentFile, path: Path) -> tuple[Reader, ...]:
     for i, o in enumerate(spec.outcomes):
         if o.indicator not in fn.outputs:
             raise ExperimentError(
-                f"{path}: outcomes.{i}.indicator = {o.indicator!r}: not an output of {spec.model} "
+                f"{path}: outcomes.{i}.indicator = {show(o.indicator)}: not an output of {spec.model} "
                 f"(allowed: {', '.join(fn.outputs)})"
             )
     return tuple(Reader(o.name, o.indicator, (), False, None, None) for o in spec.outcomes)
@@ -337,7 +338,7 @@ def _function_readers(spec: ExperimentFile, path: Path) -> tuple[Reader, ...]:
 def _base_scenario(spec: ExperimentFile, path: Path) -> Scenario:
     scenario_path = (path.parent / spec.scenario).resolve()
     if not scenario_path.is_file():
-        raise ExperimentError(f"{path}: scenario = {spec.scenario!r}: no such file ({scenario_path})")
+        raise ExperimentError(f"{path}: scenario = {show(spec.scenario)}: no such file ({scenario_path})")
     try:
         raw = read_scenario_file(scenario_path)
         if not isinstance(raw, dict):
@@ -366,7 +367,7 @@ def _try_factors(spec: ExperimentFile, base: Scenario, path: Path) -> None:
     resolved = base.model_dump()
     for i, f in enumerate(spec.factors):
         if f.key.split(".")[0] in SET_BY_EXPERIMENT:
-            raise ExperimentError(f"{path}: factors.{i}.key = {f.key!r}: set by the experiment's own {f.key}")
+            raise ExperimentError(f"{path}: factors.{i}.key = {show(f.key)}: set by the experiment's own {f.key}")
         for where, value in _probes(f):
             source = f"{path}: factors.{i} at {where}"
             raw = copy.deepcopy(resolved)

@@ -280,6 +280,7 @@ def calibrate(
     spec: CalibrationSpec,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
+    scheduler: str | None = None,
 ) -> Fit:
     """Draw the ensemble of parameter sets consistent with the targets; check it and its best set."""
     start = time.perf_counter()
@@ -287,7 +288,7 @@ def calibrate(
     names = [p.name for p in spec.parameters]
     inherited = spec.inherited_ensemble()
     fitted_targets = sum(t.fitted for t in spec.targets)
-    with make_executor(workers) as executor:
+    with make_executor(workers, scheduler) as executor:
 
         def loglik(theta: np.ndarray, members: np.ndarray) -> np.ndarray:
             jobs = [(t, inherited[m] if inherited else None) for t, m in zip(theta, members, strict=True)]

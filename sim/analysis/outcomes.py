@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from sim.results.catalogue import CatalogueError, catalogue
 from sim.results.record import YearlyRecord
+from sim.scenario.errors import show
 
 AGGREGATES = ("max", "min", "mean", "sum", "last")
 
@@ -26,7 +27,7 @@ class OutcomeError(ValueError):
     """An outcome that names no value of the results table: which field, its value, what is allowed."""
 
     def __init__(self, field: str, value, allowed: str):
-        super().__init__(f"{field} = {value!r}: {allowed}")
+        super().__init__(f"{field} = {show(value)}: {allowed}")
         self.field, self.value, self.allowed = field, value, allowed
 
 

@@ -40,7 +40,7 @@ from sim.analysis.design import Design, make_design, point_seed
 from sim.analysis.executors import Executor, ExecutorError, make_executor
 from sim.analysis.experiment import Experiment
 from sim.analysis.outcomes import Reader, read_outcomes
-from sim.results.files import MANIFEST, write_atomic, write_json
+from sim.results.files import MANIFEST, OutputError, check_output_dir, write_atomic, write_json
 
 RUNS = "runs"
 MODEL_CHUNK = 8  # model runs per task: about 2 s at 100 persons per agent, the most a kill loses per worker
@@ -185,6 +185,10 @@ def check_sweep_folder(out: Path, exp: Experiment, resume: bool) -> dict | None:
 
     out = Path(out)
     if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+        try:
+            check_output_dir(out)  # the place can be created and written
+        except OutputError as e:
+            raise SweepError(str(e)) from None
         return None
     stored = None
     if (out / MANIFEST).is_file():

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from sim.data.regions import DATA
+from sim.scenario.errors import show
 
 DEFAULT, NONE = "default", "none"
 
@@ -139,7 +140,7 @@ def check_name(dotted: str, defaults: dict[str, Any]) -> str | None:
                 allowed = f"0 to {len(node) - 1}"
             else:
                 allowed = "none: it is one number"
-            return f"{top} has no part {key!r} (allowed: {allowed})"
+            return f"{top} has no part {show(key)} (allowed: {allowed})"
     if isinstance(node, dict | list):
         example = next(iter(node)) if isinstance(node, dict) else 0
         return f"names a group of numbers; name one of them, e.g. {dotted}.{example}"

@@ -2,12 +2,14 @@
 
 A scenario (or a calibration) overrides any of them by name under ``data.parameters``; an override
 must have the shape of the default (a number for a number, a list of the same length, a mapping with
-some of its keys: the others keep their values).
+some of its keys: the others keep their values), and every number in it must be finite and within the
+parameter's declared ``range`` (a list of shares declared with ``sums_to`` must keep its sum).
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from functools import cache
 from typing import Any
 
@@ -59,12 +61,15 @@ def _is_number(v: Any) -> bool:
 
 class ParameterError(ValueError):
     def __init__(self, name: str, value: Any, allowed: str):
-        super().__init__(f"{name} = {value!r}: {allowed}")
+        from sim.scenario.errors import show
+
+        super().__init__(f"{name} = {show(value)}: {allowed}")
         self.name, self.value, self.allowed = name, value, allowed
 
 
 def check_overrides(overrides: dict[str, Any]) -> None:
-    """Raise ParameterError naming the first bad override and what is allowed."""
+    """Raise ParameterError naming the first bad override (down to the number: ``need_hours_per_week.3``)
+    and what is allowed."""
     declared = _declared()
     for name, value in overrides.items():
         if name not in declared:
@@ -72,6 +77,30 @@ def check_overrides(overrides: dict[str, Any]) -> None:
         problem = _same_shape(declared[name]["value"], value)
         if problem:
             raise ParameterError(name, value, problem)
+        spec = declared[name]
+        low, high = spec["range"]
+        for path, number in _numbers(value, name):
+            if not math.isfinite(number):
+                raise ParameterError(path, number, "must be a finite number (not NaN or infinity)")
+            if not low <= number <= high:
+                raise ParameterError(path, number, f"must be between {low:g} and {high:g} ({spec['unit']})")
+        if "sums_to" in spec and isinstance(value, list | dict):
+            merged = _merged(spec["value"], value)
+            total = sum(merged.values()) if isinstance(merged, dict) else sum(merged)
+            if abs(total - spec["sums_to"]) > 1e-6:
+                raise ParameterError(name, value, f"its shares must sum to {spec['sums_to']:g} (they sum to {total:g})")
+
+
+def _numbers(value: Any, path: str):
+    """(dotted path, number) for every number in a parameter value."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _numbers(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _numbers(v, f"{path}.{i}")
+    else:
+        yield path, float(value)
 
 
 class Parameters:

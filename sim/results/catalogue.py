@@ -19,6 +19,8 @@ from itertools import product
 
 import yaml
 
+from sim.scenario.errors import show
+
 LANGS = ("en", "zh")
 BREAKDOWN = ("sex", "age_group", "capacity", "residence", "group")
 TOTALS = ("all", "all/all", "60+")  # the values that stand for a whole breakdown, where present
@@ -40,7 +42,7 @@ class CatalogueError(ValueError):
     (the message is ``field = 'value': allowed``)."""
 
     def __init__(self, field: str, value, allowed: str):
-        super().__init__(f"{field} = {value!r}: {allowed}")
+        super().__init__(f"{field} = {show(value)}: {allowed}")
         self.field, self.value, self.allowed = field, value, allowed
 
 

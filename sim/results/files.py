@@ -2,9 +2,12 @@
 
 - A file (``write_atomic``, ``write_text``, ``write_json``) is written under a temporary name beside it
   (``.NAME.tmp``), flushed to disk and renamed over the old one: it is the old file or the new one.
-- A folder (``replace_folder``) is built in a temporary folder beside it, its files flushed to disk, and
-  swapped in with two renames; if anything fails the temporary folder is removed and the old folder, if
-  there was one, is put back.
+- A folder (``replace_folder``) is built in a temporary folder beside it (``.NAME.PID.*.tmp``), its files
+  flushed to disk, and swapped in with two renames (the old one to ``.NAME.old-PID`` first); if anything
+  fails the temporary folder is removed and the old folder, if there was one, is put back. What a killed
+  process left (its temporary folder; the old folder between the two renames) is cleaned up, or put back,
+  on the next write to the same place, once that process is gone. Folders are created with the user's
+  umask, like files.
 
 Only a folder that holds a marker file of this tool (``MANIFEST``, or e.g. ``fit.yaml``), or an empty or
 absent one, is ever replaced (``check_output_dir``): anything else raises OutputError.
@@ -79,9 +82,49 @@ def is_replaceable(out: Path, marker: str = MANIFEST) -> bool:
 
 
 def check_output_dir(out: Path, marker: str = MANIFEST) -> None:
-    """Refuse to write over anything but an earlier output folder of the same kind (or an empty one)."""
+    """Refuse, before any work, to write over anything but an earlier output folder of the same kind (or
+    an empty one), or where the folder cannot be created or written."""
+    out = Path(out)
     if not is_replaceable(out, marker):
         raise OutputError(f"{out}: exists and is not a results folder of this tool; choose another --out")
+    parent = out.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{out}: cannot be written ({parent} is not a writable folder); choose another --out")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def recover(out: Path) -> None:
+    """Undo what a killed writer of ``out`` left beside it: put back the previous folder it had moved aside
+    (when ``out`` is missing), and remove its temporary folders. A live writer's are left alone."""
+    out = Path(out)
+    if not out.parent.is_dir():
+        return
+    for debris in sorted(out.parent.glob(f".{out.name}.*")):
+        tail = debris.name[len(out.name) + 2 :]
+        pid_text = tail.removeprefix("old-") if tail.startswith("old-") else tail.split(".", 1)[0]
+        if not pid_text.isdigit() or _alive(int(pid_text)) or not debris.is_dir():
+            continue
+        if tail.startswith("old-") and not out.exists():
+            debris.rename(out)
+        elif tail.startswith("old-") or debris.name.endswith(".tmp"):
+            shutil.rmtree(debris, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @contextmanager
@@ -91,7 +134,9 @@ def replace_folder(out: Path, marker: str = MANIFEST) -> Iterator[Path]:
     out = Path(out)
     check_output_dir(out, marker)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    recover(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.{os.getpid()}.", suffix=".tmp", dir=out.parent))
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; results are shared like any folder
     old = out.with_name(f".{out.name}.old-{os.getpid()}")
     try:
         yield tmp

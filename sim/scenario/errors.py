@@ -4,6 +4,7 @@ most 2035``."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -16,17 +17,33 @@ class ScenarioError(Exception):
 class Strict(BaseModel):
     """A schema that refuses unknown keys and values of the wrong type."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True, allow_inf_nan=False)
+
+
+SHOWN_CHARACTERS = 60  # a value longer than this is cut in messages
+
+
+def cut(text: str) -> str:
+    """Text for a one-line message: its start and its length when it is long."""
+    text = " ".join(text.split())
+    if len(text) <= SHOWN_CHARACTERS + 20:
+        return text
+    return f"{text[:SHOWN_CHARACTERS]}... ({len(text):,} characters)"
 
 
 def show(value: Any) -> str:
-    """A value as the user wrote it: whole numbers without '.0' (validation turns them into floats)."""
+    """A value as the user wrote it (whole numbers without '.0': validation turns them into floats), cut
+    when long."""
+    return cut(_written(value))
+
+
+def _written(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{show(k)}: {show(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_written(k)}: {_written(v)}" for k, v in list(value.items())[:50]) + "}"
     if isinstance(value, list):
-        return "[" + ", ".join(show(v) for v in value) + "]"
+        return "[" + ", ".join(_written(v) for v in value[:50]) + "]"
     return repr(value)
 
 
@@ -44,6 +61,8 @@ _MESSAGES = {
     "missing": "is required",
     "model_type": "must be a mapping of keys to values",
     "dict_type": "must be a mapping of keys to values",
+    "finite_number": "must be a finite number (not NaN or infinity)",
+    "list_type": "must be a list",
 }
 
 
@@ -61,24 +80,37 @@ def fields_at(loc: tuple, root: type[BaseModel]) -> list[str]:
     return sorted(model.model_fields)
 
 
+UNION_BRANCH = re.compile(r"(float|int|str|bool|none|(dict|list)\[.*\])")
+
+
+def first_problem(errors: list[dict]) -> dict:
+    """The error to show: for a value that may take several forms (a number or a mapping year -> number),
+    the one in the form the user wrote, which goes deepest; the form's tag is dropped from the key."""
+    best = max(errors, key=lambda e: len(e["loc"]))
+    return best | {"loc": tuple(p for p in best["loc"] if not (isinstance(p, str) and UNION_BRANCH.fullmatch(p)))}
+
+
 def describe(err: dict, root: type[BaseModel]) -> str:
     loc = tuple(err["loc"])
     key = ".".join(str(p) for p in loc) or "(top level)"
     kind, ctx, value = err["type"], err.get("ctx", {}), err.get("input")
     if kind == "value_error" and isinstance(ctx.get("error"), FieldError):
         return str(ctx["error"])
+    key = cut(key)
     if kind == "extra_forbidden":
         allowed = fields_at(loc, root)
-        return f"{key} = {value!r}: unknown key (allowed: {', '.join(allowed) if allowed else 'none yet'})"
+        return f"{key} = {show(value)}: unknown key (allowed: {', '.join(allowed) if allowed else 'none yet'})"
     if kind == "missing":
         return f"{key}: is required"
     bounds = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
     if kind in bounds:
         limit = next(iter(ctx.values()))
-        return f"{key} = {value!r}: must be {bounds[kind]} {limit:g}"
+        return f"{key} = {show(value)}: must be {bounds[kind]} {limit:g}"
     if kind == "value_error":
-        return f"{key} = {value!r}: {ctx.get('error', err['msg'])}"
-    return f"{key} = {value!r}: {_MESSAGES.get(kind, err['msg'])}"
+        return f"{key} = {show(value)}: {ctx.get('error', err['msg'])}"
+    # a type error shows the value exactly as it came (2021.0 is not a whole number for a strict int)
+    shown = cut(repr(value)) if kind.endswith("_type") else show(value)
+    return f"{key} = {shown}: {_MESSAGES.get(kind, err['msg'])}"
 
 
 def parse_mapping[M: BaseModel](schema: type[M], raw: Any, source: str) -> M:
@@ -88,6 +120,6 @@ def parse_mapping[M: BaseModel](schema: type[M], raw: Any, source: str) -> M:
     try:
         return schema.model_validate(raw)
     except ValidationError as e:
-        raise ScenarioError(f"{source}: {describe(e.errors()[0], schema)}") from None
+        raise ScenarioError(f"{source}: {describe(first_problem(e.errors()), schema)}") from None
     except FieldError as e:
         raise ScenarioError(f"{source}: {e}") from None

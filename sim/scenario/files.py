@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from sim.scenario.errors import ScenarioError
+from sim.scenario.errors import ScenarioError, cut
 from sim.scenario.schema import Scenario, parse_scenario
 
 
 def apply_overrides(raw: dict, assignments: list[str], source: str = "--set") -> dict:
     """Apply ``key.path=value`` strings (values parsed as YAML) to a raw scenario mapping."""
-    raw = yaml.safe_load(yaml.safe_dump(raw))  # deep copy of plain data
+    raw = copy.deepcopy(raw)
     for item in assignments:
         if "=" not in item:
-            raise ScenarioError(f"{source} {item!r}: expected key.path=value")
+            raise ScenarioError(f"{source} {cut(item)!r}: expected key.path=value")
         path, text = item.split("=", 1)
         try:
-            value = yaml.safe_load(text)
+            value = load_yaml(text)
+        except UnsafeYAML as e:
+            raise ScenarioError(f"{source} {cut(item)!r}: {e}") from None
         except yaml.YAMLError:
-            raise ScenarioError(f"{source} {item!r}: the value is not valid YAML") from None
-        set_value(raw, path.strip(), value, f"{source} {item!r}")
+            raise ScenarioError(f"{source} {cut(item)!r}: the value is not valid YAML") from None
+        set_value(raw, path.strip(), value, f"{source} {cut(item)!r}")
     return raw
 
 
@@ -60,16 +63,71 @@ def read_scenario_file(path: Path) -> dict:
     return raw
 
 
+MAX_FILE_BYTES = 1_000_000  # a scenario, experiment, calibration or observation file is far smaller
+MAX_DEPTH = 32  # nesting of mappings and lists: the deepest shipped file has 5
+
+
+class UnsafeYAML(yaml.YAMLError):
+    """YAML that is refused before it is expanded: its message is the reason, for one line."""
+
+
+class GuardedLoader(yaml.SafeLoader):
+    """YAML's safe loader that refuses, before building anything: anchors and aliases (a few bytes of
+    aliases can expand to gigabytes), nesting deeper than MAX_DEPTH, and a key given twice in a mapping
+    (YAML would keep the last silently)."""
+
+    depth = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent) or getattr(self.peek_event(), "anchor", None):
+            mark = self.peek_event().start_mark
+            raise UnsafeYAML(
+                f"line {mark.line + 1}: anchors and aliases (&name, *name) are not allowed; write the value out"
+            )
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise UnsafeYAML(f"line {mark.line + 1}: nested deeper than {MAX_DEPTH} levels")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                if key in seen:
+                    raise UnsafeYAML(
+                        f"line {key_node.start_mark.line + 1}: key {cut(str(key))!r} is given twice (first at line "
+                        f"{seen[key]}); give it once"
+                    )
+                seen[key] = key_node.start_mark.line + 1
+            except TypeError:  # an unhashable key: the constructor says so
+                pass
+        return super().construct_mapping(node, deep)
+
+
+def load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=GuardedLoader)  # noqa: S506 - a SafeLoader with guards
+
+
 def read_yaml_file(path: Path, if_empty: str) -> Any:
     """The YAML data of a file, or a ScenarioError of one line saying why it cannot be read."""
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ScenarioError(f"{path}: {size:,} bytes; a file here is at most {MAX_FILE_BYTES:,}")
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(f"{path}: no such file") from None
     except (IsADirectoryError, UnicodeDecodeError, PermissionError) as e:
         raise ScenarioError(f"{path}: cannot be read as a text file ({type(e).__name__})") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
+    except UnsafeYAML as e:
+        raise ScenarioError(f"{path}: {e}") from None
     except yaml.YAMLError as e:
         where = getattr(e, "problem_mark", None)
         line = f" at line {where.line + 1}" if where else ""

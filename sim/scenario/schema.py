@@ -3,6 +3,7 @@ need more than one key (years within the run, levers within their ranges, known 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ class DataOverrides(Strict):
     population_60plus: int | None = Field(
         None,
         gt=0,
+        le=2_000_000_000,
         description="Rescale the base-year population aged 60+ to this many persons (age-sex shares kept).",
     )
     entrants_multiplier: float = Field(
@@ -71,6 +73,7 @@ class DataOverrides(Strict):
         return v
 
 
+NAME = re.compile(r"[\w\-][\w.\-]*")
 YearPath = float | dict[int, float]  # a constant, or year -> value (one year: a target; several: a schedule)
 
 
@@ -237,6 +240,14 @@ class Scenario(Strict):
     policy: Policy = Field(default_factory=Policy)
     targets: list[Target] = Field(default_factory=list, description="Plan targets checked every year.")
 
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        # the name becomes a folder (runs/<name>): no separators, no leading dot, nothing a shell would mangle
+        if v and not NAME.fullmatch(v):
+            raise ValueError("must be letters, digits, '-', '_' or '.', not starting with '.' (it names a folder)")
+        return v
+
     @field_validator("region")
     @classmethod
     def _known_region(cls, v: str) -> str:
@@ -282,10 +293,14 @@ class Scenario(Strict):
                 raise FieldError("observed", self.observed, str(e).removeprefix(f"{self.observed}: ")) from None
         _check_paths(self.policy, "policy", self.base_year, self.horizon)
         _check_targets(self.targets, self.base_year, self.horizon)
-        if self.policy.insurance.start_year is not None and not self.base_year <= self.policy.insurance.start_year:
+        start = self.policy.insurance.start_year
+        if start is not None and not self.base_year <= start <= self.horizon:
             raise FieldError(
-                "policy.insurance.start_year", self.policy.insurance.start_year, f"must be {self.base_year} or later"
+                "policy.insurance.start_year",
+                start,
+                f"must be from {self.base_year} to the horizon ({self.horizon}); null for no insurance",
             )
+        _check_counts(self.policy.beds, "policy.beds", region)
         return self
 
 
@@ -307,6 +322,20 @@ def _check_paths(model: BaseModel, prefix: str, base_year: int, horizon: int) ->
         if any(v < lo or (hi is not None and v > hi) for v in values):
             allowed = f"between {lo:g} and {hi:g}" if hi is not None else f">= {lo:g}"
             raise FieldError(key, value, f"must be {allowed}" + (" in every year" if isinstance(value, dict) else ""))
+
+
+COUNT_LEVERS = ("total", "family_beds", "day_care_places")
+
+
+def _check_counts(beds: Beds, prefix: str, region) -> None:
+    """Beds and places at most the region's people aged 60+ in the base year: more is a typing slip (and
+    would fill the memory with empty beds)."""
+    older = float(region.population_by_age[:, 20:].sum())
+    for name in COUNT_LEVERS:
+        value = getattr(beds, name)
+        values = list(value.values()) if isinstance(value, dict) else [] if value is None else [value]
+        if any(v > older for v in values):
+            raise FieldError(f"{prefix}.{name}", value, f"must be at most the region's people aged 60+ ({older:,.0f})")
 
 
 def _check_targets(targets: list[Target], base_year: int, horizon: int) -> None:

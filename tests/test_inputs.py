@@ -1,0 +1,290 @@
+"""Nothing gets in: every bad input (file, --set, option, results folder) is refused in one line naming the key,
+the value (cut when long) and what is allowed, exit code 2, nothing written; and a fuzz test derives hundreds
+of malformed inputs from the shipped files and checks that rule for each."""
+
+import copy
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+from conftest import ROOT
+from typer.testing import CliRunner
+
+from sim.cli import app
+from sim.results.files import replace_folder
+
+runner = CliRunner()
+PLAN = ROOT / "scenarios" / "shengzhou-2026.yaml"
+MAX_LINE = 400  # an error line stays readable whatever the value
+
+
+def _one_line(result, path=None) -> str:
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert "\n" not in line and "Traceback" not in line and line.startswith("error: "), line
+    assert len(line) < MAX_LINE, len(line)
+    return line
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("policy.beds.total.2026=.nan", "policy.beds.total.2026 = nan: must be a finite number"),
+        ("policy.beds.total.2026=.inf", "policy.beds.total.2026 = inf: must be a finite number"),
+        ("policy.beds.nursing_share={2024: .nan}", "policy.beds.nursing_share.2024 = nan: must be a finite number"),
+        ("policy.beds.total.2026=1.0e+308", "policy.beds.total = {2026: 1000000000000000010979063629440455417404923"),
+        ("data.population_60plus=1000000000000000000000", "population_60plus = 1000000000000000000000: must be <="),
+        ("data.parameters.burden_limit=.nan", "data.parameters.burden_limit = nan: must be a finite number"),
+        ("data.parameters.dementia_prevalence_60plus=1.5", "dementia_prevalence_60plus = 1.5: must be between 0 and"),
+        ("data.parameters.attrition_rate=-0.25", "data.parameters.attrition_rate = -0.25: must be between 0 and 1"),
+        ("data.parameters.need_hours_per_week=[0, 7, 21, .inf, 63]", "need_hours_per_week.3 = inf: must be a finite"),
+        ("data.parameters.children_location={none: 0.5}", "children_location = {'none': 0.5}: its shares must sum"),
+        ("targets.0.value=.nan", "targets.0.value = nan: must be a finite number"),
+        ("name=../../escaped", "name = '../../escaped': must be letters, digits"),
+        ("name=.hidden", "name = '.hidden': must be letters, digits"),
+        ("policy.insurance.start_year=2040", "policy.insurance.start_year = 2040: must be from 2020 to the horizon"),
+    ],
+)
+def test_bad_values_are_one_line(tmp_path, setting, expected):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(PLAN), "--set", setting, "--out", str(out), "--no-charts"])
+    line = _one_line(result)
+    assert expected in line, line
+    assert not out.exists() and not any(tmp_path.iterdir())
+
+
+def _bomb() -> str:
+    lines = ["region: shengzhou", "x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"x{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    return "\n".join([*lines, "targets: *a8"]) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (_bomb(), "line 2: anchors and aliases (&name, *name) are not allowed"),
+        ("region: shengzhou\ndata: " + "[" * 20000 + "]" * 20000 + "\n", "line 2: nested deeper than 32 levels"),
+        ("region: shengzhou\nhorizon: 2030\nregion: tianjin\n", "line 3: key 'region' is given twice"),
+        ("region: shengzhou\n# " + "x" * 2_000_000 + "\n", "bytes; a file here is at most 1,000,000"),
+        ("region: shengzhou\nhorizon: '" + "9" * 200_000 + "'\n", "horizon = '99999999999"),
+    ],
+)
+def test_hostile_yaml_is_refused_before_it_is_expanded(tmp_path, text, expected):
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    line = _one_line(runner.invoke(app, ["validate", str(path)]))
+    assert expected in line, line
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["run", str(PLAN), "--seed", "abc"], "error: --seed = 'abc': must be a whole number"),
+        (["run", str(PLAN), "--seed=abc"], "error: --seed = 'abc': must be a whole number"),
+        (["run", str(PLAN), "--bogus"], "error: No such option: --bogus"),
+        (["run"], "error: Missing argument 'scenario'."),
+        (["bogus"], "error: No such command 'bogus' (allowed: calibrate, compare, evaluate,"),
+        (["evaluate", str(PLAN), "--on-track", "x"], "error: --on-track = 'x': must be a number"),
+    ],
+)
+def test_command_line_mistakes_are_one_line(args, expected):
+    line = _one_line(runner.invoke(app, args))
+    assert line.startswith(expected), line
+
+
+def test_a_damaged_results_folder_is_one_line(tmp_path):
+    run = tmp_path / "run"
+    result = runner.invoke(app, ["run", str(PLAN), "--set", "horizon=2026", "--out", str(run), "--no-charts"])
+    assert result.exit_code == 0, result.output
+    (run / "summary.parquet").write_bytes((run / "summary.parquet").read_bytes()[:100])
+    for command in (["plot", str(run)], ["report", str(run)], ["compare", str(run), str(run)]):
+        line = _one_line(runner.invoke(app, command))
+        assert line == f"error: {run}: its results cannot be read (ArrowInvalid); run the scenario again"
+
+
+def test_an_unwritable_place_is_refused_before_the_run(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    result = runner.invoke(app, ["run", str(PLAN), "--out", str(blocker / "out")])
+    line = _one_line(result)
+    expected = f"error: {blocker / 'out'}: cannot be written ({blocker} is not a writable folder)"
+    assert line == expected + "; choose another --out"
+
+
+# --- writes that recover -------------------------------------------------------------------------------
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_the_previous_results_come_back_after_a_crash_between_the_renames(tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["run", str(PLAN), "--set", "horizon=2026", "--out", str(out), "--no-charts"])
+    assert result.exit_code == 0
+    aside = tmp_path / f".run.old-{_dead_pid()}"  # what a writer killed after its first rename leaves
+    out.rename(aside)
+    assert runner.invoke(app, ["plot", str(out), "--chart", "occupancy"]).exit_code == 0  # reading restores it
+    assert (out / "manifest.json").exists() and not aside.exists()
+
+
+def test_debris_of_a_killed_writer_is_cleaned_and_a_live_one_is_left(tmp_path):
+    out = tmp_path / "run"
+    dead = tmp_path / f".run.{_dead_pid()}.abc.tmp"
+    live = tmp_path / f".run.{os.getppid()}.abc.tmp"
+    for folder in (dead, live):
+        folder.mkdir()
+        (folder / "manifest.json").write_text("{}")
+    with replace_folder(out) as tmp:
+        (tmp / "manifest.json").write_text("{}")
+    assert not dead.exists() and live.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, "run"])
+
+
+def test_folders_follow_the_users_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with replace_folder(tmp_path / "run") as tmp:
+            (tmp / "manifest.json").write_text("{}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "run").stat().st_mode & 0o777 == 0o755
+
+
+# --- fuzz: malformed inputs derived from the shipped files -------------------------------------------------
+SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
+REPLACEMENTS = [
+    "text",
+    -1,
+    -1e308,
+    1e308,
+    float("nan"),
+    float("inf"),
+    True,
+    None,
+    [],
+    {},
+    [[[[[1]]]]],
+    {"unknown_key": 1},
+    "x" * 5000,
+    12345678901234567890,
+]
+
+
+def _paths(node, prefix=()):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield (*prefix, k)
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield (*prefix, i)
+            yield from _paths(v, (*prefix, i))
+
+
+def _mutants(rng: np.random.Generator, count: int):
+    """(description, YAML text) pairs: one value replaced, an unknown key added, a key duplicated, nesting
+    deepened, at random places of random shipped scenarios (fixed seed)."""
+    raws = {p.name: yaml.safe_load(p.read_text(encoding="utf-8")) for p in SHIPPED}
+    for k in range(count):
+        name = sorted(raws)[k % len(raws)]
+        raw = copy.deepcopy(raws[name])
+        paths = list(_paths(raw))
+        path = paths[int(rng.integers(len(paths)))]
+        parent = raw
+        for part in path[:-1]:
+            parent = parent[part]
+        kind = k % 5
+        if kind in (0, 1):
+            parent[path[-1]] = REPLACEMENTS[int(rng.integers(len(REPLACEMENTS)))]
+            yield f"{name}: {path} replaced", yaml.safe_dump(raw, allow_unicode=True)
+        elif kind == 2 and isinstance(parent, dict):
+            parent[f"bogus_{k}"] = 1
+            yield f"{name}: unknown key beside {path}", yaml.safe_dump(raw, allow_unicode=True)
+        elif kind == 3:
+            text = yaml.safe_dump(raw, allow_unicode=True)
+            first = text.splitlines()[0]
+            yield f"{name}: first key repeated", text + first + "\n"
+        else:
+            deep: list = [1]
+            for _ in range(40):
+                deep = [deep]
+            parent[path[-1]] = deep
+            yield f"{name}: {path} nested deeply", yaml.safe_dump(raw, allow_unicode=True)
+
+
+def test_fuzz_malformed_scenarios_get_one_line_or_are_valid(tmp_path):
+    """240 inputs: each is either a valid scenario (exit 0) or refused in one line with exit 2; never a
+    traceback, never another exit code, never a long line."""
+    rng = np.random.default_rng(20261129)
+    refused = 0
+    for k, (what, text) in enumerate(_mutants(rng, 240)):
+        path = tmp_path / f"m{k}.yaml"
+        path.write_text(text, encoding="utf-8")
+        result = runner.invoke(app, ["validate", str(path)])
+        assert result.exit_code in (0, 2), (what, result.output[-500:])
+        if result.exit_code == 2:
+            refused += 1
+            line = result.output.strip()
+            assert "\n" not in line and line.startswith(f"error: {path}"), (what, line[:500])
+            assert len(line) < MAX_LINE, (what, len(line))
+    assert refused >= 150  # most mutations break something
+
+
+def _mutate(raw: dict, rng: np.random.Generator, k: int) -> str:
+    raw = copy.deepcopy(raw)
+    paths = list(_paths(raw))
+    path = paths[int(rng.integers(len(paths)))]
+    parent = raw
+    for part in path[:-1]:
+        parent = parent[part]
+    if k % 3 == 2 and isinstance(parent, dict):
+        parent[f"bogus_{k}"] = 1
+    else:
+        parent[path[-1]] = REPLACEMENTS[int(rng.integers(len(REPLACEMENTS)))]
+    text = yaml.safe_dump(raw, allow_unicode=True)
+    return text + text.splitlines()[0] + "\n" if k % 7 == 6 else text  # now and then a key given twice
+
+
+@pytest.mark.parametrize("kind", ["experiments", "calibration"])
+def test_fuzz_malformed_experiments_and_calibrations_get_one_line(tmp_path, kind):
+    """80 of each, derived from the shipped files: loaded, or refused with one short line naming the file."""
+    from sim.analysis.experiment import ExperimentError, load_experiment
+    from sim.analysis.fitting import load_spec
+    from sim.scenario import ScenarioError
+
+    load = load_experiment if kind == "experiments" else load_spec
+    sources = sorted((ROOT / kind).glob("*.yaml"))
+    rng = np.random.default_rng(7)
+    refused = 0
+    for k in range(80):
+        raw = yaml.safe_load(sources[k % len(sources)].read_text(encoding="utf-8"))
+        if kind == "experiments" and isinstance(raw.get("scenario"), str):
+            raw["scenario"] = str((ROOT / kind / raw["scenario"]).resolve())
+        path = tmp_path / f"m{k}.yaml"
+        path.write_text(_mutate(raw, rng, k), encoding="utf-8")
+        try:
+            load(path)
+        except (ExperimentError, ScenarioError) as e:
+            refused += 1
+            line = str(e)
+            assert "\n" not in line and line.startswith(str(path)), line[:300]
+            assert len(line) < MAX_LINE, len(line)
+    assert refused >= 50
+
+
+@pytest.mark.parametrize("command", ["sweep", "calibrate", "evaluate"])
+def test_every_command_refuses_an_unwritable_place_before_it_starts(tmp_path, command):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    out = blocker / "out"
+    args = {
+        "sweep": ["sweep", str(ROOT / "experiments" / "ishigami-sobol.yaml"), "--workers", "1"],
+        "calibrate": ["calibrate", str(ROOT / "calibration" / "shengzhou-2020.yaml")],
+        "evaluate": ["evaluate", str(ROOT / "scenarios" / "tianjin-14th-fyp.yaml"), "--set", "scale=16"],
+    }[command]
+    line = _one_line(runner.invoke(app, [*args, "--out", str(out)]))
+    assert f"{out}: cannot be written ({blocker} is not a writable folder)" in line
