@@ -6,7 +6,9 @@ and exit code 2, with nothing written.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -95,6 +97,10 @@ def _load(path: Path, seed: int | None, replicates: int | None, sets: list[str] 
         overrides.append(f"replicates={replicates}")
     try:
         scenario = load_scenario(path, overrides)
+        changes = [c for c in overrides if c.split("=", 1)[0].strip() not in SAME_SCENARIO]
+        if changes and not any(c.split("=", 1)[0].strip() == "name" for c in overrides):
+            # a what-if is another scenario: its own name, so results, compare and reports keep them apart
+            scenario = load_scenario(path, [*overrides, f"name={what_if_name(scenario.name, changes)}"])
     except ScenarioError as e:
         fail(str(e))
     from sim.model.scale import scale_problem
@@ -103,6 +109,23 @@ def _load(path: Path, seed: int | None, replicates: int | None, sets: list[str] 
     if problem:
         fail(f"{path}: {problem}")
     return scenario
+
+
+SAME_SCENARIO = ("scale", "replicates", "name", "description")  # changes that leave the scenario itself alone
+
+
+def what_if_name(base: str, changes: list[str]) -> str:
+    """The scenario's name with its changes: ``tianjin-14th-fyp_total.2025-120000`` (a hash when long)."""
+    parts = []
+    for change in changes:
+        key, _, value = change.partition("=")
+        keys = key.strip().split(".")
+        short = ".".join(keys[-2:]) if keys[-1].isdigit() and len(keys) > 1 else keys[-1]
+        parts.append(f"{short}-{value.strip()}")
+    slug = re.sub(r"[^\w.-]+", "-", "_".join(parts)).strip("-.")
+    if len(slug) > 40:
+        slug = slug[:30].rstrip("-._") + "-" + hashlib.sha256("\n".join(changes).encode()).hexdigest()[:6]
+    return f"{base}_{slug}"
 
 
 def _at_least(option: str, value: int | None, least: int) -> None:
@@ -141,7 +164,8 @@ def run(
         task = progress.add_task(s.name, total=s.replicates)
         result = run_scenario(s, on_replicate_done=lambda _: progress.advance(task))
     try:
-        write_run(result, out, command=["sim", *sys.argv[1:]], charts=charts)
+        changes = [*(set_ or []), *([f"seed={seed}"] if seed is not None else [])]
+        write_run(result, out, command=["sim", *sys.argv[1:]], charts=charts, changes=changes)
     except OutputError as e:
         fail(str(e))
     except OSError as e:
@@ -252,7 +276,7 @@ def compare(
 @app.command()
 def report(
     run_dirs: Annotated[list[Path], typer.Argument(help="One results folder, or several to compare.")],
-    fmt: Annotated[str, typer.Option("--format", help="html or pdf.")] = "html",
+    fmt: Annotated[str, typer.Option("--format", help="html, pdf, docx (Word) or xlsx (Excel).")] = "html",
     lang: Lang = "en",
     out: Annotated[Path | None, typer.Option(help="Report file (default: RUN_DIR/report_LANG.FORMAT).")] = None,
     evaluation: Annotated[
@@ -263,9 +287,10 @@ def report(
     import time
 
     from sim.outputs.charts import LANGS
+    from sim.outputs.report import FORMATS as REPORT_FORMATS
     from sim.outputs.report import write_report
 
-    _check_choice("--format", fmt, ("html", "pdf"))
+    _check_choice("--format", fmt, REPORT_FORMATS)
     _check_choice("--lang", lang, LANGS)
     runs = _runs(run_dirs)
     start = time.perf_counter()
@@ -284,6 +309,10 @@ def calibrate(
         int | None, typer.Option(help="Parameter sets in the ensemble (default: the file's method.particles).")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default: calibration/<name>).")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Change a key of the calibration file, e.g. --set scale=8 (repeatable)."),
+    ] = None,
 ) -> None:
     """Draw the ensemble of parameter sets consistent with the calibration file's targets (the posterior)
     and its best-fitting set; write fit.yaml, fit.csv, ensemble.csv, history.csv and report.md. The same
@@ -297,7 +326,7 @@ def calibrate(
     _at_least("--workers", workers, 1)
     _at_least("--particles", particles, 16)
     try:
-        s = load_spec(spec)
+        s = load_spec(spec, set_)
     except ScenarioError as e:
         fail(str(e))
     if particles is not None:
@@ -382,6 +411,7 @@ def sweep(
         int | None, typer.Option(help="Runs per task sent to a worker (default: automatic); results do not change.")
     ] = None,
     charts: Annotated[bool, typer.Option(help="Also draw the charts (PNG) into DIR/charts.")] = True,
+    set_: SetOption = None,
 ) -> None:
     """Rank the factors of an experiment by their effect on its outcomes (Morris or Sobol, with SALib).
 
@@ -395,7 +425,7 @@ def sweep(
     _at_least("--workers", workers, 1)
     _at_least("--chunk", chunk, 1)
     try:
-        exp = load_experiment(experiment)
+        exp = load_experiment(experiment, set_)
     except ExperimentError as e:
         fail(str(e))
     out = out or Path("runs") / "sweeps" / exp.name

@@ -93,7 +93,12 @@ def test_occupancy_is_a_share_and_the_queue_is_in_persons(runs):
     fig = figure("occupancy", [plan])
     top, bottom = fig.axes[:2]
     assert top.get_ylim() == (0, 1) and top.get_ylabel() == "occupied share of beds"
-    assert {line.get_label() for line in top.get_lines()} == {"All homes", "Public", "Private and PBPO", "Nursing-type"}
+    assert {line.get_label() for line in top.get_lines()} == {
+        "All homes",
+        "Public",
+        "Private and publicly built privately run",
+        "Nursing-type",
+    }
     assert bottom.get_ylabel() == "persons waiting (persons)"
     waiting = plan.series("waiting_list")["mean"]
     assert np.allclose(bottom.get_lines()[0].get_ydata(), waiting.values)
@@ -228,3 +233,42 @@ def test_plot_compare_and_report_commands(runs, tmp_path):
     assert bad.exit_code == 2 and bad.output.strip() == "error: --lang = 'fr': must be one of en, zh"
     bad = runner.invoke(app, ["plot", str(tmp_path)])
     assert bad.exit_code == 2 and "not a results folder" in bad.output
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_word_and_excel_reports_read_back_with_the_runs_numbers(runs, tmp_path, lang):
+    import openpyxl
+    from docx import Document
+
+    from sim.outputs.charts import labels
+
+    plan, _ = runs
+    R = labels(lang)["report"]
+    docx = write_report([plan], tmp_path / f"r_{lang}.docx", "docx", lang)
+    doc = Document(docx)
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert headings[0] == R["title"].format(scenario="plan")
+    assert R["key_indicators"] in headings and R["targets"] in headings and R["sources"] in headings
+    assert len(doc.inline_shapes) == len(CHARTS)  # every chart as a picture a writer can move
+    indicators = doc.tables[1]
+    year = str(plan.scenario["horizon"])
+    column = [c.text for c in indicators.rows[0].cells].index(year)
+    population = plan.series("population", age_group="60+")["mean"][int(year)]
+    assert indicators.rows[1].cells[column].text == f"{population:,.0f}"
+    targets = doc.tables[2]
+    nursing = next(r for r in targets.rows[1:] if r.cells[0].text == catalogue().target("nursing_share").labels[lang])
+    assert nursing.cells[3].text.endswith("%")  # shares as percentages
+
+    xlsx = write_report([plan], tmp_path / f"r_{lang}.xlsx", "xlsx", lang)
+    book = openpyxl.load_workbook(xlsx)
+    assert book.sheetnames == [R["summary"], R["indicator"], R["targets"], R["sources"]]
+    sheet = book[R["indicator"]]
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in sheet.iter_rows(min_row=2)]
+    first = next(r for r in rows if r[R["year"]] == plan.scenario["base_year"])
+    assert isinstance(first[R["mean"]], float | int)  # numbers as numbers
+    assert first[R["mean"]] == pytest.approx(plan.series("population", age_group="60+")["mean"][2020])
+    assert first[R["p05"]] <= first[R["mean"]] <= first[R["p95"]]
+    targets = book[R["targets"]]
+    values = [c.value for c in targets[2]]
+    assert isinstance(values[4], float) and values[2] in R["kinds"].values()

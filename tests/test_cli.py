@@ -2,6 +2,7 @@ import json
 
 import pandas as pd
 import pytest
+import yaml
 from conftest import ROOT
 from typer.testing import CliRunner
 
@@ -266,5 +267,46 @@ def test_the_written_scenario_runs_again_as_it_was(tmp_path):
     from sim.scenario import load_scenario
 
     written = load_scenario(out / "scenario.yaml")
-    assert written == load_scenario(scenario, ["scale=16", "horizon=2025"])
+    assert written.name == "tianjin-14th-fyp_horizon-2025"  # a changed horizon is a what-if: its own name
+    assert written == load_scenario(scenario, ["scale=16", "horizon=2025", f"name={written.name}"])
     assert written.policy.beds.total == {2025: 100000.0}
+
+
+def test_a_what_if_run_is_named_for_its_changes_and_compare_keeps_them_apart(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    plan = ROOT / "scenarios" / "shengzhou-2026.yaml"
+    common = ["--set", "horizon=2026", "--no-charts"]
+    assert runner.invoke(app, ["run", str(plan), *common]).exit_code == 0
+    result = runner.invoke(app, ["run", str(plan), *common, "--set", "policy.beds.total.2024=5000", "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    plan_dir = tmp_path / "runs" / "shengzhou-2026_horizon-2026"
+    what_if = tmp_path / "runs" / "shengzhou-2026_horizon-2026_total.2024-5000_seed-7"
+    assert plan_dir.is_dir() and what_if.is_dir()  # the plan's own results are not overwritten
+    manifest = json.loads((what_if / "manifest.json").read_text())
+    assert manifest["scenario"]["name"] == what_if.name
+    assert manifest["changes"] == ["horizon=2026", "policy.beds.total.2024=5000", "seed=7"]
+    result = runner.invoke(app, ["compare", str(plan_dir), str(what_if), "--out", str(tmp_path / "cmp")])
+    assert result.exit_code == 0, result.output
+    differences = (tmp_path / "cmp" / "differences.csv").read_text()
+    assert f"{what_if.name} - {plan_dir.name}" in differences
+    # scale and replicates leave the scenario itself alone: the name stays
+    result = runner.invoke(app, ["run", str(plan), "--set", "scale=1", "--replicates", "1", "--no-charts"])
+    assert result.exit_code == 0 and (tmp_path / "runs" / "shengzhou-2026").is_dir()
+    assert not (tmp_path / "runs" / "shengzhou-2026_scale-1").exists()
+
+
+def test_sweep_and_calibrate_take_set_with_one_line_errors(tmp_path):
+    sweep = ["sweep", str(ROOT / "experiments" / "tianjin-levers-morris.yaml"), "--out", str(tmp_path / "s")]
+    result = runner.invoke(app, [*sweep, "--set", "scale=1000"])
+    assert result.exit_code == 2 and "scale = 1000: results would depend on the scale" in result.output
+    result = runner.invoke(app, [*sweep, "--set", "scale"])
+    assert result.exit_code == 2 and result.output.strip().endswith("--set 'scale': expected key.path=value")
+    calibration = ["calibrate", str(ROOT / "calibration" / "shengzhou-2020.yaml"), "--out", str(tmp_path / "c")]
+    result = runner.invoke(app, [*calibration, "--set", "scale=oops"])
+    assert result.exit_code == 2 and "scale = 'oops': must be a number" in result.output
+    assert not (tmp_path / "s").exists() and not (tmp_path / "c").exists()
+    quick = ["--set", "method.particles=16", "--set", "method.moves=1", "--set", "check_replicates=2"]
+    result = runner.invoke(app, [*calibration, *quick])
+    assert result.exit_code == 0, result.output
+    fit = yaml.safe_load((tmp_path / "c" / "fit.yaml").read_text())
+    assert fit["spec"]["method"]["particles"] == 16 and len(fit["ensemble"]["members"]) == 16

@@ -272,6 +272,24 @@ class Experiment:
         return hashlib.sha256(json.dumps(self.resolved(), sort_keys=True).encode()).hexdigest()
 
 
+def _assignments(sets: list[str]) -> dict[str, Any]:
+    """``--set key.path=value`` strings as a mapping of key paths to YAML values; one-line errors."""
+    from sim.scenario.files import UnsafeYAML, load_yaml
+
+    out = {}
+    for item in sets:
+        if "=" not in item:
+            raise ExperimentError(f"--set {show(item)}: expected key.path=value")
+        key, text = item.split("=", 1)
+        try:
+            out[key.strip()] = load_yaml(text)
+        except UnsafeYAML as e:
+            raise ExperimentError(f"--set {show(item)}: {e}") from None
+        except Exception:  # yaml's own errors
+            raise ExperimentError(f"--set {show(item)}: the value is not valid YAML") from None
+    return out
+
+
 def parse_experiment(raw: Any, source: str) -> ExperimentFile:
     try:
         return parse_mapping(ExperimentFile, raw, source)
@@ -279,8 +297,10 @@ def parse_experiment(raw: Any, source: str) -> ExperimentFile:
         raise ExperimentError(str(e)) from None
 
 
-def load_experiment(path: Path) -> Experiment:
+def load_experiment(path: Path, sets: list[str] | None = None) -> Experiment:
     """Read, validate and resolve an experiment; raise ExperimentError with one line naming the problem.
+    ``sets``: ``key.path=value`` changes to the scenario, added to the experiment's own ``set`` (so a sweep
+    at a coarser scale needs no copy of the file; they are part of what a resumed sweep must match).
 
     Every factor is tried on the scenario at both ends of its range (or at each level), so a key or a
     value the scenario does not accept is reported now, naming the factor, not by a failed run."""
@@ -289,6 +309,8 @@ def load_experiment(path: Path) -> Experiment:
         raw = read_yaml_file(path, "the file is empty; an experiment needs a scenario, method, factors and outcomes")
     except ScenarioError as e:
         raise ExperimentError(str(e)) from None
+    if sets and isinstance(raw, dict):
+        raw = {**raw, "set": {**(raw.get("set") or {}), **_assignments(sets)}}
     spec = parse_experiment(raw, str(path))
     spec.name = spec.name or path.stem
     if spec.model is not None:

@@ -200,9 +200,11 @@ class CalibrationSpec(Strict):
         return [{k: v for k, v in m.items() if k not in free} for m in ensemble_members(fitted)]
 
 
-def load_spec(path: Path) -> CalibrationSpec:
+def load_spec(path: Path, sets: list[str] | None = None) -> CalibrationSpec:
+    """A calibration file, with ``key.path=value`` changes (``--set scale=8``) applied; one-line errors."""
     raw = read_yaml_file(path, "the file is empty; a calibration needs a region, parameters and targets")
     if isinstance(raw, dict):
+        raw = apply_overrides(raw, sets or [])
         raw.setdefault("name", Path(path).stem)
     return parse_mapping(CalibrationSpec, raw, str(path))
 

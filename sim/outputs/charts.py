@@ -219,6 +219,7 @@ def draw_occupancy(axes, run: Run, L: dict) -> None:
     axes[0].set_ylabel(c["y"])
     _band(axes[1], run.series("waiting_list"), LINE_COLOURS["waiting"], _name("waiting_list", L))
     axes[1].set_ylabel(f"{c['waiting_y']} ({_unit('waiting_list', L)})")
+    axes[1].set_ylim(bottom=0)  # a count: its axis starts at zero
 
 
 def draw_workforce(axes, run: Run, L: dict) -> None:

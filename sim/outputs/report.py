@@ -66,15 +66,16 @@ def targets_table(runs: list[Run], lang: str) -> pd.DataFrame:
     rows = []
     for run in runs:
         for t in run.targets.itertuples() if not run.targets.empty else []:
+            unit = catalogue()[catalogue().target(t.target).indicator].unit
             rows.append(
                 {
                     **({R["summary"]: run.name} if len(runs) > 1 else {}),
                     R["target"]: catalogue().target(t.target).labels[lang],
                     R["kind"]: R["kinds"][t.kind],
                     R["by"]: t.target_year,
-                    R["target_value"]: number(t.target_value),
-                    R["scheduled"]: "-" if pd.isna(t.scheduled) else number(t.scheduled),
-                    R["value_then"]: number(t.value_at_target_year),
+                    R["target_value"]: shown(t.target_value, unit),
+                    R["scheduled"]: "-" if pd.isna(t.scheduled) else shown(t.scheduled, unit),
+                    R["value_then"]: shown(t.value_at_target_year, unit),
                     R["met"]: (
                         (R["answer_yes"] if t.met_at_target_year else R["answer_no"])
                         if t.kind == "outcome"
@@ -83,7 +84,7 @@ def targets_table(runs: list[Run], lang: str) -> pd.DataFrame:
                         else R["not_delivered"]
                     ),
                     R["first_met"]: "-" if pd.isna(t.first_year_met) else str(int(t.first_year_met)),
-                    R["gap"]: number(t.gap_at_target_year),
+                    R["gap"]: shown(t.gap_at_target_year, unit),
                 }
             )
     return pd.DataFrame(rows)
@@ -331,15 +332,24 @@ def _pdf_table(fig, top: float, title: str, table: pd.DataFrame) -> float:
     return top - 0.03 - height
 
 
+FORMATS = ("html", "pdf", "docx", "xlsx")
+
+
 def write_report(
     runs: list[Run], path: Path, fmt: str = "html", lang: str = "en", evaluation: Path | None = None
 ) -> Path:
     """Write the report to a temporary file beside ``path``, then rename it: never a partial report.
     ``evaluation``: a folder of ``sim evaluate`` whose verdicts get a section."""
+    from sim.outputs.documents import docx_report, xlsx_report
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "html":
         return write_text(path, html_report(runs, lang, evaluation))
     if fmt == "pdf":
         return write_atomic(path, lambda tmp: pdf_report(runs, tmp, lang, evaluation))
-    raise ValueError(f"unknown report format {fmt!r} (allowed: html, pdf)")
+    if fmt == "docx":
+        return write_atomic(path, lambda tmp: docx_report(runs, tmp, lang, evaluation))
+    if fmt == "xlsx":
+        return write_atomic(path, lambda tmp: xlsx_report(runs, tmp, lang, evaluation))
+    raise ValueError(f"unknown report format {fmt!r} (allowed: {', '.join(FORMATS)})")

@@ -131,10 +131,11 @@ def environment() -> dict:
     }
 
 
-def manifest(result: RunResult, command: list[str] | None = None) -> dict:
+def manifest(result: RunResult, command: list[str] | None = None, changes: list[str] | None = None) -> dict:
     s = result.scenario
     return {
         "scenario": s.model_dump(mode="json"),
+        "changes": changes or [],  # key.path=value changes made to the scenario file (--set, --seed)
         "seed": s.seed,
         "replicates": s.replicates,
         "replicate_streams": "numpy SeedSequence(seed, spawn_key=(replicate,)) -> PCG64",
@@ -150,7 +151,13 @@ def manifest(result: RunResult, command: list[str] | None = None) -> dict:
     }
 
 
-def write_run(result: RunResult, out: Path, command: list[str] | None = None, charts: bool = True) -> Path:
+def write_run(
+    result: RunResult,
+    out: Path,
+    command: list[str] | None = None,
+    charts: bool = True,
+    changes: list[str] | None = None,
+) -> Path:
     """Write every results file, all or nothing (``sim.results.files.replace_folder``: OutputError if
     ``out`` is neither absent, empty, nor an earlier results folder)."""
     out = Path(out)
@@ -165,7 +172,7 @@ def write_run(result: RunResult, out: Path, command: list[str] | None = None, ch
             encoding="utf-8",
         )
         (tmp / MANIFEST).write_text(
-            json.dumps(manifest(result, command), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            json.dumps(manifest(result, command, changes), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
         if charts:
             from sim.outputs.charts import draw_default_charts
