@@ -272,3 +272,19 @@ def test_word_and_excel_reports_read_back_with_the_runs_numbers(runs, tmp_path, 
     targets = book[R["targets"]]
     values = [c.value for c in targets[2]]
     assert isinstance(values[4], float) and values[2] in R["kinds"].values()
+
+
+def test_a_report_takes_the_scenarios_title_and_description_in_its_language(tmp_path):
+    scenario = make_scenario(
+        name="plan-x",
+        region="shengzhou",
+        horizon=2022,
+        title={"en": "Shengzhou test plan", "zh": "嵊州测试规划"},
+        description={"en": "An English description.", "zh": "中文说明。"},
+    )
+    run = Run.load(write_run(run_scenario(scenario), tmp_path / "run", charts=False))
+    zh = html_report([run], "zh")
+    assert "<title>人口老龄化与长期照护：嵊州测试规划</title>" in zh and "中文说明。" in zh
+    assert "An English description." not in zh
+    en = html_report([run], "en")
+    assert "Shengzhou test plan" in en and "An English description." in en

@@ -12,7 +12,7 @@ from sim.results.query import value
 runner = CliRunner()
 ALL_KEYS = (
     "base_year, calibration, data, description, horizon, name, observed, parameter_member, parameter_sets, policy, "
-    "region, replicates, scale, seed, targets"
+    "region, replicates, scale, seed, targets, title"
 )
 
 BAD = {

@@ -66,6 +66,13 @@ RESIDENCE_COLOURS = {"urban": "#0072B2", "rural": "#009E73"}
 RUN_STYLES = ["-", "--", ":", "-."]
 
 
+def in_language(text: str | dict | None, lang: str) -> str:
+    """Text given once, or per language ({en: ..., zh: ...}): the language's, else English."""
+    if isinstance(text, dict):
+        return text.get(lang) or text.get("en") or ""
+    return text or ""
+
+
 @cache
 def labels(lang: str) -> dict:
     """The label table of a language (titles, axes, report words), with its ``lang``."""
@@ -129,6 +136,13 @@ class Run:
     @property
     def name(self) -> str:
         return self.scenario["name"]
+
+    def title(self, lang: str) -> str:
+        """The scenario's title in ``lang`` (its name when it has none)."""
+        return in_language(self.scenario.get("title"), lang) or self.name
+
+    def description(self, lang: str) -> str:
+        return in_language(self.scenario.get("description"), lang)
 
     def series(
         self,

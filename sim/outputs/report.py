@@ -124,8 +124,8 @@ def differences(runs: list[Run], indicators: list[str] | None = None) -> pd.Data
 def _title(runs: list[Run], lang: str) -> str:
     R = labels(lang)["report"]
     if len(runs) == 1:
-        return R["title"].format(scenario=runs[0].name)
-    return R["compare_title"].format(scenarios=" / ".join(r.name for r in runs))
+        return R["title"].format(scenario=runs[0].title(lang))
+    return R["compare_title"].format(scenarios=" / ".join(r.title(lang) for r in runs))
 
 
 def _summary_rows(runs: list[Run], lang: str) -> list[tuple[str, str]]:
@@ -140,7 +140,7 @@ def _summary_rows(runs: list[Run], lang: str) -> list[tuple[str, str]]:
             (R["replicates"], str(s["replicates"])),
             (R["intervals"], L["spread"][spread_kind(run.manifest)]),
             (R["seed"], str(s["seed"])),
-            (R["description"], s.get("description", "")),
+            (R["description"], run.description(lang)),
         ]
     return rows
 

@@ -204,7 +204,20 @@ class Scenario(Strict):
     """A simulation scenario. Units: years, persons; ``scale`` is persons per agent."""
 
     name: str = Field("", description="Label for results; defaults to the file name.")
-    description: str = Field("", description="Free text shown in reports.")
+    title: str | dict[str, str] = Field(
+        "", description="Title for reports: text, or {en: ..., zh: ...} for each language (default: the name)."
+    )
+    description: str | dict[str, str] = Field(
+        "", description="Free text shown in reports: text, or {en: ..., zh: ...} for each language."
+    )
+
+    @field_validator("title", "description")
+    @classmethod
+    def _languages(cls, v: str | dict[str, str]) -> str | dict[str, str]:
+        if isinstance(v, dict) and not set(v) <= {"en", "zh"}:
+            raise ValueError(f"languages must be en and zh (got {', '.join(map(str, v))})")
+        return v
+
     region: str = Field(description="A packaged region key (see `sim regions`).")
     base_year: int = Field(2020, description="First year (the census); must be the region's base year.")
     horizon: int = Field(2035, description="Last simulated year.")
