@@ -108,7 +108,23 @@ def _load(path: Path, seed: int | None, replicates: int | None, sets: list[str] 
     problem = scale_problem(scenario)
     if problem:
         fail(f"{path}: {problem}")
+    _note_if_uncalibrated(scenario)
     return scenario
+
+
+def _note_if_uncalibrated(scenario: Scenario) -> None:
+    """One line when the region has no calibration: its care choice then rests on the documented defaults."""
+    from sim.data.fits import DEFAULT, resolve
+
+    if scenario.calibration == DEFAULT and resolve(DEFAULT, scenario.region, scenario.base_year) is None:
+        err.print(
+            f"note: region {scenario.region} has no calibration: its care choice uses the documented defaults, "
+            f"not fitted to what it observed; make one with `sim calibrate` (a file like "
+            f"calibration/shengzhou-2020.yaml, then copy its fit.yaml to sim/data/calibrations/{scenario.region}-"
+            f"{scenario.base_year}.yaml)",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 SAME_SCENARIO = ("scale", "replicates", "name", "description")  # changes that leave the scenario itself alone

@@ -310,3 +310,16 @@ def test_sweep_and_calibrate_take_set_with_one_line_errors(tmp_path):
     assert result.exit_code == 0, result.output
     fit = yaml.safe_load((tmp_path / "c" / "fit.yaml").read_text())
     assert fit["spec"]["method"]["particles"] == 16 and len(fit["ensemble"]["members"]) == 16
+
+
+def test_a_region_without_a_calibration_gets_a_one_line_note(monkeypatch):
+    import sim.data.fits as fits
+
+    monkeypatch.setattr(fits, "shipped", lambda: [])  # as for a region packaged without a calibration
+    result = runner.invoke(app, ["validate", str(ROOT / "scenarios" / "shengzhou-baseline.yaml")])
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.output.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "region shengzhou has no calibration" in notes[0] and "sim calibrate" in notes[0]
+    monkeypatch.undo()
+    result = runner.invoke(app, ["validate", str(ROOT / "scenarios" / "shengzhou-baseline.yaml")])
+    assert "note:" not in result.output
