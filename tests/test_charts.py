@@ -288,3 +288,15 @@ def test_a_report_takes_the_scenarios_title_and_description_in_its_language(tmp_
     assert "An English description." not in zh
     en = html_report([run], "en")
     assert "Shengzhou test plan" in en and "An English description." in en
+
+
+def test_the_comparison_target_chart_has_a_legend_of_the_scenarios(runs):
+    plan, base = runs
+    two = Run.load(plan.folder)
+    two.scenario = {**two.scenario, "name": "plan-b"}  # the same results under another name
+    fig = figure("targets", [plan, two])
+    legend = fig.legends[0]
+    names = [t.get_text() for t in legend.get_texts()]
+    assert "plan" in names and "plan-b" in names and labels("en")["charts"]["targets"]["target"] in names
+    titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_visible()]
+    assert titles[0] == "Nursing-type share of beds"  # each run's verdict is its marker, not one title

@@ -372,7 +372,9 @@ def _targets_figure(runs: list[Run], L: dict) -> Figure:
             verdict = c["met"] if bool(t["met_at_target_year"]) else c["not_met"]
         else:  # a commitment is what the scenario sets: delivered or not, never an achievement
             verdict = c["delivered"] if bool(t["met_at_target_year"]) else c["not_delivered"]
-        ax.set_title(f"{target.labels[L['lang']]}: {verdict}", fontsize=8, loc="left")
+        # with several runs each has its own verdict: the markers say it (green met, red not, grey commitment)
+        title = target.labels[L["lang"]] + (f": {verdict}" if len(runs) == 1 else "")
+        ax.set_title(title, fontsize=8, loc="left")
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=5, integer=True))
         if t["target_value"] >= 100:
             ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
@@ -380,7 +382,13 @@ def _targets_figure(runs: list[Run], L: dict) -> Figure:
         grid[k // cols, k % cols].set_visible(False)
     fig.suptitle(c["title"], fontsize=10, x=0.01, ha="left")
     fig.text(0.01, 0.005, _source_line(runs, L), fontsize=5.5, color="#555555", wrap=True)
-    fig.tight_layout(rect=(0, 0.05, 1, 0.95))
+    top = 0.95
+    if len(runs) > 1:  # which line is which scenario
+        handles, labels_ = grid[0, 0].get_legend_handles_labels()
+        seen = dict(zip(labels_, handles, strict=True))
+        fig.legend(seen.values(), seen.keys(), loc="upper right", fontsize=6, ncol=len(seen), frameon=False)
+        top = 0.92
+    fig.tight_layout(rect=(0, 0.05, 1, top))
     return fig
 
 
