@@ -45,7 +45,6 @@ from sim.scenario.errors import show
 from sim.scenario.levers import LEVER_BASE, changed_lever, cumulative, lever_path, lever_spec, scheduled, with_lever
 
 VERDICTS = ("on track", "at risk", "off track")
-OBSERVED_COLUMNS = ("indicator", "year", "value", "tolerance", "group", "capacity", "residence", "age_group", "sex")
 
 
 # --- observations ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import matplotlib.ticker
 import pandas as pd
 
 from sim import __version__
-from sim.outputs.charts import A4_WIDTH_IN, labels, save, style
+from sim.outputs.charts import A4_WIDTH_IN, labels, save, spread_kind, style
 from sim.results.catalogue import catalogue
 
 PRIOR, CONDITIONED, OBSERVED, TARGET = "#BBBBBB", "#0072B2", "#000000", "#D55E00"
@@ -84,14 +84,13 @@ def evaluation_figure(folder: Path, lang: str = "en"):
             seen.values(), seen.keys(), loc="upper left", bbox_to_anchor=(0.01, top), fontsize=6, ncol=3, frameon=False
         )
         scenario = record["scenario"]
-        spread = "parameters" if (record.get("calibration") or {}).get("parameter_sets") == "ensemble" else "random"
         source = E["source"].format(
             version=__version__,
             scenario=scenario["name"],
             region=L["regions"].get(scenario["region"], scenario["region"]),
             runs=record["replicates"],
             seed=record["seed"],
-            spread=L["interval_kinds"][spread],
+            spread=L["interval_kinds"][spread_kind(record)],
             observations=record["observations_used"],
             as_of=record["as_of"],
             ess=record["effective_size"],

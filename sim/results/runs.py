@@ -109,11 +109,8 @@ def calibration_record(scenario: Scenario) -> dict | None:
 
 def interval_meaning(scenario: Scenario) -> str:
     """What the spread across a run's replicates includes: 'random draws', or also 'parameter uncertainty'."""
-    from sim.data.fits import resolve
-
-    found = resolve(scenario.calibration, scenario.region, scenario.base_year)
-    ensemble = found is not None and found["ensemble"] and scenario.parameter_sets == "ensemble"
-    ensemble = ensemble and scenario.parameter_member is None
+    calibration = calibration_record(scenario) or {}
+    ensemble = calibration.get("parameter_sets") == "ensemble"
     return "random draws and parameter uncertainty" if ensemble else "random draws"
 
 
