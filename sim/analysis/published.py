@@ -217,7 +217,8 @@ def markdown(checks: pd.DataFrame, tables: dict[str, pd.DataFrame], replicates: 
         f"population alone at a faithful scale ({', '.join(f'{k} {v}' for k, v in SCALES.items())} persons per "
         f"agent), care checks the region's baseline with its care system at its calibration's scale "
         f"({', '.join(f'{k} {v}' for k, v in CARE_SCALES.items())}) with the policy the check names; the range "
-        "is random draws only (parameter uncertainty is not included). Checks marked FITTED were inputs, shown "
+        "of a population check is random draws only, that of a care check also the calibration's parameter "
+        "uncertainty (each replicate its own member of the ensemble). Checks marked FITTED were inputs, shown "
         "to confirm the base year, not as validation. Dates: model years are 1 November; see "
         "`sim/analysis/published.py` for how year-end, 1 January and calendar-year figures are read.",
         "",
