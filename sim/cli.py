@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -30,6 +31,7 @@ from sim.outputs.terminal import (
 )
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.scenario.errors import cut, show
+from sim.scenario.files import what_if_changes
 
 
 class OneLineErrors(TyperGroup):
@@ -97,7 +99,7 @@ def _load(path: Path, seed: int | None, replicates: int | None, sets: list[str] 
         overrides.append(f"replicates={replicates}")
     try:
         scenario = load_scenario(path, overrides)
-        changes = [c for c in overrides if c.split("=", 1)[0].strip() not in SAME_SCENARIO]
+        changes = what_if_changes(overrides)
         if changes and not any(c.split("=", 1)[0].strip() == "name" for c in overrides):
             # a what-if is another scenario: its own name, so results, compare and reports keep them apart
             scenario = load_scenario(path, [*overrides, f"name={what_if_name(scenario.name, changes)}"])
@@ -113,21 +115,42 @@ def _load(path: Path, seed: int | None, replicates: int | None, sets: list[str] 
 
 
 def _note_if_uncalibrated(scenario: Scenario) -> None:
-    """One line when the region has no calibration: its care choice then rests on the documented defaults."""
+    """One line when the region has no calibration of its own: its care choice then rests on its province's
+    fit (a user's city) or on the documented defaults."""
     from sim.data.fits import DEFAULT, resolve
 
-    if scenario.calibration == DEFAULT and resolve(DEFAULT, scenario.region, scenario.base_year) is None:
+    if scenario.calibration != DEFAULT:
+        return
+    fit = resolve(DEFAULT, scenario.region, scenario.base_year)
+    if fit is not None and scenario.region_file is not None:
         err.print(
-            f"note: region {scenario.region} has no calibration: its care choice uses the documented defaults, "
-            f"not fitted to what it observed; make one with `sim calibrate` (a file like "
-            f"calibration/shengzhou-2020.yaml, then copy its fit.yaml to sim/data/calibrations/{scenario.region}-"
-            f"{scenario.base_year}.yaml)",
+            f"note: region {scenario.region} has no calibration of its own: its care choice uses its province's "
+            f"({fit['name']}); make one with `sim calibrate` (a calibration file with `region: "
+            f'{scenario.region_file["file"]}`, README "Add your city"), then `calibration: '
+            f"calibration/<name>/fit.yaml` in the scenario",
             highlight=False,
             soft_wrap=True,
         )
+    if fit is not None:
+        return
+    if scenario.region_file is not None:
+        how = (
+            f'a calibration file with `region: {scenario.region_file["file"]}` (README, "Add your city"), then '
+            f"`calibration: calibration/<name>/fit.yaml` in the scenario"
+        )
+    else:
+        how = (
+            f"a file like calibration/shengzhou-2020.yaml, then copy its fit.yaml to "
+            f"sim/data/calibrations/{scenario.region}-{scenario.base_year}.yaml"
+        )
+    err.print(
+        f"note: region {scenario.region} has no calibration: its care choice uses the documented defaults, "
+        f"not fitted to what it observed; make one with `sim calibrate` ({how})",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
-SAME_SCENARIO = ("scale", "replicates", "name", "description")  # changes that leave the scenario itself alone
 
 
 def what_if_name(base: str, changes: list[str]) -> str:
@@ -261,7 +284,8 @@ def compare(
     fmt: Annotated[str, typer.Option("--format", help="png (300 dpi), svg or pdf.")] = "png",
     lang: Lang = "en",
 ) -> None:
-    """The same charts with scenarios side by side, and a table of differences at the target years and the horizon."""
+    """The same charts with the scenarios overlaid on shared axes (a colour and a legend entry each), and a
+    table of differences at the target years and the horizon."""
     from sim.outputs.charts import FORMATS, LANGS, save_charts
     from sim.outputs.formats import number
     from sim.outputs.report import differences
@@ -581,9 +605,33 @@ def schema() -> None:
     print(json.dumps(Scenario.model_json_schema(), indent=2, ensure_ascii=False))
 
 
+@app.command("region-template")
+def region_template(
+    province: Annotated[str, typer.Argument(help="The province the city is in: key, English or Chinese name.")],
+    out: Annotated[Path, typer.Option(help="File to write (refused if it exists).")] = Path("my-city.yaml"),
+) -> None:
+    """Write a commented region file for your own city in PROVINCE, to fill in and name in a scenario as
+    `region: FILE` (README, "Add your city")."""
+    from sim.data.regions import PROVINCES, find_region
+    from sim.data.user_region import template
+    from sim.results.files import write_text
+
+    key = find_region(province)
+    if key not in PROVINCES:
+        fail(f"PROVINCE = {province!r}: not one of the 31 provinces (e.g. zhejiang, 浙江, Inner Mongolia)")
+    if out.exists():
+        fail(f"--out = '{out}': exists; choose another file (nothing written)")
+    parent = out.absolute().parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        fail(f"--out = '{out}': {parent} is not a writable folder")
+    write_text(out, template(key))
+    console.print(f"Template for a city in {key} in {out}: fill in every null, then `region: {out}` in a scenario")
+
+
 @app.command()
 def regions() -> None:
-    """List the packaged regions with their base year, population aged 60+ and data sources."""
+    """List the packaged regions (China, the 31 provinces, the plans' cities) with their names in English and
+    Chinese, base year, population aged 60+ and data sources."""
     table, sources = regions_table()
     console.print(table)
     for line in sources:

@@ -57,10 +57,10 @@ def test_targets_name_declared_rows():
 
 
 def test_every_label_in_both_languages_and_the_chinese_ones_can_be_drawn():
-    from sim.outputs.charts import cjk_font_path
+    from sim.outputs.fonts import chinese_font_path
 
     cat = catalogue()
-    charmap = FT2Font(cjk_font_path()).get_charmap()
+    charmap = FT2Font(str(chinese_font_path())).get_charmap()
     texts = []
     for ind in cat.indicators.values():
         texts.append(ind.labels["zh"])

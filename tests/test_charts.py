@@ -13,7 +13,8 @@ from matplotlib.text import Text
 from typer.testing import CliRunner
 
 from sim.cli import app
-from sim.outputs.charts import CHARTS, SETTING_COLOURS, Run, cjk_font_path, figure, labels
+from sim.outputs.charts import CHARTS, RUN_COLOURS, SETTING_COLOURS, Run, figure, labels
+from sim.outputs.fonts import chinese_font_path
 from sim.outputs.report import differences, html_report, write_report
 from sim.results.catalogue import catalogue
 from sim.results.query import value
@@ -137,10 +138,43 @@ def test_target_dashboard_draws_each_target_line_and_verdict(runs):
     assert lines == {0.58, 100.0}
 
 
-def test_comparison_puts_runs_side_by_side_on_shared_axes(runs):
-    fig = figure("care_arrangements", list(runs))
-    assert [ax.get_title() for ax in fig.axes[:2]] == ["plan", "base"]
-    assert fig.axes[0].get_shared_y_axes().joined(fig.axes[0], fig.axes[1])
+@pytest.mark.parametrize("chart", [c for c in CHARTS if c != "targets"])
+def test_comparison_overlays_the_runs_on_the_panels_of_one_run_with_a_legend_of_the_runs(runs, chart):
+    import matplotlib.pyplot as plt
+
+    plan, base = runs  # plan: two replicates, with insurance; base: one replicate, without
+    plan_colour, base_colour = (mcolors.to_hex(c) for c in RUN_COLOURS[:2])
+    one, fig = figure(chart, [plan]), figure(chart, [plan, base])
+    assert len(fig.axes) == len(one.axes)  # overlaid, not side by side
+    assert legend_labels(fig) == ["plan (90% interval)", "base (one replicate, no interval)"]
+    for ax in fig.axes:
+        colours = {mcolors.to_hex(line.get_color()) for line in ax.get_lines()}
+        bands = {mcolors.to_hex(c.get_facecolor()[0]) for c in ax.collections if isinstance(c, PolyCollection)}
+        if chart == "insurance":  # base has no insurance: its note says so in its colour
+            note = next(t for t in ax.texts if t.get_text().startswith("base: "))
+            assert mcolors.to_hex(note.get_color()) == base_colour and colours == {plan_colour}
+        else:
+            assert colours == {plan_colour, base_colour}
+        assert bands == {plan_colour}  # a band for the run of several replicates only
+    if chart == "occupancy":
+        waiting = [line for line in fig.axes[1].get_lines() if mcolors.to_hex(line.get_color()) == base_colour]
+        assert np.allclose(waiting[0].get_ydata(), base.series("waiting_list")["mean"].values)
+    if chart == "care_arrangements":  # each setting a line style, the same in both runs, named in the panel
+        settings = [catalogue().value_label("elders_by_setting", "group", s) for s in SETTING_COLOURS]
+        assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == settings
+        styles = {line.get_label(): set() for line in fig.axes[0].get_lines()}
+        for line in fig.axes[0].get_lines():
+            styles[line.get_label()].add(str(line.get_linestyle()))
+        assert list(styles) == settings and all(len(s) == 1 for s in styles.values())
+    twin = Run.load(base.folder)
+    twin.scenario = {**twin.scenario, "name": "base-b"}  # single replicates: no band at all
+    single = figure(chart, [base, twin], "zh")
+    assert not [c for c in single.findobj(PolyCollection)]
+    assert legend_labels(single) == ["base（仅一次重复，无区间）", "base-b（仅一次重复，无区间）"]
+    plt.close("all")
+
+
+def test_differences_table_subtracts_the_first_run(runs):
     table = differences(list(runs))
     row = value(table, "ltci_balance", 2027, column=["plan", "base", "base - plan"])
     assert row["base - plan"] == pytest.approx(row["base"] - row["plan"]) and row["plan"] > 0 == row["base"]
@@ -152,18 +186,18 @@ def test_comparison_puts_runs_side_by_side_on_shared_axes(runs):
 def test_chinese_charts_use_the_cjk_font_for_every_character(runs, chart):
     plan, _ = runs
     fig = figure(chart, [plan], lang="zh")
-    font = FT2Font(cjk_font_path())
+    font = FT2Font(str(chinese_font_path()))
     charmap = font.get_charmap()
     chinese = [t for t in fig.findobj(Text) if re.search(r"[\u4e00-\u9fff]", t.get_text())]
     assert chinese, "the chart has Chinese text"
     for t in chinese:
-        assert t.get_fontname() == "Noto Sans CJK TC"
+        assert t.get_fontname() == "Noto Sans SC"
         missing = [c for c in t.get_text() if ord(c) > 127 and ord(c) not in charmap]
         assert not missing, missing
 
 
 def test_every_chinese_label_can_be_drawn():
-    charmap = FT2Font(cjk_font_path()).get_charmap()
+    charmap = FT2Font(str(chinese_font_path())).get_charmap()
 
     def strings(node):
         if isinstance(node, dict):

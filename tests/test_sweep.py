@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from itertools import combinations
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ import pytest
 import yaml
 from conftest import ROOT
 from matplotlib.container import BarContainer
+from matplotlib.text import Text
 from typer.testing import CliRunner
 
 from sim.analysis.design import make_design, value
@@ -24,8 +26,9 @@ from sim.analysis.experiment import Factor, load_experiment
 from sim.analysis.sweep import Job, evaluate, run_sweep
 from sim.cli import app
 from sim.data.regions import data_file_hashes
-from sim.outputs.sweep_charts import sweep_figures
-from sim.results.catalogue import catalogue
+from sim.outputs.charts import labels as chart_labels
+from sim.outputs.sweep_charts import PLANE_LABELS, factor_label, morris_plane_figure, outcome_label, sweep_figures
+from sim.results.catalogue import LANGS, catalogue
 from sim.results.query import value as table_value
 from sim.results.runs import code_version, run_replicate
 from sim.scenario import load_scenario
@@ -517,14 +520,18 @@ def test_charts_rank_factors_and_show_morris_plane_and_convergence(reference, ti
         f"{kind}_{o}" for o in analysed for kind in ("ranking", "morris_plane", "convergence")
     )
     ax = figures["ranking_pop60_2026"].axes[0]
+    L = chart_labels("en")
+    factor_of = {factor_label(tiny, f, L): f for f in reference.indices.factor.unique()}
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels[0] == "uncertain"  # the only group that moves the population is ranked first (at the top)
+    assert "Beds (total), 2024" in labels and "Insurance: first year" in labels  # a lever's name, not its key
+    factors = [factor_of[label] for label in labels]
+    assert factors[0] == "uncertain"  # the only group that moves the population is ranked first (at the top)
     bars = next(c for c in ax.containers if isinstance(c, BarContainer))
-    widths = {label: bar.get_width() for label, bar in zip(labels, bars, strict=True)}
+    widths = {factor: bar.get_width() for factor, bar in zip(factors, bars, strict=True)}
     mu_star = reference.indices[(reference.indices.outcome == "pop60_2026") & (reference.indices["index"] == "mu_star")]
     assert widths == dict(zip(mu_star.factor, mu_star.value, strict=True))
     plane = figures["morris_plane_unmet_hours_2026"].axes[0]
-    assert sorted(t.get_text() for t in plane.texts) == sorted(widths)
+    assert sorted(factor_of[t.get_text()] for t in plane.texts) == sorted(widths)
     convergence = figures["convergence_unmet_hours_2026"].axes[0]
     assert [t.get_text() for t in convergence.get_xticklabels()] == ["2", "4"]
     plt.close("all")
@@ -542,11 +549,76 @@ def test_sweep_command_writes_charts_and_prints_the_ranking(tmp_path):
     result = runner.invoke(app, ["sweep", str(path), "--out", str(out), "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert "y: x1 " in result.output and "(320 runs now, 320 in all" in result.output
-    assert sorted(p.name for p in (out / "charts").iterdir()) == ["convergence_y.png", "ranking_y.png"]
+    assert sorted(p.name for p in (out / "charts").iterdir()) == ["en", "zh"]  # as a run's charts/LANG
+    for lang in ("en", "zh"):
+        assert sorted(p.name for p in (out / "charts" / lang).iterdir()) == ["convergence_y.png", "ranking_y.png"]
     ranking = dict(sweep_figures(load_experiment(path), *_tables(out), 320))["ranking_y"].axes[0]
     bars = [c for c in ranking.containers if isinstance(c, BarContainer)]
     assert [len(b) for b in bars] == [3, 3]  # ST and S1 side by side for each factor
     assert [t.get_text() for t in ranking.get_yticklabels()][-1] == "x3"  # least influential at the bottom
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_sweep_charts_are_in_the_language_and_name_factors_and_outcomes_in_words(reference, tiny, lang):
+    import matplotlib.pyplot as plt
+
+    L = chart_labels(lang)
+    S = L["sweep"]
+    figures = dict(sweep_figures(tiny, reference.indices, reference.convergence, 40, lang))
+    keys = [f.key for f in tiny.factors]
+    for outcome in dict.fromkeys(reference.indices.outcome):
+        for stem, title in (
+            ("ranking", "ranking_title"),
+            ("morris_plane", "plane_title"),
+            ("convergence", "convergence_title"),
+        ):
+            fig = figures[f"{stem}_{outcome}"]
+            words = [t.get_text() for t in fig.findobj(Text) if t.get_text()]
+            assert not [w for w in words if any(k in w for k in keys)], stem  # every factor of tiny has a name
+            title = S[title].format(outcome=outcome_label(tiny, outcome, L))
+            assert fig._suptitle.get_text() == title and outcome not in title
+    ranking = [t.get_text() for t in figures["ranking_pop60_2026"].axes[0].get_yticklabels()]
+    assert key_words(L, "policy.beds.total", 2024) in ranking
+    if lang == "zh":
+        assert figures["ranking_pop60_2026"]._suptitle.get_text() == "2026年60岁及以上人口：哪些因素影响最大"
+        assert "床位总数（2024年）" in ranking and "长期护理保险：起始年份" in ranking
+        assert figures["morris_plane_pop60_2026"].axes[0].get_xlabel().startswith("μ*（基本效应绝对值的均值")
+    plt.close("all")
+
+
+def key_words(L: dict, lever: str, year: int) -> str:
+    return L["sweep"]["in_year"].format(name=L["sweep"]["factors"][lever], year=year)
+
+
+def test_morris_plane_labels_never_overlap_even_where_factors_crowd_together():
+    import matplotlib.pyplot as plt
+
+    exp = load_experiment(ROOT / "experiments" / "tianjin-levers-morris.yaml")
+    names = list(dict.fromkeys(f.group or f.name for f in exp.factors))
+    rng = np.random.default_rng(1)
+    # ten factors within a few percent of each other, the rest bunched near the origin
+    mu_star = np.r_[100 + rng.normal(0, 2, 10), rng.uniform(0, 20, len(names) - 10)]
+    rows = [
+        {"outcome": "unmet_hours_2035", "factor": name, "factor2": "", "index": index, "value": v, "conf": 5.0}
+        for name, m in zip(names, mu_star, strict=True)
+        for index, v in (("mu", m), ("mu_star", m), ("sigma", np.nan if name == "uncertain parameters" else 0.8 * m))
+    ]
+    indices = pd.DataFrame(rows)
+    top = [n for _, n in sorted(zip(-mu_star, names, strict=True))][:PLANE_LABELS]
+    for lang in LANGS:
+        L = chart_labels(lang)
+        fig = morris_plane_figure(exp, indices, "unmet_hours_2035", 2320, lang)
+        ax = fig.axes[0]
+        assert sorted(t.get_text() for t in ax.texts) == sorted(factor_label(exp, n, L) for n in top)
+        assert not [t for t in ax.texts if "." in t.get_text()]  # names, not key paths
+        for dpi in (fig.dpi, 300):  # as shown and as saved
+            fig.set_dpi(dpi)
+            renderer = fig.canvas.get_renderer()
+            boxes = [t.get_window_extent(renderer) for t in ax.texts]
+            frame = ax.get_window_extent(renderer)
+            assert not [(a, b) for a, b in combinations(boxes, 2) if a.overlaps(b)]
+            assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 and frame.y0 <= b.y0 and b.y1 <= frame.y1 for b in boxes)
+    plt.close("all")
 
 
 def _tables(out):

@@ -1,7 +1,8 @@
-"""Packaged region data: who lives there in the base year, who turns 60 later, and their rates.
+"""Region data: who lives there in the base year, who turns 60 later, and their rates.
 
-Everything is read from ``sim/data`` (built by ``data-raw/build_data.py`` with a source on every row);
-nothing is fetched or read from outside the package at run time.
+Packaged regions (China, its 31 provinces, and the cities of the source plans) are read from ``sim/data``
+(built by ``data-raw/build_data.py`` with a source on every row); nothing is fetched at run time. A
+user's own city comes from a region file (``sim/data/user_region.py``) on top of its parent province.
 """
 
 from __future__ import annotations
@@ -38,6 +39,69 @@ def region_catalogue() -> dict[str, dict]:
 
 def region_keys() -> list[str]:
     return sorted(region_catalogue())
+
+
+# the 31 provinces (province-level divisions of the census), as packaged region keys
+PROVINCES = (
+    "beijing", "tianjin", "hebei", "shanxi", "inner_mongolia", "liaoning", "jilin", "heilongjiang", "shanghai",
+    "jiangsu", "zhejiang", "anhui", "fujian", "jiangxi", "shandong", "henan", "hubei", "hunan", "guangdong",
+    "guangxi", "hainan", "chongqing", "sichuan", "guizhou", "yunnan", "tibet", "shaanxi", "gansu", "qinghai",
+    "ningxia", "xinjiang",
+)  # fmt: skip
+
+# a user's own regions, registered by the scenarios that name their files: key -> validated definition
+_USER_REGIONS: dict[str, dict] = {}
+
+
+def register_user_region(definition: dict) -> str:
+    """Make a region file's region known in this process (each worker registers it from its scenario)."""
+    _USER_REGIONS[definition["key"]] = definition
+    return definition["key"]
+
+
+def user_region(key: str) -> dict | None:
+    return _USER_REGIONS.get(key)
+
+
+def _spelling(text: str) -> str:
+    return "".join(str(text).lower().replace("_", " ").replace("-", " ").split())
+
+
+def find_region(text: str) -> str | None:
+    """The packaged region a user means: its key, English name or Chinese name (with or without 省/市/
+    自治区: 浙江, 浙江省, Zhejiang, inner mongolia), or a registered user region's key; None if none."""
+    if text in _USER_REGIONS:
+        return text
+    wanted = _spelling(text)
+    for key, meta in region_catalogue().items():
+        census = meta.get("census_region", "")
+        if wanted in {_spelling(key), _spelling(meta["name"]), meta["name_zh"], census} and wanted:
+            return key
+    return None
+
+
+def region_name(key: str, lang: str, region_file: dict | None = None) -> str:
+    """A region's name in a language (English or Chinese); a user's region's from its file."""
+    meta = region_file or region_catalogue().get(key) or _USER_REGIONS.get(key)
+    if meta is None:
+        return key
+    return meta["name_zh"] if lang == "zh" else meta["name"]
+
+
+# Urban and rural people aged 60+: 2020 census bulletin No. 7 and the NBS reading of the census: 23.81% of
+# rural and 15.82% of urban residents aged 60+ (65+: 17.72% and 11.11%, confirmed in Liu et al., IJERPH
+# 2022, 19(23):15631). A region's urban share of its 60+ follows from its all-ages urban share.
+OLD_SHARE_URBAN, OLD_SHARE_RURAL = 0.1582, 0.2381
+URBAN_SHARE_SOURCE = (
+    "NBS 7th census bulletin No. 7 (urban/rural totals) and the NBS reading of the census: 60+ are 23.81% of "
+    "rural and 15.82% of urban residents; a region's urban share of the 60+ is derived from its all-ages "
+    "urban share with that national ratio (assumption)"
+)
+
+
+def urban_share_of_60plus(urban_all_ages: float) -> float:
+    urban = urban_all_ages * OLD_SHARE_URBAN
+    return urban / (urban + (1 - urban_all_ages) * OLD_SHARE_RURAL)
 
 
 @cache
@@ -206,9 +270,16 @@ class RegionData:
         return float(self.base_population().sum())
 
 
-@cache
 def load_region(key: str) -> RegionData:
-    meta = region_catalogue()[key]
+    """A packaged region, or a user's region registered from its file."""
+    if key in _USER_REGIONS:
+        definition = _USER_REGIONS[key]
+        return _load_user_region(key, definition["sha256"])
+    return _load_packaged(key)
+
+
+def _population_by_age(key: str) -> np.ndarray:
+    """Persons by [sex, age 40..110] in the base year (population_2020.csv)."""
     rows = [r for r in _read_csv("population_2020.csv") if r["region"] == key]
     by_age = np.array(
         [
@@ -217,8 +288,50 @@ def load_region(key: str) -> RegionData:
         ]
     )
     assert by_age.shape[1] == AGE_MAX - FIRST_TABULATED_AGE + 1
-    rates, hr, prev, prev_own = _capacity_tables()
+    return by_age
+
+
+@cache
+def _load_packaged(key: str) -> RegionData:
+    meta = region_catalogue()[key]
     demography = _region_demography()[key]
+    return _region_data(key, meta, _population_by_age(key), demography, float(meta["urban_share_2020"]["value"]))
+
+
+@cache
+def _load_user_region(key: str, sha256: str) -> RegionData:
+    """The city's totals on its province's structure: each band (40-59, 60-64, 65+) of the province's
+    single-year table scaled to the city's count in that band (the 40-59 by the 15-59 ratio)."""
+    city = _USER_REGIONS[key]
+    province = city["province"]
+    demography = dict(_region_demography()[province])
+    structure = _population_by_age(province)
+    ages = np.arange(FIRST_TABULATED_AGE, AGE_MAX + 1)
+    n60, n65 = city["population_60plus_2020"]["value"], city["population_65plus_2020"]["value"]
+    bands = [
+        (ages < 60, city["population_15_59_2020"]["value"] / demography["population_15_59"]),
+        ((ages >= 60) & (ages < 65), (n60 - n65) / structure[:, (ages >= 60) & (ages < 65)].sum()),
+        (ages >= 65, n65 / structure[:, ages >= 65].sum()),
+    ]
+    by_age = np.zeros_like(structure)
+    for in_band, factor in bands:
+        by_age[:, in_band] = structure[:, in_band] * factor
+    urban = city["urban_share_2020"]["value"]
+    demography["urban_share_60plus"] = urban_share_of_60plus(urban)
+    meta = {
+        **{k: city[k] for k in ("name", "name_zh", "level", "base_year")},
+        "sources": {
+            "file": f"{city['file']} (sha256 {city['sha256'][:12]})",
+            **{k: city[k]["source"] for k in city if k.startswith(("population_", "urban_share"))},
+            "structure": f"{province}'s 2020 census table by single year and sex, scaled to the city's bands; "
+            f"{province}'s mortality level and net migration",
+        },
+    }
+    return _region_data(key, meta, by_age, demography, urban)
+
+
+def _region_data(key: str, meta: dict, by_age: np.ndarray, demography: dict, urban_all_ages: float) -> RegionData:
+    rates, hr, prev, prev_own = _capacity_tables()
     national = mortality_table()
     level = demography["mortality_multiplier"]
     return RegionData(
@@ -233,7 +346,7 @@ def load_region(key: str) -> RegionData:
         mortality_level=level,
         net_migration=demography["net_migration_per_year"],
         urban_share_60plus=demography["urban_share_60plus"],
-        urban_share_all_ages=float(meta["urban_share_2020"]["value"]),
+        urban_share_all_ages=urban_all_ages,
         rural_share_change=demography["rural_share_change_per_year"],
         transition_rates=rates,
         hazard_ratio=hr,

@@ -12,6 +12,7 @@ import matplotlib.ticker
 import pandas as pd
 
 from sim import __version__
+from sim.data.regions import region_name
 from sim.outputs.charts import A4_WIDTH_IN, labels, save, spread_kind, style
 from sim.results.catalogue import catalogue
 
@@ -87,7 +88,7 @@ def evaluation_figure(folder: Path, lang: str = "en"):
         source = E["source"].format(
             version=__version__,
             scenario=scenario["name"],
-            region=L["regions"].get(scenario["region"], scenario["region"]),
+            region=region_name(scenario["region"], L["lang"], scenario.get("region_file")),
             runs=record["replicates"],
             seed=record["seed"],
             spread=L["interval_kinds"][spread_kind(record)],

@@ -1,8 +1,9 @@
-"""A short, self-contained report of a run or of several runs side by side, as HTML or PDF.
+"""A short, self-contained report of a run or of several runs compared, as HTML, PDF, Word or Excel.
 
 Contents: the scenario(s), key indicators at the base year, 2025, 2030 and the horizon, the plan targets
 (met or missed, when, by how much), the charts, and the data sources. HTML embeds the charts as images,
-so the one file can be mailed; PDF pages are vector (matplotlib), with Chinese drawn in Noto Sans CJK.
+so the one file can be mailed; PDF pages are vector (matplotlib), with Chinese in Noto Sans SC embedded as a
+TrueType font (searchable and copyable text).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import base64
 import html
 import io
 import json
-import textwrap
 from datetime import date
 from itertools import product
 from pathlib import Path
@@ -21,9 +21,11 @@ import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 
 from sim import __version__
+from sim.data.regions import region_name
 from sim.outputs.charts import CHARTS, Run, figure, font_family, labels, spread_kind
 from sim.outputs.evaluation_chart import evaluation_figure
 from sim.outputs.formats import number, shown, shown_label
+from sim.outputs.pdf_pages import TextPages
 from sim.results.catalogue import BREAKDOWN, catalogue
 from sim.results.files import write_atomic, write_text
 
@@ -135,7 +137,7 @@ def _summary_rows(runs: list[Run], lang: str) -> list[tuple[str, str]]:
         s = run.scenario
         rows += [
             (R["summary"], run.name),
-            (R["region"], L["regions"].get(s["region"], s["region"])),
+            (R["region"], region_name(s["region"], L["lang"], s.get("region_file"))),
             (R["period"], f"{s['base_year']}-{s['horizon']}"),
             (R["replicates"], str(s["replicates"])),
             (R["intervals"], L["spread"][spread_kind(run.manifest)]),
@@ -256,80 +258,42 @@ def html_report(runs: list[Run], lang: str = "en", evaluation: Path | None = Non
 
 def pdf_report(runs: list[Run], path: Path, lang: str = "en", evaluation: Path | None = None) -> None:
     R = labels(lang)["report"]
-    bold = "bold" if lang == "en" else "normal"  # the CJK font has one weight
-    a4 = (8.27, 11.69)
+    family = font_family(lang)
     with (
-        plt.rc_context({"font.family": font_family(lang), "font.size": 8}),
+        plt.rc_context({"font.family": family, "font.size": 8, "pdf.fonttype": 42}),
         PdfPages(
             path, metadata={"Title": _title(runs, lang), "Creator": f"sim {__version__}", "CreationDate": None}
         ) as pdf,
     ):
-        fig = plt.figure(figsize=a4)
-        y = 0.95
-        fig.text(0.08, y, _title(runs, lang), fontsize=14, weight=bold)
-        y -= 0.04
-        for k, v in _summary_rows(runs, lang):
-            wrapped = textwrap.wrap(v, 95 if lang == "en" else 48) or [""]
-            fig.text(0.08, y, k, weight=bold)
-            for line in wrapped:
-                fig.text(0.25, y, line)
-                y -= 0.018
-        y -= 0.02
-        y = _pdf_table(
-            fig, y, R["key_indicators"], key_indicator_table(runs, lang).rename_axis(R["indicator"]).reset_index()
-        )
+        pages = TextPages(pdf, family, bold="bold" if lang == "en" else "normal")  # the CJK font has one weight
+        pages.heading(_title(runs, lang), size=14)
+        pages.rows(_summary_rows(runs, lang))
+        pages.heading(R["key_indicators"], size=11)
+        pages.table(key_indicator_table(runs, lang).rename_axis(R["indicator"]).reset_index())
         targets = targets_table(runs, lang)
         if not targets.empty:
-            _pdf_table(fig, y - 0.02, R["targets"], targets)
-        pdf.savefig(fig)
-        plt.close(fig)
+            pages.heading(R["targets"], size=11)
+            pages.table(targets)
         if evaluation is not None:
             title, text = evaluation_text(evaluation, lang)
-            fig = plt.figure(figsize=a4)
-            fig.text(0.08, 0.95, title, fontsize=12, weight=bold)
-            lines = textwrap.wrap(text, 100 if lang == "en" else 46)
-            for i, line in enumerate(lines):
-                fig.text(0.08, 0.92 - 0.018 * i, line)
-            _pdf_table(fig, 0.9 - 0.018 * len(lines), "", evaluation_table(evaluation, lang))
-            pdf.savefig(fig)
-            plt.close(fig)
+            pages.new_page()
+            pages.heading(title)
+            pages.paragraph(text)
+            pages.table(evaluation_table(evaluation, lang))
+            pages.close_page()
             fig = evaluation_figure(evaluation, lang)
             pdf.savefig(fig)
             plt.close(fig)
+        pages.close_page()
         for chart in charts_for(runs):
             fig = figure(chart, runs, lang)
             pdf.savefig(fig)
             plt.close(fig)
-        fig = plt.figure(figsize=a4)
-        fig.text(0.08, 0.95, R["sources"], fontsize=12, weight=bold)
-        width = 100 if lang == "en" else 46
-        for i, line in enumerate(textwrap.wrap(R["sources_text"], width) + ["", _generated(runs, lang)]):
-            fig.text(0.08, 0.92 - 0.02 * i, line)
-        pdf.savefig(fig)
-        plt.close(fig)
-
-
-def _pdf_table(fig, top: float, title: str, table: pd.DataFrame) -> float:
-    fig.text(0.08, top, title, fontsize=11)
-    height = 0.022 * (len(table) + 1)
-    ax = fig.add_axes((0.08, top - 0.01 - height, 0.84, height))
-    ax.axis("off")
-    cells = ax.table(
-        cellText=table.astype(str).values,
-        colLabels=[str(c) for c in table.columns],
-        loc="upper left",
-        cellLoc="right",
-        colLoc="right",
-        edges="horizontal",
-    )
-    cells.auto_set_font_size(False)
-    cells.set_fontsize(7)
-    cells.auto_set_column_width(list(range(len(table.columns))))
-    for (_, col), cell in cells.get_celld().items():
-        if col == 0:
-            cell.set_text_props(ha="left")
-            cell._loc = "left"
-    return top - 0.03 - height
+        pages.new_page()
+        pages.heading(R["sources"])
+        pages.paragraph(R["sources_text"])
+        pages.paragraph(_generated(runs, lang), size=7, colour="#555555")
+        pages.close_page()
 
 
 FORMATS = ("html", "pdf", "docx", "xlsx")

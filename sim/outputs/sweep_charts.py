@@ -1,8 +1,12 @@
-"""Charts of a sweep, one set per outcome, in the look of sim/charts.py (A4 text width, Okabe-Ito
-colours, a source line): the factors ranked by their main index with confidence intervals (Sobol ST
-beside S1, or Morris mu*); for Morris, the mu*-sigma plane (far right: influential; high: interacting or
+"""Charts of a sweep, one set per outcome and language, in the look of sim/outputs/charts.py (A4 text width,
+Okabe-Ito colours, a source line): the factors ranked by their main index with confidence intervals (Sobol
+ST beside S1, or Morris mu*); for Morris, the mu*-sigma plane (far right: influential; high: interacting or
 non-linear); and the convergence of the main indices as the design grows, with their intervals as bands.
-Labels are the experiment's factor and outcome names (English).
+
+Every word comes from the language's label table (``sweep`` in sim/data/labels/{en,zh}.yaml). A factor is
+called by the name the experiment gives it, else by the table's name for its key path (with the year, for
+a factor that sets one year of a lever's path), else by its key path; an outcome by the indicator
+catalogue's words for its indicator, breakdown and year.
 """
 
 from __future__ import annotations
@@ -15,22 +19,64 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 
 from sim import __version__
 from sim.analysis.experiment import Experiment
 from sim.analysis.sensitivity import MAIN_INDEX, ranking, single_factors
-from sim.outputs.charts import A4_WIDTH_IN, save, style
+from sim.outputs.charts import A4_WIDTH_IN, labels, save, style
+from sim.results.catalogue import LANGS, CatalogueError, catalogue
 
 INDEX_COLOURS = {"ST": "#0072B2", "S1": "#E69F00", "mu_star": "#0072B2"}
 LINE_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
-INDEX_LABELS = {
-    "ST": "total effect ST",
-    "S1": "first-order S1",
-    "mu_star": "mu* (mean |elementary effect|, outcome units per factor range)",
-    "sigma": "sigma (spread of elementary effects)",
-}
 CONVERGENCE_LINES = len(LINE_COLOURS)  # the most influential factors drawn; more would not be legible
-PLANE_LABELS = 6  # factors labelled in the mu*-sigma plane, most influential first; more overlap
+PLANE_LABELS = 8  # factors labelled in the mu*-sigma plane, most influential first; the rest crowd the origin
+PLANE_LABEL_SIZE = 6
+
+
+def factor_label(exp: Experiment, name: str, L: dict) -> str:
+    """What a reader sees for a ranked factor or group ``name`` (as in the indices table)."""
+    factor = next((f for f in exp.factors if f.name == name), None)
+    if factor is None:  # a group: named by the experiment, translated where the table knows the name
+        return L["sweep"]["groups"].get(name, name)
+    if factor.name != factor.key:  # the experiment named it
+        return factor.name
+    return key_label(factor.key, L)
+
+
+def key_label(key: str, L: dict) -> str:
+    """The label table's name for a key path, with the year when its last part is one; else the key path."""
+    names = L["sweep"]["factors"]
+    if key in names:
+        return names[key]
+    lever, _, last = key.rpartition(".")
+    if lever in names and len(last) == 4 and last.isdigit():
+        return L["sweep"]["in_year"].format(name=names[lever], year=last)
+    return key
+
+
+def outcome_label(exp: Experiment, name: str, L: dict) -> str:
+    """An outcome in words: its indicator at its breakdown, in its year or over the years; its name for an
+    output the catalogue does not know (a test function's)."""
+    outcome = next((o for o in exp.spec.outcomes if o.name == name), None)
+    if outcome is None or outcome.indicator not in catalogue():
+        return name
+    lang, indicator = L["lang"], outcome.indicator
+    groups = [outcome.group] if isinstance(outcome.group, str) else list(outcome.group)
+    if len(groups) == 1:
+        breakdown = {b: getattr(outcome, b) for b in ("sex", "age_group", "capacity", "residence")}
+        try:
+            what = catalogue().describe(indicator, lang, group=groups[0], **breakdown)
+        except CatalogueError:
+            return name
+    else:  # a sum of groups: the indicator, and the groups unless they are all of them
+        what = catalogue().label(indicator, lang)
+        if set(groups) != set(catalogue()[indicator].values["group"]) - {"all", "all/all"}:
+            words = [catalogue().value_label(indicator, "group", g, lang) for g in groups]
+            what += "：" + "、".join(words) if lang == "zh" else ": " + " + ".join(words)
+    if outcome.year is not None:
+        return L["sweep"]["outcome_year"].format(name=what, year=outcome.year)
+    return L["sweep"]["aggregates"][outcome.aggregate].format(name=what)
 
 
 def _compact(value: float, _=None) -> str:
@@ -49,12 +95,21 @@ def _plain_numbers(axis) -> None:
         axis.set_major_formatter(matplotlib.ticker.FuncFormatter(_compact))
 
 
-def source_line(exp: Experiment, runs: int) -> str:
-    m = exp.spec.method
-    base = f"{exp.base.name}, {exp.base.scale:g} persons per agent" if exp.base else f"model {exp.spec.model}"
-    return (
-        f"sim {__version__} · experiment {exp.name}: {m.name}, {runs:,} runs, {exp.spec.replicates} replicate(s) "
-        f"per point, seed {exp.spec.seed} · {base} · intervals: {m.confidence:.0%} bootstrap"
+def source_line(exp: Experiment, runs: int, L: dict) -> str:
+    S, m = L["sweep"], exp.spec.method
+    if exp.base:
+        base = S["base"].format(scenario=exp.base.name, scale=exp.base.scale)
+    else:
+        base = S["model"].format(model=exp.spec.model)
+    return S["source"].format(
+        version=__version__,
+        name=exp.name,
+        method=m.name,
+        runs=runs,
+        replicates=exp.spec.replicates,
+        seed=exp.spec.seed,
+        base=base,
+        confidence=m.confidence,
     )
 
 
@@ -65,13 +120,15 @@ def _finish(fig: Figure, title: str, source: str, bottom: float = 0.06) -> Figur
     return fig
 
 
-def ranking_figure(exp: Experiment, indices: pd.DataFrame, outcome: str, runs: int) -> Figure:
+def ranking_figure(exp: Experiment, indices: pd.DataFrame, outcome: str, runs: int, lang: str = "en") -> Figure:
     """Factors ranked by ST (S1 beside it) or mu*, most influential at the top, with intervals."""
+    L = labels(lang)
+    S = L["sweep"]
     method = exp.spec.method.name
     table = ranking(indices, outcome, method)
     shown = ["ST", "S1"] if method == "sobol" else ["mu_star"]
     n = len(table)
-    with plt.rc_context(style()):
+    with plt.rc_context(style(lang)):
         fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, 1.2 + 0.22 * n))
         y = np.arange(n)[::-1]
         height = 0.8 / len(shown)
@@ -83,20 +140,24 @@ def ranking_figure(exp: Experiment, indices: pd.DataFrame, outcome: str, runs: i
                 xerr=table[f"{index}_conf"].fillna(0),
                 color=INDEX_COLOURS[index],
                 error_kw={"elinewidth": 0.8, "capsize": 1.5},
-                label=INDEX_LABELS[index],
+                label=S["indices"][index],
             )
-        ax.set_yticks(y, table.index, fontsize=6.5)
+        ax.set_yticks(y, [factor_label(exp, f, L) for f in table.index], fontsize=6.5)
         ax.axvline(0, color="#000000", linewidth=0.6)
-        ax.set_xlabel("share of variance" if method == "sobol" else INDEX_LABELS["mu_star"])
-        ax.legend(fontsize=7, frameon=False, loc="lower right")
+        ax.set_xlabel(S["share_of_variance"] if method == "sobol" else S["indices"]["mu_star"])
+        if len(shown) > 1:  # one index is named by the axis
+            ax.legend(fontsize=7, frameon=False, loc="lower right")
         _plain_numbers(ax.xaxis)
-        return _finish(fig, f"{outcome}: which factors matter", source_line(exp, runs))
+        title = S["ranking_title"].format(outcome=outcome_label(exp, outcome, L))
+        return _finish(fig, title, source_line(exp, runs, L))
 
 
-def morris_plane_figure(exp: Experiment, indices: pd.DataFrame, outcome: str, runs: int) -> Figure:
-    """mu* against sigma, the most influential factors labelled."""
+def morris_plane_figure(exp: Experiment, indices: pd.DataFrame, outcome: str, runs: int, lang: str = "en") -> Figure:
+    """mu* against sigma, the most influential factors labelled where their labels do not overlap."""
+    L = labels(lang)
+    S = L["sweep"]
     table = ranking(indices, outcome, "morris")
-    with plt.rc_context(style()):
+    with plt.rc_context(style(lang)):
         fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, A4_WIDTH_IN * 0.62))
         grouped = table["sigma"].isna()  # a group of several factors has no sigma: drawn hollow on the axis
         sigma = table["sigma"].fillna(0)
@@ -109,66 +170,129 @@ def morris_plane_figure(exp: Experiment, indices: pd.DataFrame, outcome: str, ru
                 facecolors="none",
                 edgecolors=LINE_COLOURS[0],
                 zorder=3,
-                label="group of factors (no sigma)",
+                label=S["group_no_sigma"],
             )
         ax.errorbar(
             table["mu_star"], sigma, xerr=table["mu_star_conf"].fillna(0), fmt="none", ecolor="#999999", linewidth=0.6
         )
-        for k, (name, row) in enumerate(table.head(PLANE_LABELS).iterrows()):  # the rest crowd the origin
-            lift = 2 if k % 2 == 0 else -8  # neighbours in the ranking often sit close: alternate above and below
-            ax.annotate(name, (row["mu_star"], sigma[name]), fontsize=5.5, xytext=(3, lift), textcoords="offset points")
         top = max(float(table["mu_star"].max()), float(sigma.max()), 1e-12) * 1.05
-        ax.plot([0, top], [0, top], ":", color="#999999", linewidth=0.8, label="sigma = mu*")
+        ax.plot([0, top], [0, top], ":", color="#999999", linewidth=0.8, label=S["diagonal"])
         ax.set_xlim(left=0)
         ax.set_ylim(bottom=0)
-        ax.set_xlabel(INDEX_LABELS["mu_star"])
-        ax.set_ylabel(INDEX_LABELS["sigma"])
-        ax.legend(fontsize=7, frameon=False, loc="best")
+        ax.set_xlabel(S["indices"]["mu_star"])
+        ax.set_ylabel(S["indices"]["sigma"])
         _plain_numbers(ax.xaxis)
         _plain_numbers(ax.yaxis)
-        return _finish(fig, f"{outcome}: Morris mu* and sigma", source_line(exp, runs))
+        # below the plane, where it can cover neither a point nor a label
+        handles, names = ax.get_legend_handles_labels()
+        fig.legend(handles, names, loc="lower center", ncol=2, fontsize=7, frameon=False, bbox_to_anchor=(0.5, 0.035))
+        title = S["plane_title"].format(outcome=outcome_label(exp, outcome, L))
+        _finish(fig, title, source_line(exp, runs, L), 0.1)
+        shown = table.head(PLANE_LABELS)
+        points = list(zip(table["mu_star"], sigma, strict=True))
+        named = [(factor_label(exp, f, L), row["mu_star"], sigma[f]) for f, row in shown.iterrows()]
+        _label_points(fig, ax, named, points)
+        return fig
 
 
-def convergence_figure(exp: Experiment, convergence: pd.DataFrame, outcome: str, runs: int) -> Figure:
+def _label_points(fig: Figure, ax, named: list[tuple[str, float, float]], points: list[tuple[float, float]]) -> None:
+    """Each label beside its point, in the first free place: right, left, then a line height further up or
+    down at a time, joined to its point by a thin line once it has moved off the point's level. A place is
+    free if it lies within the axes and overlaps neither a label placed before nor a point. A label with no
+    free place is left out: the ranking chart names every factor. Placed once the layout is final, in
+    display units, as offsets in points: the same at any resolution the figure is saved at."""
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    dot = 2.5 * fig.dpi / 72  # half a marker's width
+    taken = [Bbox.from_bounds(px - dot, py - dot, 2 * dot, 2 * dot) for px, py in ax.transData.transform(points)]
+
+    def free(box: Bbox) -> bool:
+        inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+        return inside and not any(box.padded(1).overlaps(t) for t in taken)
+
+    for text, x, y in named:
+        label = ax.annotate(
+            text, (x, y), xytext=(0, 0), textcoords="offset points", fontsize=PLANE_LABEL_SIZE, va="center"
+        )
+        size = label.get_window_extent(renderer)
+        px, py = ax.transData.transform((x, y))
+        places = _places(px, py, size.width, size.height, gap=3 * fig.dpi / 72)
+        place = next((p for p in places if free(p[3])), None)
+        if place is None:
+            label.remove()
+            continue
+        dx, dy, ha, box = place
+        label.xyann = (dx * 72 / fig.dpi, dy * 72 / fig.dpi)
+        label.set_ha(ha)
+        taken.append(box)
+        if dy:
+            end = ax.transData.inverted().transform((px + dx, py + dy))
+            ax.plot([x, end[0]], [y, end[1]], color="#999999", linewidth=0.4, zorder=2)
+
+
+def _places(px: float, py: float, width: float, height: float, gap: float) -> Iterator[tuple]:
+    """(dx, dy, alignment, box) of a label of ``width`` x ``height`` beside the point (px, py), nearest first."""
+    for shift in (0, *(k * sign for k in range(1, 12) for sign in (1, -1))):
+        dy = shift * height * 1.1
+        for dx, ha in ((gap, "left"), (-gap, "right")):
+            left = px + dx - (width if ha == "right" else 0)
+            yield dx, dy, ha, Bbox.from_bounds(left, py + dy - height / 2, width, height)
+
+
+def convergence_figure(exp: Experiment, convergence: pd.DataFrame, outcome: str, runs: int, lang: str = "en") -> Figure:
     """The main indices of the most influential factors against the size of the design."""
+    L = labels(lang)
+    S = L["sweep"]
     method = exp.spec.method.name
     shown = ["ST", "S1"] if method == "sobol" else ["mu_star"]
     mine = convergence[(convergence.outcome == outcome) & single_factors(convergence)]
     full = mine[mine.sample_size == mine.sample_size.max()]
     main = MAIN_INDEX[method]
     top = full[full["index"] == main].sort_values("value", ascending=False).factor.head(CONVERGENCE_LINES).tolist()
-    with plt.rc_context(style()):
+    with plt.rc_context(style(lang)):
         fig, axes = plt.subplots(1, len(shown), figsize=(A4_WIDTH_IN, 3.3), squeeze=False, sharey=True)
         for ax, index in zip(axes[0], shown, strict=True):
             for colour, factor in zip(LINE_COLOURS, top, strict=False):
                 s = mine[(mine["index"] == index) & (mine.factor == factor)].sort_values("sample_size")
-                ax.plot(s.sample_size, s.value, "-o", color=colour, markersize=2.5, linewidth=1.2, label=factor)
+                name = factor_label(exp, factor, L)
+                ax.plot(s.sample_size, s.value, "-o", color=colour, markersize=2.5, linewidth=1.2, label=name)
                 conf = s.conf.fillna(0)
                 ax.fill_between(s.sample_size, s.value - conf, s.value + conf, color=colour, alpha=0.15, linewidth=0)
             ax.set_xscale("log", base=2)
             ax.set_xticks(sorted(mine.sample_size.unique()), [str(v) for v in sorted(mine.sample_size.unique())])
-            ax.set_xlabel("base samples N" if method == "sobol" else "trajectories r")
-            ax.set_title(INDEX_LABELS[index], fontsize=8, loc="left")
+            ax.set_xlabel(S["sample_size"][method])
+            ax.set_title(S["indices"][index], fontsize=8, loc="left")
             _plain_numbers(ax.yaxis)
         handles, names = axes[0, 0].get_legend_handles_labels()
         fig.legend(handles, names, loc="lower center", ncol=2, fontsize=6, frameon=False, bbox_to_anchor=(0.5, 0.03))
         rows = (len(names) + 1) // 2
-        return _finish(fig, f"{outcome}: convergence of the indices", source_line(exp, runs), 0.06 + 0.045 * rows)
+        title = S["convergence_title"].format(outcome=outcome_label(exp, outcome, L))
+        return _finish(fig, title, source_line(exp, runs, L), 0.06 + 0.045 * rows)
 
 
 def sweep_figures(
-    exp: Experiment, indices: pd.DataFrame, convergence: pd.DataFrame, runs: int
+    exp: Experiment, indices: pd.DataFrame, convergence: pd.DataFrame, runs: int, lang: str = "en"
 ) -> Iterator[tuple[str, Figure]]:
     """(file stem, figure) for every outcome that was analysed, one at a time (a sweep has many)."""
     for outcome in dict.fromkeys(indices.outcome):
-        yield f"ranking_{outcome}", ranking_figure(exp, indices, outcome, runs)
+        yield f"ranking_{outcome}", ranking_figure(exp, indices, outcome, runs, lang)
         if exp.spec.method.name == "morris":
-            yield f"morris_plane_{outcome}", morris_plane_figure(exp, indices, outcome, runs)
+            yield f"morris_plane_{outcome}", morris_plane_figure(exp, indices, outcome, runs, lang)
         if convergence[convergence.outcome == outcome].sample_size.nunique() > 1:
-            yield f"convergence_{outcome}", convergence_figure(exp, convergence, outcome, runs)
+            yield f"convergence_{outcome}", convergence_figure(exp, convergence, outcome, runs, lang)
 
 
 def save_sweep_charts(
-    exp: Experiment, indices: pd.DataFrame, convergence: pd.DataFrame, runs: int, out: Path
+    exp: Experiment,
+    indices: pd.DataFrame,
+    convergence: pd.DataFrame,
+    runs: int,
+    out: Path,
+    langs: tuple[str, ...] = LANGS,
 ) -> list[Path]:
-    return [save(fig, Path(out) / f"{stem}.png") for stem, fig in sweep_figures(exp, indices, convergence, runs)]
+    """The charts in every language, each in ``out/LANG`` as a run's are in its ``charts/LANG``."""
+    return [
+        save(fig, Path(out) / lang / f"{stem}.png")
+        for lang in langs
+        for stem, fig in sweep_figures(exp, indices, convergence, runs, lang)
+    ]

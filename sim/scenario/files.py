@@ -11,6 +11,14 @@ import yaml
 from sim.scenario.errors import ScenarioError, cut
 from sim.scenario.schema import Scenario, parse_scenario
 
+# changes that leave the scenario itself alone: a run changed only in these is still its plan, not a what-if
+SAME_SCENARIO = ("scale", "replicates", "name", "description")
+
+
+def what_if_changes(changes: list[str]) -> list[str]:
+    """The ``key=value`` changes that make a run another scenario (a what-if)."""
+    return [c for c in changes if c.split("=", 1)[0].strip() not in SAME_SCENARIO]
+
 
 def apply_overrides(raw: dict, assignments: list[str], source: str = "--set") -> dict:
     """Apply ``key.path=value`` strings (values parsed as YAML) to a raw scenario mapping."""
@@ -56,10 +64,16 @@ def set_value(raw: dict, path: str, value: Any, source: str) -> None:
 
 
 def read_scenario_file(path: Path) -> dict:
-    """A scenario file's data; an ``observed`` file named relative to it becomes a path from here."""
+    """A scenario file's data; files it names relative to itself (``observed``, a ``region`` file) become
+    paths from here."""
     raw = read_yaml_file(path, "the file is empty; a scenario needs at least `region`")
-    if isinstance(raw, dict) and isinstance(raw.get("observed"), str) and not Path(raw["observed"]).is_absolute():
-        raw["observed"] = str(Path(path).parent / raw["observed"])
+    if not isinstance(raw, dict):
+        return raw
+    for key in ("observed", "region"):
+        named = raw.get(key)
+        if isinstance(named, str) and not Path(named).is_absolute():
+            if key == "observed" or named.endswith((".yaml", ".yml")):
+                raw[key] = str(Path(path).parent / named)
     return raw
 
 
