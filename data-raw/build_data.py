@@ -38,7 +38,7 @@ from sim.data.demography import (  # noqa: E402
     split_age_groups,
 )
 from sim.data.levels import LEVELS, N_LEVELS  # noqa: E402
-from sim.data.regions import mortality_from_csv  # noqa: E402
+from sim.data.regions import URBAN_SHARE_SOURCE, mortality_from_csv, urban_share_of_60plus  # noqa: E402
 
 OUT = ROOT / "sim" / "data"
 SEX_CODE = {"male": "male", "female": "female", "M": "male", "F": "female"}
@@ -418,14 +418,12 @@ def level_death_multipliers(effects: dict) -> np.ndarray:
 # the region's multiplier k on the national death rates; the cohorts aged 40-54 in 2010 (40-64 over the
 # decade: the ages of the 2021-2035 entrants) then give the yearly net migration left after k.
 # Cities take their province's values. The published 2010 census life expectancies at birth are the check.
-REGION_CENSUS = {
-    "china": "全国",
-    "tianjin": "天津",
-    "wenzhou": "浙江",
-    "xuchang": "河南",
-    "shengzhou": "浙江",
-    "city003": "河北",  # assumption: source plan 003's city is unnamed; the plan's clues point to Hebei
-}
+# A region's census rows: its own (census_region: China and the 31 provinces) or its province's
+# (shape_from: the cities; city003's Hebei is an assumption, see regions.yaml).
+def census_rows_of(meta: dict) -> str:
+    return meta.get("census_region") or meta["shape_from"]
+
+
 MORTALITY_COHORTS_2010 = (60, 65, 70, 75)
 MIGRATION_COHORTS_2010 = (40, 45, 50)
 E0_2010_CENSUS = {  # NBS 2010 census-based life expectancy at birth (check only; see region_demography.json)
@@ -439,15 +437,6 @@ E0_2010_SOURCE = (
     "https://wenxuecity.com/blog/201906/69106/31015.html (national 74.83 also in 中国人口和就业统计年鉴2024)"
 )
 SURVIVAL_TO_45 = 0.965  # assumption for the check only: share of births alive at 45 (China around 2010)
-# Urban (城镇) and rural (乡村) people aged 60+: 2020 census bulletin No. 7 (urban 901,991,162, rural
-# 509,787,562) and the NBS reading of the census: 23.81% of rural and 15.82% of urban residents aged 60+
-# (rural 7.99 points higher; 65+: 17.72% and 11.11%, confirmed in Liu et al., IJERPH 2022, 19(23):15631).
-OLD_SHARE_URBAN, OLD_SHARE_RURAL = 0.1582, 0.2381
-URBAN_SHARE_SOURCE = (
-    "NBS 7th census bulletin No. 7 (urban/rural totals) and the NBS reading of the census: 60+ are 23.81% of "
-    "rural and 15.82% of urban residents; a region's urban share of the 60+ is derived from its all-ages "
-    "urban share with that national ratio (assumption)"
-)
 # Urbanisation: 63.89% (census, 2020) to 67.89% (NBS year-end 2025): the rural share fell by a constant
 # fraction a year, which the urban share of each year's new 60-year-olds follows (docs/model.md).
 RURAL_SHARE_2020, RURAL_SHARE_2025 = 1 - 0.6389, 1 - 0.6789
@@ -527,15 +516,19 @@ def e0_gap_multiplier(mortality, gap: float) -> float:
     return brentq(lambda k: SURVIVAL_TO_45 * (e45(k) - base) - gap, 0.2, 3.0)
 
 
+def working_age(groups: dict) -> float:
+    return sum(group_sum(groups, sex, 15, 60) for sex in ("male", "female"))
+
+
 def build_region_demography(shared: Path, regions: dict, mortality) -> tuple[list[dict], dict]:
     census = read_csv(shared / "census_age_sex_all_ages_2010_2020.csv")
     rows, report = [], {}
     rural_change = (RURAL_SHARE_2025 / RURAL_SHARE_2020) ** (1 / 5) - 1
     for key, meta in regions.items():
-        province = REGION_CENSUS[key]
+        province = census_rows_of(meta)
         k, migration, diagnostics = mortality_level(census, mortality, province)
         urban = meta["urban_share_2020"]["value"]
-        urban_old = urban * OLD_SHARE_URBAN / (urban * OLD_SHARE_URBAN + (1 - urban) * OLD_SHARE_RURAL)
+        urban_old = urban_share_of_60plus(urban)
         how = (
             "China's own rates"
             if province == "全国"
@@ -576,6 +569,20 @@ def build_region_demography(shared: Path, regions: dict, mortality) -> tuple[lis
                 value=f"{urban_old:.6g}",
                 method=f"derived from the all-ages urban share {urban} (regions.yaml)",
                 source=URBAN_SHARE_SOURCE,
+            ),
+            *(
+                [
+                    dict(
+                        region=key,
+                        quantity="population_15_59",
+                        value=f"{working_age(census_groups(census, province)):.0f}",
+                        method="census count aged 15-59, both sexes: a user's city in this province scales its "
+                        "40-59 year-olds by its own 15-59 over this (sim/data/user_region.py)",
+                        source=f"{CENSUS_SOURCE}; 2020 rows of {province}",
+                    )
+                ]
+                if "census_region" in meta
+                else []
             ),
             dict(
                 region=key,
@@ -729,7 +736,7 @@ def build(shared: Path, out: Path) -> None:
     write_csv(out / "capacity_mortality.csv", hr_rows)
 
     china_urban = regions["china"]["urban_share_2020"]["value"]
-    urban_old = china_urban * OLD_SHARE_URBAN / (china_urban * OLD_SHARE_URBAN + (1 - china_urban) * OLD_SHARE_RURAL)
+    urban_old = urban_share_of_60plus(china_urban)
     effects = residence_effects(hanewald_coefficients(shared), np.arange(COHORT_START_AGE, AGE_MAX + 1), urban_old)
     death_by_level = level_death_multipliers(effects)
     # the trend of the death hazard with a loss of capacity, relative to intact, on the hazards' log weights

@@ -151,8 +151,6 @@ def _note_if_uncalibrated(scenario: Scenario) -> None:
     )
 
 
-
-
 def what_if_name(base: str, changes: list[str]) -> str:
     """The scenario's name with its changes: ``tianjin-14th-fyp_total.2025-120000`` (a hash when long)."""
     parts = []

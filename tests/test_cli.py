@@ -12,13 +12,14 @@ from sim.results.query import value
 runner = CliRunner()
 ALL_KEYS = (
     "base_year, calibration, data, description, horizon, name, observed, parameter_member, parameter_sets, policy, "
-    "region, replicates, scale, seed, targets, title"
+    "region, region_file, replicates, scale, seed, targets, title"
 )
 
 BAD = {
     "unknown_region": (
         "region: paris\n",
-        "region = 'paris': unknown region (allowed: china, city003, shengzhou, tianjin, wenzhou, xuchang)",
+        "region = 'paris': unknown region (allowed: a key, English or Chinese name from `sim regions`, e.g. "
+        "anhui, beijing, china, chongqing, city003, fujian, ...; or the path of a region file ending .yaml)",
     ),
     "horizon_before_base": (
         "region: tianjin\nhorizon: 2019\n",
@@ -239,6 +240,8 @@ def test_schema_and_regions():
     assert "mortality_multiplier" in schema["$defs"]["DataOverrides"]["properties"]
     listing = runner.invoke(app, ["regions"]).output
     for name in ("Tianjin", "Wenzhou", "Xuchang", "Shengzhou", "China", "3,002,688", "WPP2024"):
+        assert name in listing
+    for name in ("Inner Mongolia", "内蒙古自治区", "新疆维吾尔自治区", "zhejiang"):
         assert name in listing
 
 

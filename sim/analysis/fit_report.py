@@ -31,7 +31,7 @@ def fit_record(fit: Fit, spec_text: str, command: list[str] | None) -> dict:
     post = fit.posterior
     return {
         "name": spec.name,
-        "region": spec.region,
+        "region": spec.region_key(),
         "base_year": spec.base_year,
         "description": spec.description,
         "fitted": fitted,

@@ -149,7 +149,10 @@ class CalibrationSpec(Strict):
         observations = [(f"targets.{i}", t) for i, t in enumerate(self.targets)]
         for at, o in observations + [(f"holdouts.{i}", h) for i, h in enumerate(self.holdouts)]:
             check_observation(o, at, self.base_year)
-        base = parse_scenario(self.scenario_raw({}, self.seed), "calibration")  # region, base year, scale valid
+        try:
+            base = parse_scenario(self.scenario_raw({}, self.seed), "calibration")  # region, base year, scale valid
+        except ScenarioError as e:
+            raise FieldError.passed_on(e, "calibration") from None
         problem = scale_problem(base)
         if problem:
             raise FieldError("scale", self.scale, problem.split(": ", 1)[1])
@@ -179,6 +182,10 @@ class CalibrationSpec(Strict):
             raw = apply_overrides(raw, [f"{k}={json.dumps(v)}" for k, v in holdout.set.items()])
         return raw
 
+    def region_key(self) -> str:
+        """The region's key (a user's region file gives its own)."""
+        return parse_scenario(self.scenario_raw({}, self.seed), "calibration").region
+
     def inherited(self) -> dict[str, float]:
         """Fitted values taken from the inherited calibration, less those freed here."""
         if self.inherit is None:
@@ -206,6 +213,9 @@ def load_spec(path: Path, sets: list[str] | None = None) -> CalibrationSpec:
     if isinstance(raw, dict):
         raw = apply_overrides(raw, sets or [])
         raw.setdefault("name", Path(path).stem)
+        region = raw.get("region")
+        if isinstance(region, str) and region.endswith((".yaml", ".yml")) and not Path(region).is_absolute():
+            raw["region"] = str(Path(path).parent / region)  # a user's region file, named relative to this one
     return parse_mapping(CalibrationSpec, raw, str(path))
 
 

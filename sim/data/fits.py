@@ -72,8 +72,13 @@ def resolve(name: str, region: str, base_year: int) -> dict | None:
     fit."""
     if name == NONE:
         return None
+    from sim.data.regions import user_region
+
+    city = user_region(region)
+    # a user's city takes its province's calibration (its care-choice preferences) until it has its own
+    regions = {region} if city is None else {region, city["province"]}
     if name == DEFAULT:
-        name = f"{region}-{base_year}"
+        name = f"{region if city is None else city['province']}-{base_year}"
         if name not in shipped():
             return None
     if name in shipped():
@@ -92,8 +97,8 @@ def resolve(name: str, region: str, base_year: int) -> dict | None:
         source = str(path)
     if not isinstance(fit, dict) or not isinstance(fit.get("parameters"), dict) or "region" not in fit:
         raise ValueError("not a fit file written by `sim calibrate` (needs region and parameters)")
-    if fit["region"] != region:
-        raise ValueError(f"is a fit for region {fit['region']}, not {region}")
+    if fit["region"] not in regions:
+        raise ValueError(f"is a fit for region {fit['region']}, not {' or '.join(sorted(regions))}")
     return {
         "name": fit.get("name", name),
         "file": source,

@@ -26,7 +26,20 @@ def _declared() -> dict[str, dict]:
 
 @cache
 def care_baselines() -> dict[str, dict]:
+    """The packaged regions' care supply in the base year (care_regions.yaml)."""
     return yaml.safe_load(DATA.joinpath("care_regions.yaml").read_text(encoding="utf-8"))
+
+
+def care_baseline(region: str) -> dict[str, dict]:
+    """A region's care supply in the base year, {figure: {value, source}}: packaged, or a user's region's
+    own figures with its province's per person aged 60+ where its file gives none."""
+    from sim.data.regions import load_region, user_region
+    from sim.data.user_region import care_supply
+
+    if (definition := user_region(region)) is None:
+        return care_baselines()[region]
+    province = definition["province"]
+    return care_supply(definition, care_baselines()[province], load_region(province).population_total())
 
 
 def defaults() -> dict[str, Any]:

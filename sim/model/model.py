@@ -25,8 +25,8 @@ from sim.data.demography import AGES
 from sim.data.fits import member_parameters
 from sim.data.fits import resolve as resolve_calibration
 from sim.data.levels import N_LEVELS
-from sim.data.parameters import Parameters, care_baselines
-from sim.data.regions import load_region
+from sim.data.parameters import Parameters, care_baseline
+from sim.data.regions import load_region, register_user_region
 from sim.model import care, characteristics, entrants, families, health, homes, money, rules, workforce
 from sim.model.elders import COLUMNS, INCOME_GROUPS, INSTITUTION, Elders, pool_cells
 from sim.model.scale import agents
@@ -60,6 +60,8 @@ class AgeingModel(mesa.Model):
         self.config = scenario  # the validated scenario (mesa.Model reserves `scenario` for its own class)
         self.with_care = care
         self.care_rng = replicate_rng(scenario.seed, replicate, stream=1)
+        if scenario.region_file is not None:  # a worker process meets the user's region here first
+            register_user_region(scenario.region_file)
         self.region = load_region(scenario.region)
         self.year = scenario.base_year
         self.scale = scenario.scale
@@ -71,7 +73,7 @@ class AgeingModel(mesa.Model):
                 self.member = ensemble_member(scenario.seed, replicate, len(self.calibration["ensemble"]))
         fitted = member_parameters(self.calibration, self.member) if self.calibration else {}
         self.p = Parameters(fitted, scenario.data.parameters)
-        self.baseline = care_baselines()[scenario.region]
+        self.baseline = care_baseline(scenario.region)
         self.elders = Elders(COLUMNS if care else {})
         self.record = YearlyRecord(scale=self.scale)
         self.last_care: dict | None = None  # the latest year's care snapshot, for inspection

@@ -48,10 +48,10 @@ def coarsest_faithful_scale(scenario: Scenario) -> Limit:
     """The largest ``scale`` at which the scenario keeps at least ``MIN_HOME_AGENTS`` home agents of each
     kind (or all of its homes), ``MIN_AGENTS`` elder agents in the base year and ``MIN_PLACES`` agents'
     places in every capacity it sets."""
-    from sim.data.parameters import care_baselines
+    from sim.data.parameters import care_baseline
     from sim.data.regions import load_region
 
-    base = {k: v["value"] for k, v in care_baselines()[scenario.region].items()}
+    base = {k: v["value"] for k, v in care_baseline(scenario.region).items()}
     persons = scenario.data.population_60plus or load_region(scenario.region).population_total()
     limits = [
         Limit(

@@ -180,20 +180,30 @@ def ranking_lines(exp, result) -> list[str]:
 
 
 def regions_table() -> tuple[Table, list[str]]:
-    """The packaged regions with their base year and population aged 60+, and their sources."""
-    from sim.data.regions import load_region, region_keys
+    """The packaged regions (China, the 31 provinces, the plans' cities) with their names, population aged
+    60+ and calibration, and their sources."""
+    from sim.data.fits import shipped
+    from sim.data.regions import PROVINCES, load_region, region_keys
 
-    table = Table(title="Packaged regions")
-    for col in ("key", "name", "level", "base year", "aged 60+", "last year"):
-        table.add_column(col, overflow="fold")
+    table = Table(title="Packaged regions (a scenario names one by key, English or Chinese name)")
+    table.add_column("key", no_wrap=True)
+    table.add_column("name", overflow="fold")
+    table.add_column("aged 60+ (2020)", justify="right", no_wrap=True)
+    table.add_column("calibrated", no_wrap=True)
     found = [load_region(key) for key in region_keys()]
-    for r in found:
-        table.add_row(
-            r.key, f"{r.name} {r.name_zh}", r.level, str(r.base_year), f"{r.population_total():,.0f}", str(r.last_year)
-        )
+    kinds = {"nation": ["china"], "provinces": sorted(PROVINCES), "cities": []}
+    kinds["cities"] = [r.key for r in found if r.key not in kinds["nation"] + kinds["provinces"]]
+    by_key = {r.key: r for r in found}
+    for kind, keys in kinds.items():
+        for key in keys:
+            r = by_key[key]
+            fitted = "yes" if f"{r.key}-{r.base_year}" in shipped() else "no"
+            table.add_row(r.key, f"{r.name} {r.name_zh}", f"{r.population_total():,.0f}", fitted)
+        if kind != "cities":
+            table.add_section()
     sources = [
         "[bold]Sources[/] (all regions: mortality UN WPP2024; capacity levels and transitions from CLHLS "
-        "studies and national anchors, see docs/model.md)"
+        "studies and national anchors, see docs/model.md; care supply: sim/data/care_regions.yaml)"
     ]
     sources += [f"  {r.key} {k}: {v}" for r in found for k, v in r.sources.items()]
     return table, sources

@@ -52,6 +52,13 @@ class FieldError(ValueError):
         super().__init__(f"{key} = {show(value)}: {allowed}")
         self.key, self.value, self.allowed = key, value, allowed
 
+    @classmethod
+    def passed_on(cls, error: ScenarioError, source: str) -> FieldError:
+        """A one-line error of a file this one builds (``source: key = value: allowed``), for this file."""
+        found = cls("", None, "")
+        found.args = (str(error).removeprefix(f"{source}: "),)
+        return found
+
 
 _MESSAGES = {
     "int_type": "must be a whole number",

@@ -62,9 +62,9 @@ def _base_value(scenario: Scenario, lever: str) -> float:
     a path that depends on it is NaN until the scenario's first given year."""
     key = LEVER_BASE.get(lever)
     if key:
-        from sim.data.parameters import care_baselines
+        from sim.data.parameters import care_baseline
 
-        return float(care_baselines()[scenario.region][key]["value"])
+        return float(care_baseline(scenario.region)[key]["value"])
     return np.nan if lever == "policy.beds.dementia_per_10k" else 0.0
 
 

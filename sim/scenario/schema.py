@@ -9,7 +9,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from sim.data.regions import disability_trends, load_region, region_keys
+from sim.data.regions import (
+    disability_trends,
+    find_region,
+    load_region,
+    region_keys,
+    register_user_region,
+    user_region,
+)
 from sim.scenario.errors import FieldError, ScenarioError, Strict, parse_mapping
 
 
@@ -218,7 +225,13 @@ class Scenario(Strict):
             raise ValueError(f"languages must be en and zh (got {', '.join(map(str, v))})")
         return v
 
-    region: str = Field(description="A packaged region key (see `sim regions`).")
+    region: str = Field(
+        description="A packaged region: its key, English or Chinese name (see `sim regions`); or the path of your"
+        " own region file (`sim region-template`), relative to the scenario file."
+    )
+    region_file: dict[str, Any] | None = Field(
+        None, description="Filled in from the region file that `region` names (recorded with the results)."
+    )
     base_year: int = Field(2020, description="First year (the census); must be the region's base year.")
     horizon: int = Field(2035, description="Last simulated year.")
     seed: int = Field(20201101, ge=0, lt=2**63, description="Seed of the random streams; replicate r uses stream r.")
@@ -261,11 +274,45 @@ class Scenario(Strict):
             raise ValueError("must be letters, digits, '-', '_' or '.', not starting with '.' (it names a folder)")
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _region_by_name_or_file(cls, raw: Any) -> Any:
+        """A region named in English or Chinese becomes its key; a region file is read and validated, and
+        travels with the scenario (so workers and the run's record have it)."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("region"), str):
+            return raw
+        raw = dict(raw)
+        if raw["region"].endswith((".yaml", ".yml")):
+            from sim.data.user_region import read_region_file
+
+            path = Path(raw["region"])
+            if not path.is_file():
+                raise FieldError("region", raw["region"], "no such region file")
+            try:
+                raw["region_file"] = read_region_file(path)
+            except ScenarioError as e:
+                raise FieldError("region", raw["region"], str(e)) from None
+        elif isinstance(raw.get("region_file"), dict):  # a scenario as a run recorded it
+            from sim.data.user_region import check_definition
+
+            try:
+                raw["region_file"] = check_definition(raw["region_file"])
+            except ScenarioError as e:
+                raise FieldError("region_file", raw["region_file"].get("key"), str(e)) from None
+        else:
+            raw["region"] = find_region(raw["region"]) or raw["region"]
+            return raw
+        raw["region"] = register_user_region(raw["region_file"])
+        return raw
+
     @field_validator("region")
     @classmethod
     def _known_region(cls, v: str) -> str:
-        if v not in region_keys():
-            raise ValueError(f"unknown region (allowed: {', '.join(region_keys())})")
+        if v not in region_keys() and user_region(v) is None:
+            raise ValueError(
+                f"unknown region (allowed: a key, English or Chinese name from `sim regions`, e.g. "
+                f"{', '.join(region_keys()[:6])}, ...; or the path of a region file ending .yaml)"
+            )
         return v
 
     @model_validator(mode="after")
