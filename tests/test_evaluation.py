@@ -180,6 +180,15 @@ def test_what_it_would_take_lifts_the_probability_to_on_track(tmp_path):
     row = pd.read_csv(out / "evaluation.csv").set_index("target").loc["certified_workers_per_10k"]
     assert row.verdict != "on track" and row.lever == "policy.workforce.trained_per_year"
     assert row.lever_factor > 1 and row.p_met_with_change >= 0.7
+    assert row.lever_amount > 0
+    # the report says it in its own language, the lever named in words
+    from sim.outputs.report import evaluation_table
+
+    said = {lang: evaluation_table(out, lang).iloc[:, -1].tolist() for lang in ("en", "zh")}
+    factor = f"{row.lever_factor:.3g}"
+    assert any(f"x {factor} after 2023" in text for text in said["en"])
+    assert any("2023年后" in text and f"乘以{factor}" in text for text in said["zh"])
+    assert not any("policy." in text or "not reached" in text for text in said["zh"])
 
 
 BAD_ROWS = {

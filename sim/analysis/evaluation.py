@@ -315,6 +315,8 @@ def evaluate(
                 "verdict": "",
                 "lever": "",
                 "lever_factor": np.nan,
+                "lever_amount": np.nan,  # the lever's value in the target year with that factor
+                "lever_factor_tried": np.nan,  # the largest factor tried when none was enough
                 "p_met_with_change": np.nan,
                 "what_it_takes": "",
             }
@@ -392,6 +394,7 @@ def _what_it_takes(scenario, query, weights, k, target, j, lever, info, as_of, t
         if factor(high) > MAX_FACTOR or factor(high) < 1 / MAX_FACTOR:
             return {
                 "lever": lever,
+                "lever_factor_tried": factor(low),
                 "p_met_with_change": p_high,
                 "what_it_takes": f"not reached: P(met) {p_high:.2f} even with {lever} x {factor(low):.3g} "
                 f"after {as_of}",
@@ -408,6 +411,7 @@ def _what_it_takes(scenario, query, weights, k, target, j, lever, info, as_of, t
     return {
         "lever": lever,
         "lever_factor": f,
+        "lever_amount": at_year,
         "p_met_with_change": p_high,
         "what_it_takes": f"{lever} x {f:.3g} after {as_of} ({_amount(at_year)} in {target.year})",
     }

@@ -158,6 +158,7 @@ def evaluation_table(folder: Path, lang: str) -> pd.DataFrame:
     """The verdict table of an evaluation folder (``sim evaluate``), in the report's words."""
     R, V = labels(lang)["report"], labels(lang)["charts"]["evaluation"]["verdicts"]
     table = pd.read_csv(Path(folder) / "evaluation.csv")
+    as_of = json.loads((Path(folder) / "evaluation.json").read_text(encoding="utf-8"))["as_of"]
     rows = []
     for t in table.itertuples():
         share = catalogue()[catalogue().target(t.target).indicator].unit == "share"
@@ -176,10 +177,30 @@ def evaluation_table(folder: Path, lang: str) -> pd.DataFrame:
                 R["verdict"]: V[t.verdict],
                 R["expected"]: f"{fmt(t.expected)} ({fmt(t.p05)}-{fmt(t.p95)})",
                 R["before"]: f"{fmt(t.prior_expected)} ({fmt(t.prior_p05)}-{fmt(t.prior_p95)})",
-                R["what_it_takes"]: t.what_it_takes if isinstance(t.what_it_takes, str) else "",
+                R["what_it_takes"]: what_it_takes(t, as_of, lang),
             }
         )
     return pd.DataFrame(rows)
+
+
+def what_it_takes(t, as_of: int, lang: str) -> str:
+    """The lever search's finding for a target (a row of evaluation.csv) in the report's language."""
+    from sim.outputs.sweep_charts import key_label
+
+    T = labels(lang)["report"]["takes"]
+    if not isinstance(t.what_it_takes, str) or not t.what_it_takes:
+        return ""
+    lever = key_label(t.lever, labels(lang))
+    if not pd.isna(t.lever_factor):
+        amount = number(t.lever_amount) if abs(t.lever_amount) >= 100 else f"{t.lever_amount:.3g}"
+        return T["reached"].format(
+            lever=lever, factor=f"{t.lever_factor:.3g}", as_of=as_of, amount=amount, year=t.target_year
+        )
+    if not pd.isna(t.p_met_with_change):
+        return T["not_reached"].format(
+            lever=lever, factor=f"{t.lever_factor_tried:.3g}", as_of=as_of, p=f"{t.p_met_with_change:.2f}"
+        )
+    return T["zero"]
 
 
 def evaluation_text(folder: Path, lang: str) -> tuple[str, str]:
