@@ -88,8 +88,9 @@ BAD = {
     ),
     "unknown_calibration": (
         "region: tianjin\ncalibration: tianjin-2030\n",
-        "calibration = 'tianjin-2030': unknown calibration (allowed: default, none, china-2020, city003-2020, "
-        "shengzhou-2020, tianjin-2020, wenzhou-2020, xuchang-2020, or the path of a fit file)",
+        "calibration = 'tianjin-2030': unknown calibration (allowed: default, none, a shipped one named "
+        "<region>-<base year> such as tianjin-2020 (`sim regions` says which regions have one), or the path of a "
+        "fit file)",
     ),
     "calibration_of_another_region": (
         "region: tianjin\ncalibration: wenzhou-2020\n",

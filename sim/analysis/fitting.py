@@ -464,7 +464,10 @@ def validate(name: str, replicates: int | None = None, workers: int = 1) -> Vali
 
     path = shipped_path(name) if name in shipped() else Path(name)
     if not path.is_file():
-        raise ValueError(f"unknown calibration (allowed: {', '.join(shipped())}, or the path of a fit file)")
+        raise ValueError(
+            "unknown calibration (allowed: a shipped one named <region>-<base year> such as tianjin-2020 "
+            "(`sim regions` says which regions have one), or the path of a fit file)"
+        )
     record, _ = read_fit(path)
     # the values inherited at fit time, not the inherited calibration as it is now
     spec = CalibrationSpec.model_validate({**record["spec"], "inherit": None})

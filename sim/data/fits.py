@@ -88,7 +88,8 @@ def resolve(name: str, region: str, base_year: int) -> dict | None:
         path = Path(name)
         if not path.is_file():
             raise ValueError(
-                f"unknown calibration (allowed: default, none, {', '.join(shipped())}, or the path of a fit file)"
+                "unknown calibration (allowed: default, none, a shipped one named <region>-<base year> such as "
+                "tianjin-2020 (`sim regions` says which regions have one), or the path of a fit file)"
             )
         try:
             fit, sha = read_fit(path)
