@@ -16,6 +16,7 @@ from sim.data.fits import resolve, shipped
 from sim.data.parameters import care_baseline, care_baselines
 from sim.data.regions import PROVINCES, find_region, load_region, region_catalogue, region_keys
 from sim.model.model import AgeingModel
+from sim.scenario import ScenarioError
 
 SHARED = ROOT.parent / "shared" / "data"
 EXAMPLE = ROOT / "docs" / "examples"
@@ -172,6 +173,8 @@ def test_a_users_city_file_round_trips_through_a_run(tmp_path):
     recorded = manifest["scenario"]["region_file"]
     assert recorded["key"] == "shaoxing" and recorded["care"]["beds"]["value"] == 30000
     assert make_scenario(**manifest["scenario"]).region_file == recorded  # the record re-validates
+    with pytest.raises(ScenarioError, match="a user's region is named by its file's path"):
+        make_scenario(region="shaoxing")  # known in this process, but not reproducible without its file
     table = (out / "results.csv").read_text(encoding="utf-8")
     assert "shaoxing" in manifest["scenario"]["region"] and table
 

@@ -69,9 +69,7 @@ def _spelling(text: str) -> str:
 
 def find_region(text: str) -> str | None:
     """The packaged region a user means: its key, English name or Chinese name (with or without 省/市/
-    自治区: 浙江, 浙江省, Zhejiang, inner mongolia), or a registered user region's key; None if none."""
-    if text in _USER_REGIONS:
-        return text
+    自治区: 浙江, 浙江省, Zhejiang, inner mongolia); None if none."""
     wanted = _spelling(text)
     for key, meta in region_catalogue().items():
         census = meta.get("census_region", "")

@@ -190,6 +190,8 @@ def what_it_takes(t, as_of: int, lang: str) -> str:
     T = labels(lang)["report"]["takes"]
     if not isinstance(t.what_it_takes, str) or not t.what_it_takes:
         return ""
+    if not hasattr(t, "lever_amount"):  # an evaluation written before the lever's amount was recorded
+        return t.what_it_takes
     lever = key_label(t.lever, labels(lang))
     if not pd.isna(t.lever_factor):
         amount = number(t.lever_amount) if abs(t.lever_amount) >= 100 else f"{t.lever_amount:.3g}"

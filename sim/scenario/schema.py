@@ -317,6 +317,9 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _years(self) -> Scenario:
+        if self.region not in region_keys() and (self.region_file or {}).get("key") != self.region:
+            # a user's region only with its file: the scenario must be reproducible in a fresh process
+            raise FieldError("region", self.region, "unknown region: a user's region is named by its file's path")
         region = load_region(self.region)
         if self.base_year != region.base_year:
             raise FieldError(
