@@ -13,6 +13,17 @@ def make_scenario(**values):
     return parse_scenario(values, "test")
 
 
+def plan_and_base_runs(folder: Path, plan: dict, base: dict):
+    """Two results folders written without charts, a plan and its baseline, loaded as report runs."""
+    from sim.outputs.charts import Run
+    from sim.results.runs import run_scenario, write_run
+
+    return tuple(
+        Run.load(write_run(run_scenario(make_scenario(name=name, **values)), folder / name, charts=False))
+        for name, values in (("plan", plan), ("base", base))
+    )
+
+
 @pytest.fixture(scope="session")
 def tianjin_run():
     """Tianjin's population at one agent per person, 2020-2035, seed 1: shared by the tests that need a city

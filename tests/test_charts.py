@@ -6,7 +6,7 @@ import matplotlib.colors as mcolors
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_scenario
+from conftest import make_scenario, plan_and_base_runs
 from matplotlib.collections import PolyCollection
 from matplotlib.ft2font import FT2Font
 from matplotlib.text import Text
@@ -38,14 +38,7 @@ PLAN = dict(
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("runs")
-    plan = write_run(run_scenario(make_scenario(name="plan", **PLAN)), folder / "plan", charts=False)
-    base = write_run(
-        run_scenario(make_scenario(name="base", region="shengzhou", seed=8, horizon=2027)),
-        folder / "base",
-        charts=False,
-    )
-    return Run.load(plan), Run.load(base)
+    return plan_and_base_runs(tmp_path_factory.mktemp("runs"), PLAN, dict(region="shengzhou", seed=8, horizon=2027))
 
 
 def texts(fig) -> list[str]:

@@ -7,12 +7,11 @@ import re
 import pandas as pd
 import pypdf
 import pytest
-from conftest import make_scenario
+from conftest import plan_and_base_runs
 
-from sim.outputs.charts import Run, font_family
+from sim.outputs.charts import font_family
 from sim.outputs.pdf_pages import NO_LINE_END, NO_LINE_START, TEXT_WIDTH, break_lines, split_columns, text_width
 from sim.outputs.report import key_indicator_table, targets_table, write_report
-from sim.results.runs import run_scenario, write_run
 
 PLAN = dict(
     region="shengzhou",
@@ -35,10 +34,8 @@ PLAN = dict(
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("runs")
-    plan = write_run(run_scenario(make_scenario(name="plan", **PLAN)), folder / "plan", charts=False)
-    base = make_scenario(name="base", region="shengzhou", seed=3, horizon=2030, replicates=2)
-    return Run.load(plan), Run.load(write_run(run_scenario(base), folder / "base", charts=False))
+    base = dict(region="shengzhou", seed=3, horizon=2030, replicates=2)
+    return plan_and_base_runs(tmp_path_factory.mktemp("runs"), PLAN, base)
 
 
 def pdf_text_and_fonts(path) -> tuple[list[str], set[tuple[str, str]]]:

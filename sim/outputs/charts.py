@@ -5,9 +5,8 @@ indicator catalogue (``sim/results/indicators.yaml``), titles and axes from the 
 (``sim/data/labels/{en,zh}.yaml``). The Chinese charts use Noto Sans SC (``sim.outputs.fonts``), so no
 character falls back to a box and PDFs embed it as a real font. Figures are A4 text width (16 cm),
 colours are the Okabe-Ito colour-blind-safe palette, every care setting keeps its colour in every
-chart, axes carry units, and a
-source line names the scenario, the seed, the replicates and the data. Several runs are overlaid on the
-same axes, each in its own colour and named in the legend.
+chart, axes carry units, and a source line names the scenario, the seed, the replicates and the data.
+Several runs are overlaid on the same axes, each in its own colour and named in the legend.
 """
 
 from __future__ import annotations
@@ -89,6 +88,18 @@ def labels(lang: str) -> dict:
         raise ValueError(f"unknown language {lang!r} (allowed: {', '.join(LANGS)})")
     table = yaml.safe_load(DATA.joinpath("labels", f"{lang}.yaml").read_text(encoding="utf-8"))
     return {**table, "lang": lang}
+
+
+def key_label(key: str, L: dict) -> str:
+    """The label table's name for a scenario key path (a lever or data key: sweep factors, evaluation
+    levers), with the year when its last part is one; else the key path."""
+    names = L["sweep"]["factors"]
+    if key in names:
+        return names[key]
+    lever, _, last = key.rpartition(".")
+    if lever in names and len(last) == 4 and last.isdigit():
+        return L["sweep"]["in_year"].format(name=names[lever], year=last)
+    return key
 
 
 def font_family(lang: str) -> list[str]:

@@ -22,7 +22,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 
 from sim import __version__
 from sim.data.regions import region_name
-from sim.outputs.charts import CHARTS, Run, figure, font_family, labels, spread_kind
+from sim.outputs.charts import CHARTS, Run, figure, font_family, key_label, labels, spread_kind
 from sim.outputs.evaluation_chart import evaluation_figure
 from sim.outputs.formats import number, shown, shown_label
 from sim.outputs.pdf_pages import TextPages
@@ -185,8 +185,6 @@ def evaluation_table(folder: Path, lang: str) -> pd.DataFrame:
 
 def what_it_takes(t, as_of: int, lang: str) -> str:
     """The lever search's finding for a target (a row of evaluation.csv) in the report's language."""
-    from sim.outputs.sweep_charts import key_label
-
     T = labels(lang)["report"]["takes"]
     if not isinstance(t.what_it_takes, str) or not t.what_it_takes:
         return ""

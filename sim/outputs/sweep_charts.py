@@ -24,7 +24,7 @@ from matplotlib.transforms import Bbox
 from sim import __version__
 from sim.analysis.experiment import Experiment
 from sim.analysis.sensitivity import MAIN_INDEX, ranking, single_factors
-from sim.outputs.charts import A4_WIDTH_IN, labels, save, style
+from sim.outputs.charts import A4_WIDTH_IN, key_label, labels, save, style
 from sim.results.catalogue import LANGS, CatalogueError, catalogue
 
 INDEX_COLOURS = {"ST": "#0072B2", "S1": "#E69F00", "mu_star": "#0072B2"}
@@ -42,17 +42,6 @@ def factor_label(exp: Experiment, name: str, L: dict) -> str:
     if factor.name != factor.key:  # the experiment named it
         return factor.name
     return key_label(factor.key, L)
-
-
-def key_label(key: str, L: dict) -> str:
-    """The label table's name for a key path, with the year when its last part is one; else the key path."""
-    names = L["sweep"]["factors"]
-    if key in names:
-        return names[key]
-    lever, _, last = key.rpartition(".")
-    if lever in names and len(last) == 4 and last.isdigit():
-        return L["sweep"]["in_year"].format(name=names[lever], year=last)
-    return key
 
 
 def outcome_label(exp: Experiment, name: str, L: dict) -> str:
