@@ -6,10 +6,8 @@ and exit code 2, with nothing written.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -29,9 +27,9 @@ from sim.outputs.terminal import (
     regions_table,
     targets_table,
 )
-from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.scenario import Scenario, ScenarioError
 from sim.scenario.errors import cut, show
-from sim.scenario.files import what_if_changes
+from sim.scenario.files import load_what_if
 
 
 class OneLineErrors(TyperGroup):
@@ -98,18 +96,9 @@ def _load(path: Path, seed: int | None, replicates: int | None, sets: list[str] 
     if replicates is not None:
         overrides.append(f"replicates={replicates}")
     try:
-        scenario = load_scenario(path, overrides)
-        changes = what_if_changes(overrides)
-        if changes and not any(c.split("=", 1)[0].strip() == "name" for c in overrides):
-            # a what-if is another scenario: its own name, so results, compare and reports keep them apart
-            scenario = load_scenario(path, [*overrides, f"name={what_if_name(scenario.name, changes)}"])
+        scenario = load_what_if(path, overrides)
     except ScenarioError as e:
         fail(str(e))
-    from sim.model.scale import scale_problem
-
-    problem = scale_problem(scenario)
-    if problem:
-        fail(f"{path}: {problem}")
     _note_if_uncalibrated(scenario)
     return scenario
 
@@ -149,20 +138,6 @@ def _note_if_uncalibrated(scenario: Scenario) -> None:
         highlight=False,
         soft_wrap=True,
     )
-
-
-def what_if_name(base: str, changes: list[str]) -> str:
-    """The scenario's name with its changes: ``tianjin-14th-fyp_total.2025-120000`` (a hash when long)."""
-    parts = []
-    for change in changes:
-        key, _, value = change.partition("=")
-        keys = key.strip().split(".")
-        short = ".".join(keys[-2:]) if keys[-1].isdigit() and len(keys) > 1 else keys[-1]
-        parts.append(f"{short}-{value.strip()}")
-    slug = re.sub(r"[^\w.-]+", "-", "_".join(parts)).strip("-.")
-    if len(slug) > 40:
-        slug = slug[:30].rstrip("-._") + "-" + hashlib.sha256("\n".join(changes).encode()).hexdigest()[:6]
-    return f"{base}_{slug}"
 
 
 def _at_least(option: str, value: int | None, least: int) -> None:
@@ -624,6 +599,52 @@ def region_template(
         fail(f"--out = '{out}': {parent} is not a writable folder")
     write_text(out, template(key))
     console.print(f"Template for a city in {key} in {out}: fill in every null, then `region: {out}` in a scenario")
+
+
+@app.command("app")
+def app_(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8765,
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
+    runs: Annotated[Path, typer.Option(help="Results folder: runs are stored in RUNS/app/<hash>.")] = Path("runs"),
+    scenarios: Annotated[Path, typer.Option(help="Folder of scenario files offered as starting points.")] = Path(
+        "scenarios"
+    ),
+    region_files: Annotated[
+        Path | None, typer.Option(help="Folder of your own cities' region files (sim region-template).")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Local worker processes (default: one per core).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Run on a Dask cluster: the scheduler's address.")] = None,
+    per_user: Annotated[int, typer.Option(help="Runs one user may have queued or running at once.")] = 2,
+) -> None:
+    """The scenario explorer in the browser: pick a region and a plan, change the levers, run, compare,
+    download; for one planner, or a bureau's server with many users."""
+    import socket
+
+    from sim.analysis.executors import ExecutorError, available_cores
+    from sim.app.server import AppConfig, serve
+
+    if not 1 <= port <= 65535:
+        fail(f"--port = {port}: must be from 1 to 65535")
+    _at_least("--workers", workers, 1)
+    _at_least("--per-user", per_user, 1)
+    for option, folder in (("--scenarios", scenarios), ("--region-files", region_files)):
+        if folder is not None and not folder.is_dir():
+            fail(f"{option} = '{folder}': not a folder")
+    runs.mkdir(parents=True, exist_ok=True) if runs.parent.is_dir() else None
+    if not runs.is_dir() or not os.access(runs, os.W_OK):
+        fail(f"--runs = '{runs}': not a writable folder")
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: a port just left is free
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            fail(f"--port = {port}: cannot listen on {host}:{port} ({e.strerror or e}); choose another port")
+    config = AppConfig(runs, scenarios, region_files, workers or available_cores(), scheduler, per_user)
+    console.print(f"sim app on http://{host}:{port}/ (runs in {runs / 'app'}; Ctrl-C stops it)")
+    try:
+        serve(host, port, config)
+    except ExecutorError as e:
+        fail(str(e))
 
 
 @app.command()

@@ -6,7 +6,9 @@ Every executor offers two ways to run a function over items:
 
 - ``map(fn, items)``: the results in the order of the items (what differential evolution needs), as
   they become available;
-- ``as_completed(fn, items)``: (index, result) pairs as each finishes (what a run store needs).
+- ``as_completed(fn, items)``: (index, result) pairs as each finishes (what a run store needs);
+- ``submit(fn, *args)``: one task, as a future with ``result()``, ``done()`` and ``cancel()`` (what the
+  app's queue of runs from many users needs).
 
 A failure in ``fn`` is raised by the iteration; leaving an iteration early cancels what has not started.
 An executor is a context manager: leaving it shuts the workers down (without waiting for running tasks
@@ -89,6 +91,10 @@ class Executor:
         """(index, ``fn(item)``) for every item, in the order they finish."""
         raise NotImplementedError
 
+    def submit(self, fn: Callable, *args):
+        """``fn(*args)`` as a future (``result()``, ``done()``, ``cancel()``)."""
+        raise NotImplementedError
+
     def close(self, wait: bool = True) -> None:
         """Release the workers; ``wait=False`` does not wait for running tasks."""
 
@@ -137,6 +143,9 @@ class LocalProcesses(Executor):
 
     def map(self, fn: Callable, items: Iterable, chunksize: int = 1) -> Iterator:
         yield from self.pool().map(fn, items, chunksize=chunksize)  # cancels the rest if left early
+
+    def submit(self, fn: Callable, *args):
+        return self.pool().submit(fn, *args)
 
     def as_completed(self, fn: Callable, items: Iterable) -> Iterator[tuple[int, Any]]:
         from concurrent.futures import as_completed
@@ -207,6 +216,9 @@ class DaskCluster(Executor):
                 yield future.result()
         finally:
             self.client.cancel(futures)
+
+    def submit(self, fn: Callable, *args):
+        return self.client.submit(fn, *args, pure=False)
 
     def as_completed(self, fn: Callable, items: Iterable) -> Iterator[tuple[int, Any]]:
         from dask.distributed import as_completed

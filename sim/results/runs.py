@@ -42,9 +42,15 @@ class RunResult:
     wall_seconds: float
 
 
-def run_replicate(scenario: Scenario, replicate: int) -> pd.DataFrame:
+def run_replicate(scenario: Scenario, replicate: int, on_year: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """One replicate's yearly table; ``on_year(year)`` after each simulated year (the app's progress, and its
+    Cancel: an exception raised there stops the run)."""
     model = AgeingModel(scenario, replicate)
-    table = model.run().table()
+    while model.running:
+        model.step()
+        if on_year:
+            on_year(model.year)
+    table = model.record.table()
     table.insert(0, "replicate", replicate)
     table.insert(0, "run", scenario.name)
     return table
@@ -59,10 +65,15 @@ def run_scenario(scenario: Scenario, on_replicate_done: Callable[[int], None] | 
         seconds.append(time.perf_counter() - t)
         if on_replicate_done:
             on_replicate_done(r)
+    return combine(scenario, tables, seconds, time.perf_counter() - start)
+
+
+def combine(scenario: Scenario, tables: list[pd.DataFrame], seconds: list[float], wall: float) -> RunResult:
+    """The run from its replicates' tables (in replicate order, wherever each ran)."""
     results = pd.concat(tables, ignore_index=True)
     summary = summarise(results)
     targets = check_targets(summary, scenario.targets, scenario)
-    return RunResult(scenario, results, summary, targets, seconds, time.perf_counter() - start)
+    return RunResult(scenario, results, summary, targets, seconds, wall)
 
 
 def code_version() -> dict:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +151,44 @@ def read_yaml_file(path: Path, if_empty: str) -> Any:
     if raw is None:
         raise ScenarioError(f"{path}: {if_empty}")
     return raw
+
+
+def what_if_name(base: str, changes: list[str]) -> str:
+    """The scenario's name with its changes: ``tianjin-14th-fyp_total.2025-120000`` (a hash when long)."""
+    parts = []
+    for change in changes:
+        key, _, value = change.partition("=")
+        keys = key.strip().split(".")
+        short = ".".join(keys[-2:]) if keys[-1].isdigit() and len(keys) > 1 else keys[-1]
+        parts.append(f"{short}-{value.strip()}")
+    slug = re.sub(r"[^\w.-]+", "-", "_".join(parts)).strip("-.")
+    if len(slug) > 40:
+        slug = slug[:30].rstrip("-._") + "-" + hashlib.sha256("\n".join(changes).encode()).hexdigest()[:6]
+    return f"{base}_{slug}"
+
+
+def what_if(raw: Any, overrides: list[str], source: str, default_name: str) -> Scenario:
+    """A scenario with ``key.path=value`` changes, as ``sim run --set`` and the app make it: a what-if is
+    another scenario, with its own name (so results, compare and reports keep it apart from its plan), and
+    a scale too coarse to be faithful for it is refused (ScenarioError, one line)."""
+    from sim.model.scale import scale_problem
+
+    if isinstance(raw, dict):
+        raw = apply_overrides(raw, overrides)
+        raw.setdefault("name", default_name)
+    scenario = parse_scenario(raw, source)
+    changes = what_if_changes(overrides)
+    if changes and not any(c.split("=", 1)[0].strip() == "name" for c in overrides):
+        raw["name"] = what_if_name(scenario.name, changes)
+        scenario = parse_scenario(raw, source)
+    problem = scale_problem(scenario)
+    if problem:
+        raise ScenarioError(f"{source}: {problem}")
+    return scenario
+
+
+def load_what_if(path: Path, overrides: list[str]) -> Scenario:
+    return what_if(read_scenario_file(path), overrides, str(path), Path(path).stem)
 
 
 def load_scenario(path: Path, overrides: list[str] | None = None) -> Scenario:

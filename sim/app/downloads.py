@@ -1,0 +1,48 @@
+"""The files the app offers, made by the same code as ``sim plot``, ``sim compare`` and ``sim report``:
+charts (PNG at 300 dpi, SVG, PDF), the report (PDF, Word), the tables (Excel, CSV) and the scenario."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from sim.outputs.charts import CHARTS, Run, figure, save
+from sim.outputs.report import differences, write_report
+
+CHART_FORMATS = ("png", "svg", "pdf")
+REPORT_FORMATS = ("pdf", "docx")
+TABLE_FORMATS = ("xlsx", "csv")
+
+
+def chart_names(runs: list[Run]) -> list[str]:
+    return [c for c in CHARTS if c != "targets" or any(not r.targets.empty for r in runs)]
+
+
+def chart_file(runs: list[Run], chart: str, fmt: str, lang: str) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        return save(figure(chart, runs, lang), Path(tmp) / f"{chart}.{fmt}").read_bytes()
+
+
+def report_file(runs: list[Run], fmt: str, lang: str) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        return write_report(runs, Path(tmp) / f"report.{fmt}", fmt, lang).read_bytes()
+
+
+def table_file(runs: list[Run], fmt: str, lang: str) -> bytes:
+    """Excel: the report's workbook (yearly indicators with intervals, targets, sources); CSV: the summary
+    (every indicator and breakdown, mean and 90% interval by year) of one run, or the differences of several."""
+    if fmt == "xlsx":
+        return report_file(runs, "xlsx", lang)
+    if len(runs) == 1:
+        return (runs[0].folder / "summary.csv").read_bytes()
+    buffer = io.StringIO()
+    differences(runs).to_csv(buffer, index=False)
+    return buffer.getvalue().encode("utf-8")
+
+
+def scenario_file(raw: dict) -> bytes:
+    """The scenario as a file ``sim run`` takes (the starting file with the changes written in)."""
+    return yaml.safe_dump(raw, sort_keys=False, allow_unicode=True).encode("utf-8")

@@ -1,0 +1,686 @@
+"""The scenario explorer's pages (Solara): pick a region and a starting scenario, change the levers, run,
+read the results, compare scenarios, download, and read how the model works.
+
+State is per browser session (Solara's reactive variables); runs are the server's (``server.queue()``).
+Every field is checked with the command line's own code: a value that makes the scenario invalid is
+refused beside the field with the command line's one-line message, and the scenario stays as it was.
+Nothing a user does shows a traceback: an unexpected failure is logged on the server and reported in
+one line.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from pathlib import Path
+
+import markdown
+import solara
+
+from sim.app import downloads, server
+from sim.app.drafts import UPLOADS, Draft, flow_yaml, presets, save_upload
+from sim.app.jobs import QueueFull
+from sim.app.panels import panel_option, panels_for
+from sim.app.texts import CHOICES, choice_label, lever_label, t
+from sim.outputs.charts import Run
+from sim.scenario import ScenarioError
+
+log = logging.getLogger("sim.app")
+EXPLAIN = Path(__file__).parent / "explain"
+MAX_COMPARED = 4  # scenarios besides the baseline
+POLL_SECONDS = 0.25
+
+lang = solara.reactive("en")
+draft: solara.Reactive[Draft | None] = solara.reactive(None)
+field_errors: solara.Reactive[dict[str, str]] = solara.reactive({})
+notice = solara.reactive("")  # a one-line message for the page (upload refused, queue full, ...)
+job_key: solara.Reactive[str | None] = solara.reactive(None)
+shown: solara.Reactive[str | None] = solara.reactive(None)  # results folder on show
+compared: solara.Reactive[list[str]] = solara.reactive([])  # results folders, the first the baseline
+tab = solara.reactive(0)
+
+
+def uploads() -> Path:
+    return server.CONFIG.runs / "app" / UPLOADS
+
+
+def guarded(action):
+    """An event handler that never shows a traceback: an unexpected failure is logged, and said in one line."""
+
+    @functools.wraps(action)
+    def run(*args, **kwargs):
+        try:
+            return action(*args, **kwargs)
+        except Exception as e:  # noqa: BLE001 - the user gets one line; the server log the traceback
+            log.exception("app action %s failed", action.__name__)
+            notice.set(t("internal", lang.value, what=f"{type(e).__name__}: {str(e)[:120]}"))
+
+    return run
+
+
+# --- picking and editing ------------------------------------------------------------------------------
+def region_choices(language: str) -> dict[str, str]:
+    """Shown label -> draft source, every packaged region and the user's city files, grouped."""
+    from sim.data.regions import PROVINCES, region_catalogue, region_name
+    from sim.data.user_region import read_region_file
+
+    keys = region_catalogue()
+    groups = [("group_nation", ["china"]), ("group_provinces", list(PROVINCES))]
+    groups.append(("group_cities", [k for k in sorted(keys) if k != "china" and k not in PROVINCES]))
+    choices = {}
+    for group, members in groups:
+        for key in members:
+            choices[f"{region_name(key, language)} · {t(group, language)}"] = key
+    folder = server.CONFIG.region_files
+    for path in sorted(folder.glob("*.yaml")) if folder else []:
+        try:
+            definition = read_region_file(path)
+        except ScenarioError:
+            continue
+        name = definition["name_zh"] if language == "zh" else definition["name"]
+        choices[f"{name} · {t('group_user', language)}"] = str(path)
+    return choices
+
+
+def region_of(d: Draft) -> str | None:
+    try:
+        s = d.scenario()
+    except ScenarioError:
+        return None
+    return s.region_file["file"] if s.region_file else s.region
+
+
+def start_choices(region: str, language: str) -> dict[str, str]:
+    """Shown label -> draft source: the region's baseline, then its scenario files."""
+    choices = {t("baseline_of", language): f"region:{region}"}
+    for key, path, name in presets(str(server.CONFIG.scenarios)):
+        if key == region or key == Path(region).stem:
+            choices[name] = f"file:{path}"
+    return choices
+
+
+@guarded
+def change(key: str, text: str) -> None:
+    """Apply one field's value, or refuse it in place with the command line's message."""
+    errors = dict(field_errors.value)
+    candidate = draft.value.with_change(key, text)
+    try:
+        candidate.scenario()
+    except ScenarioError as e:
+        errors[key] = str(e)
+        field_errors.set(errors)
+        return
+    errors.pop(key, None)
+    field_errors.set(errors)
+    draft.set(candidate)
+    notice.set("")
+    show_stored(candidate)
+
+
+def show_stored(d: Draft) -> None:
+    """Results of this exact scenario, if the server has them: shown at once, with no run."""
+    from sim.app.jobs import content_key
+
+    queue = server.queue()
+    key = content_key(d.scenario())
+    folder = queue.stored(key)
+    job_key.set(key if folder or (queue.job(key) and queue.job(key).active) else None)
+    shown.set(str(folder) if folder else None)
+
+
+@solara.component
+def Field(key: str, kind: str = "number", language: str = "en"):
+    """One lever: a number, a choice, a year, or a path by year (an editable table)."""
+    value = draft.value.value(key)
+    error = field_errors.value.get(key, "")
+    label = lever_label(key, language)
+    css = ["lever", "lever-" + key.replace(".", "-").replace("_", "-")]
+    if kind == "path":
+        YearPath(key, value, label, error, css, language)
+    elif kind == "choice":
+        names = {choice_label(key, v, language): v for v in CHOICES[key]}
+        current = next((n for n, v in names.items() if v == value), None)
+        solara.Select(label, values=list(names), value=current, on_value=lambda n: change(key, names[n]), classes=css)
+    elif kind == "year_or_none":
+        none = t("no_insurance", language)
+        options = [none] + [str(y) for y in range(2020, 2036)]
+        solara.Select(
+            label,
+            values=options,
+            value=none if value is None else str(value),
+            on_value=lambda v: change(key, "null" if v == none else v),
+            classes=css,
+        )
+    else:
+        solara.InputText(
+            label,
+            value="" if value is None else f"{value:g}" if isinstance(value, float) else str(value),
+            on_value=lambda text: change(key, text.strip() or "null"),
+            continuous_update=False,
+            error=error or False,
+            classes=css,
+        )
+    if error and kind not in ("number", "path"):
+        solara.Error(error, classes=["field-error"])
+
+
+@solara.component
+def YearPath(key: str, value, label: str, error: str, css: list[str], language: str):
+    """A lever by year, as the plans state it: one row per year (one year: a target reached by then along a
+    straight line from 2020; several: a schedule); no row: the region's own figure."""
+    rows = sorted(value.items()) if isinstance(value, dict) else [] if value is None else [("", value)]
+
+    def write(new_rows: list[tuple]) -> None:
+        if not new_rows:
+            change(key, "null")
+        elif len(new_rows) == 1 and new_rows[0][0] == "":
+            change(key, str(new_rows[0][1]))
+        else:
+            change(key, "{" + ", ".join(f"{y}: {v}" for y, v in new_rows) + "}")
+
+    def set_row(i: int, year=None, val=None) -> None:
+        new = [list(r) for r in rows]
+        if year is not None:
+            new[i][0] = year.strip()
+        if val is not None:
+            new[i][1] = val.strip()
+        write([tuple(r) for r in new])
+
+    with solara.Column(classes=css, style={"gap": "0px"}):
+        solara.Text(label, style={"font-weight": "500"})
+        if not rows:
+            solara.Text(t("default_kept", language), style={"color": "#666"})
+        for i, (year, val) in enumerate(rows):
+            with solara.Row(style={"align-items": "center"}):
+                solara.InputText(
+                    t("year", language),
+                    value=str(year) if year != "" else t("every_year", language),
+                    on_value=lambda y, i=i: set_row(i, year=y),
+                    continuous_update=False,
+                    classes=["path-year"],
+                    style={"max-width": "110px"},
+                )
+                solara.InputText(
+                    t("value", language),
+                    value=f"{val:g}" if isinstance(val, float) else str(val),
+                    on_value=lambda v, i=i: set_row(i, val=v),
+                    continuous_update=False,
+                    classes=["path-value"],
+                )
+                solara.Button(
+                    t("remove", language),
+                    text=True,
+                    on_click=lambda i=i: write([r for j, r in enumerate(rows) if j != i]),
+                    classes=["path-remove"],
+                )
+
+        def add() -> None:
+            years = [int(y) for y, _ in rows if str(y).isdigit()]
+            year = min(2035, max(years) + 5) if years else 2025
+            last = rows[-1][1] if rows else 0
+            write([r for r in rows if r[0] != ""] + [(year, last)])
+
+        solara.Button(t("add_year", language), text=True, on_click=guarded(add), classes=["path-add"])
+        if error:
+            solara.Error(error, classes=["field-error"])
+
+
+LEVERS = {
+    "sec_beds": [
+        ("policy.beds.total", "path"),
+        ("policy.beds.nursing_share", "path"),
+        ("policy.beds.family_beds", "path"),
+        ("policy.beds.day_care_places", "path"),
+        ("policy.beds.public_share_of_new", "number"),
+    ],
+    "sec_insurance": [
+        ("policy.insurance.start_year", "year_or_none"),
+        ("policy.insurance.coverage", "choice"),
+        ("policy.insurance.eligible_from", "choice"),
+        ("policy.insurance.institution_daily", "number"),
+        ("policy.insurance.institution_share", "number"),
+        ("policy.insurance.home_monthly_cap", "number"),
+        ("policy.insurance.home_share", "number"),
+        ("policy.insurance.family_cash_monthly", "number"),
+        ("policy.insurance.premium_per_person", "number"),
+    ],
+    "sec_workforce": [
+        ("policy.workforce.trained_per_year", "path"),
+        ("policy.workforce.pay_uplift", "path"),
+        ("policy.workforce.certification_bonus_monthly", "path"),
+        ("policy.workforce.migrants_per_year", "path"),
+        ("policy.workforce.attrition_multiplier", "number"),
+    ],
+    "sec_family": [("policy.family.carers_trained_per_year", "path"), ("policy.family.respite_days", "path")],
+    "sec_prevention": [("policy.health.onset_multiplier", "path")],
+    "sec_run": [("replicates", "number"), ("scale", "number"), ("seed", "number")],
+}
+
+
+@solara.component
+def Targets(language: str):
+    """The plan's targets: indicator, value, year, direction; each row editable, rows added and removed."""
+    from sim.results.targets import TARGETS
+
+    targets = draft.value.value("targets") or []
+    error = field_errors.value.get("targets", "")
+
+    def write(rows: list[dict]) -> None:
+        change("targets", flow_yaml(rows))
+
+    def edit(i: int, field: str, text: str) -> None:
+        rows = [dict(r) for r in targets]
+        rows[i][field] = text.strip()
+        from sim.scenario.files import load_yaml
+
+        try:
+            rows[i][field] = load_yaml(text) if field in ("value", "year") else text.strip()
+        except Exception:  # noqa: BLE001 - the scenario's check says what is wrong with it
+            pass
+        write(rows)
+
+    directions = {t("at_least", language): "at_least", t("at_most", language): "at_most"}
+    for i, target in enumerate(targets):
+        with solara.Row(classes=["target-row"], style={"align-items": "center", "flex-wrap": "wrap"}):
+            solara.Select(
+                t("indicator", language),
+                values=list(TARGETS),
+                value=target.get("indicator"),
+                on_value=lambda v, i=i: guarded(edit)(i, "indicator", v),
+                style={"min-width": "220px"},
+            )
+            solara.InputText(
+                t("value", language),
+                value=str(target.get("value", "")),
+                on_value=lambda v, i=i: guarded(edit)(i, "value", v),
+                continuous_update=False,
+                style={"max-width": "140px"},
+            )
+            solara.InputText(
+                t("year", language),
+                value=str(target.get("year", "")),
+                on_value=lambda v, i=i: guarded(edit)(i, "year", v),
+                continuous_update=False,
+                style={"max-width": "100px"},
+            )
+            direction = target.get("direction", "at_least")
+            solara.Select(
+                t("direction", language),
+                values=list(directions),
+                value=next((k for k, v in directions.items() if v == direction), None),
+                on_value=lambda v, i=i: guarded(edit)(i, "direction", directions[v]),
+                style={"max-width": "140px"},
+            )
+            solara.Button(
+                t("remove", language),
+                text=True,
+                on_click=guarded(lambda i=i: write([r for j, r in enumerate(targets) if j != i])),
+            )
+    solara.Button(
+        t("add_target", language),
+        text=True,
+        on_click=guarded(lambda: write([*targets, {"indicator": "beds_total", "value": 0, "year": 2025}])),
+    )
+    if error:
+        solara.Error(error, classes=["field-error"])
+
+
+@solara.component
+def Picker(language: str):
+    regions = region_choices(language)
+    d = draft.value
+    region = region_of(d) if d else None
+    current_region = next((label for label, key in regions.items() if key == region), None)
+
+    @guarded
+    def pick_region(label: str) -> None:
+        open_draft(Draft(f"region:{regions[label]}", (), uploads()))
+        starts = start_choices(regions[label], language)
+        plans = [s for s in starts.values() if s.startswith("file:")]
+        if plans:  # a region with a plan opens on it: what a planner comes for
+            open_draft(Draft(plans[0], (), uploads()))
+
+    solara.Select(t("region", language), values=list(regions), value=current_region, on_value=pick_region)
+    if region is not None:
+        starts = start_choices(region, language)
+        if d.source.startswith("upload:"):
+            starts[f"{t('uploaded', language)}: {d.label}"] = d.source
+        current = next((label for label, source in starts.items() if source == d.source), None)
+        solara.Select(
+            t("start_from", language),
+            values=list(starts),
+            value=current,
+            on_value=guarded(lambda label: open_draft(Draft(starts[label], (), uploads()))),
+        )
+
+    @guarded
+    def on_file(file) -> None:
+        try:
+            opened = save_upload(file["data"], file["name"], uploads())
+        except ScenarioError as e:
+            notice.set(str(e))
+            return
+        open_draft(opened)
+
+    solara.FileDrop(label=t("upload", language), on_file=on_file, lazy=False)
+
+
+def open_draft(d: Draft) -> None:
+    try:
+        d.scenario()
+    except ScenarioError as e:
+        notice.set(str(e))
+        return
+    draft.set(d)
+    field_errors.set({})
+    notice.set("")
+    show_stored(d)
+
+
+@solara.component
+def ScenarioTab(language: str):
+    with solara.Columns([1, 2]):
+        with solara.Column():
+            Picker(language)
+            if draft.value is not None:
+                Changes(language)
+                RunControls(language)
+        with solara.Column():
+            if draft.value is not None:
+                for section, fields in LEVERS.items():
+                    with solara.Card(t(section, language)):
+                        if section in ("sec_beds", "sec_workforce"):
+                            solara.Text(t("path_help", language), style={"color": "#666", "font-size": "0.85em"})
+                        for key, kind in fields:
+                            Field(key, kind, language)
+                with solara.Card(t("sec_targets", language)):
+                    Targets(language)
+
+
+@solara.component
+def Changes(language: str):
+    d = draft.value
+    with solara.Card(t("changes", language)):
+        if d.changes:
+            solara.HTML("ul", "".join(f"<li><code>{_escape(c)}</code></li>" for c in d.changes), classes=["changes"])
+            solara.Button(
+                t("reset", language), text=True, on_click=guarded(lambda: open_draft(Draft(d.source, (), uploads())))
+            )
+        else:
+            solara.HTML("div", _escape(t("no_changes", language)))
+        solara.HTML("div", _escape(t("command", language)), style="font-weight: 500")
+        solara.HTML("pre", _escape(" ".join(_quoted(p) for p in d.command())), classes=["command"])
+        solara.HTML("div", _escape(t("link", language)), style="font-weight: 500")
+        solara.HTML("pre", _escape("?" + d.query()), classes=["share-link"], style="white-space: pre-wrap")
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
+
+
+def _quoted(part: str) -> str:
+    import shlex
+
+    return shlex.quote(part)
+
+
+# --- running ------------------------------------------------------------------------------------------
+@guarded
+def start_run() -> None:
+    d = draft.value
+    scenario = d.scenario()
+    try:
+        job = server.queue().submit(scenario, solara.get_session_id(), d.command(), list(d.changes))
+    except QueueFull as e:
+        notice.set(str(e))
+        return
+    notice.set("")
+    job_key.set(job.key)
+    shown.set(str(job.folder) if job.state == "done" else None)
+
+
+@solara.component
+def RunControls(language: str):
+    key = job_key.value
+    queue = server.queue()
+    (status, progress), set_status = solara.use_state(("", 0.0))
+    job = queue.job(key) if key else None
+
+    def watch():
+        while True:
+            j = queue.job(key) if key else None
+            if j is None:
+                return
+            set_status((j.status(), j.progress()))
+            if not j.active:
+                if j.state == "done":
+                    shown.set(str(j.folder))
+                return
+            time.sleep(POLL_SECONDS)
+
+    solara.use_thread(watch, dependencies=[key])
+    with solara.Card(t("run", language)):
+        with solara.Row():
+            active = job is not None and job.active
+            solara.Button(t("run", language), on_click=start_run, color="primary", disabled=active, classes=["run"])
+            solara.Button(
+                t("cancel", language),
+                on_click=guarded(lambda: queue.cancel(key)),
+                disabled=not active,
+                classes=["cancel"],
+            )
+        state = status or (job.status() if job else "")
+        if job is None and shown.value is None:
+            solara.Text(t("not_run", language), classes=["run-status"])
+        elif state in ("queued", "running"):
+            solara.ProgressLinear(value=100 * progress if state == "running" else True, classes=["run-progress"])
+            text = t("queued", language) if state == "queued" else t("running", language, pct=100 * progress)
+            solara.Text(text, classes=["run-status"])
+        elif state == "cancelled":
+            solara.Warning(t("cancelled", language), classes=["run-status"])
+        elif state == "failed":
+            solara.Error(t("failed", language, error=job.error if job else ""), classes=["run-status"])
+        elif job is not None and job.seconds and state == "done":
+            solara.Success(t("done", language, seconds=job.seconds), classes=["run-status"])
+        elif shown.value:
+            solara.Info(t("stored", language), classes=["run-status"])
+
+
+# --- results ------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=64)
+def load_run(folder: str, mtime: float) -> Run:
+    return Run.load(Path(folder))
+
+
+def run_at(folder: str) -> Run:
+    return load_run(folder, (Path(folder) / "manifest.json").stat().st_mtime)
+
+
+def table_html(frame, classes: str, index: bool = False) -> str:
+    return frame.to_html(classes=classes, border=0, na_rep="-", escape=True, index=index)
+
+
+@solara.component
+def Charts(runs: list[Run], language: str):
+    with solara.Row(style={"flex-wrap": "wrap"}):
+        for panel in panels_for(runs):
+            with solara.Column(style={"width": "560px"}, classes=["panel", f"panel-{panel}"]):
+                solara.FigureEcharts(option=panel_option(panel, runs, language), attributes={"style": "height: 380px;"})
+
+
+@solara.component
+def Downloads(runs: list[Run], language: str, raw: dict | None = None):
+    from sim.outputs.charts import labels
+
+    stem = "_vs_".join(r.name for r in runs)[:80]
+    with solara.Card(t("downloads", language)):
+        with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
+            solara.Text(t("chart_files", language), style={"font-weight": "500"})
+            for chart in downloads.chart_names(runs):
+                for fmt in downloads.CHART_FORMATS:
+                    title = labels(language)["charts"].get(chart, {}).get("title", chart)
+                    solara.FileDownload(
+                        functools.partial(downloads.chart_file, runs, chart, fmt, language),
+                        filename=f"{stem}_{chart}_{language}.{fmt}",
+                        label=f"{title} ({fmt.upper()})" if fmt == "png" else fmt.upper(),
+                    )
+        with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
+            solara.Text(t("report_files", language), style={"font-weight": "500"})
+            for fmt in downloads.REPORT_FORMATS:
+                solara.FileDownload(
+                    functools.partial(downloads.report_file, runs, fmt, language),
+                    filename=f"{stem}_report_{language}.{fmt}",
+                    label=fmt.upper(),
+                )
+            solara.Text(t("table_files", language), style={"font-weight": "500"})
+            for fmt in downloads.TABLE_FORMATS:
+                solara.FileDownload(
+                    functools.partial(downloads.table_file, runs, fmt, language),
+                    filename=f"{stem}_{'summary' if len(runs) == 1 else 'differences'}.{fmt}",
+                    label=fmt.upper(),
+                )
+            if raw is not None:
+                solara.FileDownload(
+                    functools.partial(downloads.scenario_file, raw),
+                    filename=f"{raw.get('name') or stem}.yaml",
+                    label=t("scenario_file", language),
+                )
+
+
+@solara.component
+def ResultsTab(language: str):
+    from sim.outputs.report import key_indicator_table, targets_table
+
+    if shown.value is None:
+        solara.Info(t("no_results", language))
+        return
+    run = run_at(shown.value)
+    solara.Markdown(f"## {run.title(language)}")
+    if run.description(language):
+        solara.Text(run.description(language))
+    if run.manifest["replicates"] == 1:
+        solara.Text(t("one_replicate", language), style={"color": "#666"})
+    with solara.Row():
+        full = len(compared.value) > MAX_COMPARED
+        solara.Button(
+            t("add_compare", language),
+            on_click=guarded(lambda: compared.set([*compared.value, shown.value])),
+            disabled=full or shown.value in compared.value,
+            classes=["add-compare"],
+        )
+        if full:
+            solara.Text(t("compare_full", language, n=MAX_COMPARED))
+    solara.Markdown(f"### {t('key_numbers', language)}")
+    solara.HTML("div", table_html(key_indicator_table([run], language), "key-numbers", index=True))
+    if not run.targets.empty:
+        solara.Markdown(f"### {t('targets', language)}")
+        solara.HTML("div", table_html(targets_table([run], language), "targets"))
+    solara.Markdown(f"### {t('charts', language)}")
+    Charts([run], language)
+    d = draft.value
+    raw = d.raw() if d is not None else None
+    if raw is not None and run.name != raw.get("name"):
+        raw = dict(raw, name=run.name)
+    Downloads([run], language, raw)
+
+
+@solara.component
+def CompareTab(language: str):
+    from sim.outputs.report import differences, targets_table
+
+    folders = [f for f in compared.value if (Path(f) / "manifest.json").is_file()]
+    solara.Text(t("compare_help", language))
+    if not folders:
+        solara.Info(t("compare_empty", language))
+        return
+    runs = [run_at(f) for f in folders]
+    for i, run in enumerate(runs):
+        with solara.Row(style={"align-items": "center"}, classes=["compared"]):
+            solara.Text(("★ " + t("baseline", language) + ": " if i == 0 else "") + run.title(language))
+            if i:
+                solara.Button(
+                    t("make_baseline", language),
+                    text=True,
+                    on_click=guarded(lambda f=folders[i]: compared.set([f, *(x for x in folders if x != f)])),
+                )
+            solara.Button(
+                t("remove", language),
+                text=True,
+                on_click=guarded(lambda f=folders[i]: compared.set([x for x in folders if x != f])),
+            )
+    if len(runs) < 2:
+        return
+    if any(not r.targets.empty for r in runs):
+        solara.Markdown(f"### {t('targets', language)}")
+        solara.HTML("div", table_html(targets_table(runs, language), "targets"))
+    solara.Markdown(f"### {t('differences', language)}")
+    solara.HTML("div", table_html(differences(runs).round(4), "differences"))
+    Charts(runs, language)
+    Downloads(runs, language)
+
+
+explain_page = solara.reactive(0)
+EXPLAIN_PAGES = ("model", "data", "calibration", "limitations")
+
+
+@solara.component
+def ExplainTab(language: str):
+    TabBar([t(f"explain_{p}", language) for p in EXPLAIN_PAGES], explain_page, "explain-tabs")
+    path = EXPLAIN / language / f"{EXPLAIN_PAGES[explain_page.value]}.md"
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    solara.HTML("div", markdown.markdown(text, extensions=["tables"]), classes=["explain"])
+
+
+STYLE = """
+table.key-numbers, table.targets, table.differences { border-collapse: collapse; font-size: 0.85em; }
+table.key-numbers td, table.key-numbers th, table.targets td, table.targets th,
+table.differences td, table.differences th { padding: 2px 8px; border-bottom: 1px solid #ddd; text-align: right; }
+.explain { max-width: 860px; line-height: 1.55; }
+.explain table { border-collapse: collapse; } .explain td, .explain th { border: 1px solid #ccc; padding: 2px 6px; }
+pre.command, pre.share-link { font-size: 0.8em; white-space: pre-wrap; word-break: break-all; }
+"""
+
+
+@solara.component
+def Page():
+    router = solara.use_router()
+    language = lang.value
+
+    def open_link():
+        if draft.value is None and router.search:
+            linked = Draft.from_query(router.search, uploads())
+            if linked is not None:
+                open_draft(linked)
+
+    solara.use_effect(guarded(open_link), [])
+    solara.Style(STYLE)
+    solara.Title(t("app_title", language))
+    with solara.AppBar():
+        solara.AppBarTitle(t("app_title", language))
+        solara.ToggleButtonsSingle(
+            value=language, values=["en", "zh"], on_value=lang.set, classes=["language"], dense=True
+        )
+    if notice.value:
+        solara.Error(notice.value, classes=["notice"])
+    pages = [("tab_scenario", ScenarioTab), ("tab_results", ResultsTab), ("tab_compare", CompareTab)]
+    pages.append(("tab_explain", ExplainTab))
+    TabBar([t(key, language) for key, _ in pages], tab, "main-tabs")
+    pages[tab.value][1](language)
+
+
+@solara.component
+def TabBar(names: list[str], current: solara.Reactive[int], css: str):
+    """A row of tabs (buttons: Solara's lab tabs do not lay their pages out under Vuetify 3)."""
+    with solara.Row(classes=[css], style={"border-bottom": "1px solid #ddd", "margin-bottom": "12px"}):
+        for i, name in enumerate(names):
+            solara.Button(
+                name,
+                text=True,
+                on_click=lambda i=i: current.set(i),
+                color="primary" if i == current.value else None,
+                classes=["tab", "tab-active" if i == current.value else "tab-idle"],
+                style={"border-bottom": "3px solid" if i == current.value else "none", "border-radius": "0"},
+            )

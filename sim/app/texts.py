@@ -1,0 +1,163 @@
+"""Every word of the app in English and Chinese (indicator and region names come from the indicator
+catalogue and the region data, the report's tables from the report's own labels)."""
+
+from __future__ import annotations
+
+TEXTS: dict[str, tuple[str, str]] = {
+    # frame
+    "app_title": ("Ageing and long-term care: a scenario explorer", "人口老龄化与长期照护：情景分析"),
+    "tab_scenario": ("Scenario", "情景"),
+    "tab_results": ("Results", "结果"),
+    "tab_compare": ("Compare", "比较"),
+    "tab_explain": ("Explain", "说明"),
+    "language": ("Language", "语言"),
+    # picking
+    "region": ("Region", "地区"),
+    "group_nation": ("Nation", "全国"),
+    "group_provinces": ("Provinces", "省级"),
+    "group_cities": ("Cities", "城市"),
+    "group_user": ("Your cities", "自定义城市"),
+    "start_from": ("Start from", "起始情景"),
+    "baseline_of": ("Baseline: the 2020 care supply, no new policy", "基线：2020年照护供给，无新增政策"),
+    "upload": ("Upload a scenario YAML (drop it here)", "上传情景YAML文件（拖放到此处）"),
+    "uploaded": ("Uploaded", "已上传"),
+    "changes": ("Your changes to the starting scenario", "相对起始情景的修改"),
+    "no_changes": ("none: this is the starting scenario as written", "无：即起始情景本身"),
+    "reset": ("Undo all changes", "撤销全部修改"),
+    "command": ("The same run from the command line", "命令行中的同一运行"),
+    "link": ("Link that reopens this scenario", "重新打开此情景的链接"),
+    # levers
+    "sec_beds": ("Beds and places", "床位与服务设施"),
+    "sec_insurance": ("Long-term-care insurance", "长期护理保险"),
+    "sec_workforce": ("Care workers: training and pay", "养老护理员：培训与薪酬"),
+    "sec_family": ("Family support", "家庭支持"),
+    "sec_prevention": ("Prevention", "失能预防"),
+    "sec_targets": ("Plan targets", "规划目标"),
+    "sec_run": ("Run settings", "运行设置"),
+    "year": ("Year", "年份"),
+    "value": ("Value", "数值"),
+    "add_year": ("Add a year", "增加年份"),
+    "remove": ("Remove", "删除"),
+    "every_year": ("every year", "每年"),
+    "default_kept": ("not set: the region's own figure", "未设定：沿用地区现状"),
+    "path_help": (
+        "One year: a target reached by then along a straight line from 2020; several years: a schedule.",
+        "一个年份：自2020年起线性达到该年目标；多个年份：逐年安排。",
+    ),
+    "none_option": ("none", "无"),
+    "no_insurance": ("No insurance", "不实施"),
+    "indicator": ("Indicator", "指标"),
+    "direction": ("Direction", "方向"),
+    "at_least": ("at least", "不低于"),
+    "at_most": ("at most", "不高于"),
+    "add_target": ("Add a target", "增加目标"),
+    "apply": ("Apply", "应用"),
+    # running
+    "run": ("Run", "运行"),
+    "cancel": ("Cancel", "取消"),
+    "queued": ("Queued: waiting for a worker", "排队中：等待计算资源"),
+    "running": ("Running: {pct:.0f}% of the simulated years", "运行中：已完成模拟年份的{pct:.0f}%"),
+    "done": ("Done in {seconds:.1f} s", "完成，用时{seconds:.1f}秒"),
+    "stored": ("Stored results of this exact scenario (same code and data)", "此情景的已存结果（代码与数据相同）"),
+    "cancelled": ("Cancelled: the run was stopped and nothing was stored", "已取消：运行已停止，未保存结果"),
+    "failed": ("The run failed: {error}", "运行失败：{error}"),
+    "not_run": ("Not run yet: press Run", "尚未运行：请点击“运行”"),
+    "invalid": ("Refused", "输入有误"),
+    "internal": (
+        "Something went wrong on the server ({what}); the scenario is unchanged",
+        "服务器出错（{what}）；情景未改变",
+    ),
+    # results
+    "key_numbers": ("Key indicators", "主要指标"),
+    "targets": ("Plan targets", "规划目标"),
+    "charts": ("Charts (hover for values; the shaded band is the 90% interval)", "图表（悬停查看数值；阴影为90%区间）"),
+    "downloads": ("Downloads", "下载"),
+    "chart_files": ("Charts", "图表"),
+    "report_files": ("Report", "报告"),
+    "table_files": ("Tables", "数据表"),
+    "scenario_file": ("Scenario YAML", "情景YAML"),
+    "add_compare": ("Add to the comparison", "加入比较"),
+    "compare_full": ("The comparison holds at most {n} scenarios and the baseline", "比较最多包含{n}个情景和基线"),
+    "no_results": ("No results yet: pick a scenario and press Run", "暂无结果：请选择情景并点击“运行”"),
+    "one_replicate": (
+        "One replicate: no interval (set replicates above 1 for the 90% band)",
+        "仅一次重复：无区间（重复次数大于1时显示90%区间）",
+    ),
+    # compare
+    "compare_help": (
+        "Add up to four scenarios from the Results tab; the first is the baseline the others are compared with.",
+        "在“结果”页加入最多四个情景；第一个为基线，其余与之比较。",
+    ),
+    "baseline": ("Baseline", "基线"),
+    "make_baseline": ("Make baseline", "设为基线"),
+    "differences": (
+        "Differences from the baseline at the target years and the horizon",
+        "与基线在目标年份和末年的差异",
+    ),
+    "compare_empty": ("Nothing to compare yet", "暂无可比较的情景"),
+    # explain
+    "explain_model": ("The model", "模型"),
+    "explain_data": ("Data sources", "数据来源"),
+    "explain_calibration": ("Calibrated and assumed", "校准与假设"),
+    "explain_limitations": ("Limitations", "局限性"),
+}
+
+LEVER_LABELS: dict[str, tuple[str, str]] = {
+    "policy.beds.total": ("Institutional beds (all types)", "养老机构床位总数"),
+    "policy.beds.nursing_share": ("Nursing-type share of beds", "护理型床位占比"),
+    "policy.beds.family_beds": ("Family elderly-care beds", "家庭养老床位"),
+    "policy.beds.day_care_places": ("Day-care places", "日间照料床位"),
+    "policy.beds.public_share_of_new": ("Public share of new beds", "新增床位中公办比例"),
+    "policy.insurance.start_year": ("First year of benefits", "开始给付年份"),
+    "policy.insurance.coverage": ("Who is covered", "参保范围"),
+    "policy.insurance.eligible_from": ("Lowest level that qualifies", "享受待遇的最低失能等级"),
+    "policy.insurance.institution_daily": ("Institutional care: standard daily amount (yuan)", "机构护理日标准（元）"),
+    "policy.insurance.institution_share": ("Institutional care: share the fund pays", "机构护理基金支付比例"),
+    "policy.insurance.home_monthly_cap": ("Home care: monthly cap (yuan)", "居家护理月限额（元）"),
+    "policy.insurance.home_share": ("Home care: share the fund pays", "居家护理基金支付比例"),
+    "policy.insurance.family_cash_monthly": ("Cash for family carers (yuan/month)", "亲情照护补贴（元/月）"),
+    "policy.insurance.premium_per_person": ("Premium per covered person (yuan/year)", "人均筹资标准（元/年）"),
+    "policy.workforce.trained_per_year": ("Care workers trained per year", "每年培训养老护理员"),
+    "policy.workforce.migrants_per_year": ("Care workers recruited from outside per year", "每年外地引进护理员"),
+    "policy.workforce.pay_uplift": ("Pay rise (share of the base wage)", "薪酬提高（占基本工资比例）"),
+    "policy.workforce.certification_bonus_monthly": (
+        "Allowance for certified workers (yuan/month)",
+        "持证岗位津贴（元/月）",
+    ),
+    "policy.workforce.attrition_multiplier": ("Multiplier on leaving", "离职率倍数"),
+    "policy.family.carers_trained_per_year": ("Family carers trained per year", "每年培训家庭照护者"),
+    "policy.family.respite_days": ("Respite days per year per family", "每户每年喘息服务天数"),
+    "policy.health.onset_multiplier": ("Multiplier on the onset of disability", "失能发生率倍数"),
+    "replicates": ("Replicates (more: a narrower interval, a longer run)", "重复次数（越多区间越准，运行越久）"),
+    "scale": ("Persons per agent (1: one agent per person)", "每个主体代表人数（1：一人一主体）"),
+    "seed": ("Seed", "随机种子"),
+}
+
+CHOICES: dict[str, dict[str, tuple[str, str]]] = {
+    "policy.insurance.coverage": {
+        "urban_employees": ("Urban employees", "城镇职工"),
+        "urban": ("Urban residents", "城镇居民"),
+        "all": ("Everyone", "全体居民"),
+    },
+    "policy.insurance.eligible_from": {
+        "moderate": ("Moderate loss", "中度失能"),
+        "severe": ("Severe loss", "重度失能"),
+        "total": ("Total loss", "完全失能"),
+    },
+}
+
+
+def t(key: str, lang: str, **values) -> str:
+    en, zh = TEXTS[key]
+    text = zh if lang == "zh" else en
+    return text.format(**values) if values else text
+
+
+def lever_label(key: str, lang: str) -> str:
+    en, zh = LEVER_LABELS[key]
+    return zh if lang == "zh" else en
+
+
+def choice_label(key: str, value: str, lang: str) -> str:
+    en, zh = CHOICES[key][value]
+    return zh if lang == "zh" else en
