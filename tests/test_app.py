@@ -2,6 +2,7 @@
 run queue (the same results as `sim run`, stored by content, Cancel that stops the work, per-user limits),
 uploads and the `sim app` options."""
 
+import io
 import time
 from pathlib import Path
 
@@ -120,3 +121,39 @@ def test_sim_app_refuses_bad_options_in_one_line(tmp_path):
         result = runner.invoke(app, ["app", *args])
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output and "Traceback" not in result.output
+
+
+def test_downloads_are_the_files_the_commands_write(tmp_path):
+    """Charts, report, tables and scenario as the app offers them, read back with the libraries users open
+    them with."""
+    import docx
+    import openpyxl
+    import yaml
+    from pypdf import PdfReader
+
+    from sim.app import downloads
+    from sim.outputs.charts import Run
+    from sim.results.runs import write_run
+
+    draft = Draft("region:shengzhou", ("replicates=2", "policy.beds.total={2025: 3000}"))
+    draft = draft.with_change("targets", "[{indicator: beds_total, value: 3000, year: 2025}]")
+    run = Run.load(write_run(run_scenario(draft.scenario()), tmp_path / "run", charts=False))
+    assert downloads.chart_file([run], "demand_capacity", "png", "zh")[:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"<svg" in downloads.chart_file([run], "occupancy", "svg", "en")[:400]
+    pdf = downloads.report_file([run], "pdf", "zh")
+    assert "主要指标" in "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    word = docx.Document(io.BytesIO(downloads.report_file([run], "docx", "en")))
+    assert any(p.text == "Key indicators" for p in word.paragraphs)
+    book = openpyxl.load_workbook(io.BytesIO(downloads.table_file([run], "xlsx", "en")))
+    assert len(book.sheetnames) >= 3
+    summary = pd.read_csv(io.BytesIO(downloads.table_file([run], "csv", "en")))
+    assert {"indicator", "year", "mean", "p05", "p95"} <= set(summary.columns)
+    # the scenario file runs as the same scenario from the command line
+    path = tmp_path / "s.yaml"
+    path.write_bytes(downloads.scenario_file(draft.raw() | {"name": draft.scenario().name}))
+    from sim.scenario.files import load_what_if
+
+    assert load_what_if(path, []) == draft.scenario()
+    assert yaml.safe_load(path.read_text())["policy"]["beds"]["total"] == {2025: 3000}
+    # the targets carry the chance of meeting each, over the replicates
+    assert 0.0 <= run.targets["share_met"].iloc[0] <= 1.0

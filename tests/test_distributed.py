@@ -194,3 +194,30 @@ def test_a_calibration_survives_a_killed_worker_with_the_same_ensemble(cluster):
     killer.cancel()
     assert on_dask.values == local.values
     assert on_dask.ensemble.equals(local.ensemble)
+
+
+def test_the_apps_runs_on_dask_are_sim_runs_and_cancel_stops_them(cluster, tmp_path):
+    """The app's queue over the Dask cluster: the same results as `sim run`, and Cancel stops the replicates
+    running on the workers (they share this machine's folders, as a bureau's one-machine cluster does)."""
+    import pandas as pd
+
+    from sim.analysis.executors import DaskCluster
+    from sim.app.drafts import Draft
+    from sim.app.jobs import RunQueue
+    from sim.results.runs import run_scenario
+
+    address, _ = cluster
+    scenario = Draft("region:shengzhou", ("replicates=2", "seed=5")).scenario()
+    with DaskCluster(address) as executor:
+        queue = RunQueue(tmp_path, executor)
+        job = queue.submit(scenario, "ana", [], [])
+        _wait(lambda: not job.active, 120, "the run did not finish")
+        assert job.state == "done", job.error
+        big = queue.submit(Draft("region:tianjin", ("replicates=4",)).scenario(), "ana", [], [])
+        _wait(lambda: big.progress() > 0.05, 60, "the big run did not start")
+        asked = time.monotonic()
+        queue.cancel(big.key)
+        _wait(lambda: not big.active, 30, "cancel did not stop the run")
+        assert big.state == "cancelled" and time.monotonic() - asked < 5.0
+        assert queue.stored(big.key) is None
+    pd.testing.assert_frame_equal(pd.read_parquet(job.folder / "results.parquet"), run_scenario(scenario).results)

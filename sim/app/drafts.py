@@ -163,13 +163,15 @@ def save_upload(data: bytes, name: str, uploads: Path) -> Draft:
 
 
 @cache
-def presets(folder: str) -> list[tuple[str, str, str]]:
-    """(region key, file, name) of every valid scenario file in ``folder``, sorted; invalid ones left out."""
+def presets(folder: str) -> list[tuple[str, str, str, dict]]:
+    """(region key, file, name, title by language) of every valid scenario file in ``folder``, sorted;
+    invalid ones left out."""
     found = []
     for path in sorted(Path(folder).glob("*.yaml")):
         try:
             scenario = Draft(f"file:{path}").scenario()
         except ScenarioError:
             continue
-        found.append((scenario.region, str(path), scenario.name))
+        title = scenario.title if isinstance(scenario.title, dict) else {"en": scenario.title, "zh": scenario.title}
+        found.append((scenario.region, str(path), scenario.name, title))
     return found

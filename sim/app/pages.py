@@ -22,7 +22,7 @@ from sim.app import downloads, server
 from sim.app.drafts import UPLOADS, Draft, flow_yaml, presets, save_upload
 from sim.app.jobs import QueueFull
 from sim.app.panels import panel_option, panels_for
-from sim.app.texts import CHOICES, choice_label, lever_label, t
+from sim.app.texts import CHOICES, FONTS, choice_label, lever_label, t
 from sim.outputs.charts import Run
 from sim.scenario import ScenarioError
 
@@ -94,9 +94,10 @@ def region_of(d: Draft) -> str | None:
 def start_choices(region: str, language: str) -> dict[str, str]:
     """Shown label -> draft source: the region's baseline, then its scenario files."""
     choices = {t("baseline_of", language): f"region:{region}"}
-    for key, path, name in presets(str(server.CONFIG.scenarios)):
+    for key, path, name, title in presets(str(server.CONFIG.scenarios)):
         if key == region or key == Path(region).stem:
-            choices[name] = f"file:{path}"
+            shown_title = title.get(language) or title.get("en") or ""
+            choices[f"{shown_title} ({name})" if shown_title else name] = f"file:{path}"
     return choices
 
 
@@ -182,7 +183,7 @@ def YearPath(key: str, value, label: str, error: str, css: list[str], language: 
     def set_row(i: int, year=None, val=None) -> None:
         new = [list(r) for r in rows]
         if year is not None:
-            new[i][0] = year.strip()
+            new[i][0] = "" if year.strip() in ("", t("every_year", language)) else year.strip()
         if val is not None:
             new[i][1] = val.strip()
         write([tuple(r) for r in new])
@@ -384,8 +385,8 @@ def ScenarioTab(language: str):
         with solara.Column():
             Picker(language)
             if draft.value is not None:
-                Changes(language)
                 RunControls(language)
+                Changes(language)
         with solara.Column():
             if draft.value is not None:
                 for section, fields in LEVERS.items():
@@ -412,7 +413,9 @@ def Changes(language: str):
         solara.HTML("div", _escape(t("command", language)), style="font-weight: 500")
         solara.HTML("pre", _escape(" ".join(_quoted(p) for p in d.command())), classes=["command"])
         solara.HTML("div", _escape(t("link", language)), style="font-weight: 500")
-        solara.HTML("pre", _escape("?" + d.query()), classes=["share-link"], style="white-space: pre-wrap")
+        link = _escape("?" + d.query())
+        # a relative link: the browser makes it this server's full address (copy it with a right click)
+        solara.HTML("div", f'<a href="{link}" class="share-link">{link}</a>', style="word-break: break-all")
 
 
 def _escape(text: str) -> str:
@@ -587,6 +590,30 @@ def ResultsTab(language: str):
     Downloads([run], language, raw)
 
 
+def differences_shown(table, runs: list[Run], language: str):
+    """``sim compare``'s differences as a reader reads them: the indicator in words, numbers in the report's
+    format, each run by its title (the CSV download keeps the plain columns)."""
+    import pandas as pd
+
+    from sim.outputs.formats import shown, shown_label
+    from sim.results.catalogue import BREAKDOWN, catalogue
+
+    rows = []
+    for row in table.to_dict("records"):
+        breakdown = {k: row[k] for k in BREAKDOWN if k in row and k != "sex"}
+        unit = catalogue()[row["indicator"]].unit
+        shown_row = {t("indicator", language): shown_label(row["indicator"], language, **breakdown)}
+        shown_row[t("year", language)] = row["year"]
+        for i, run in enumerate(runs):
+            shown_row[run.title(language)] = shown(row[run.name], unit)
+            if i:
+                value = row[f"{run.name} - {runs[0].name}"]
+                sign = "+" if value > 0 else ""
+                shown_row[f"Δ {i}"] = sign + shown(value, unit)
+        rows.append(shown_row)
+    return pd.DataFrame(rows)
+
+
 @solara.component
 def CompareTab(language: str):
     from sim.outputs.report import differences, targets_table
@@ -617,7 +644,7 @@ def CompareTab(language: str):
         solara.Markdown(f"### {t('targets', language)}")
         solara.HTML("div", table_html(targets_table(runs, language), "targets"))
     solara.Markdown(f"### {t('differences', language)}")
-    solara.HTML("div", table_html(differences(runs).round(4), "differences"))
+    solara.HTML("div", table_html(differences_shown(differences(runs), runs, language), "differences"))
     Charts(runs, language)
     Downloads(runs, language)
 
@@ -635,12 +662,16 @@ def ExplainTab(language: str):
 
 
 STYLE = """
+@font-face { font-family: "Sim Noto Sans SC"; font-display: swap;
+  src: url("/static/assets/NotoSansSC-Regular.otf") format("opentype");
+  unicode-range: U+2E80-2FFF, U+3000-303F, U+3400-9FFF, U+F900-FAFF, U+FF00-FFEF, U+2014, U+2018-201D; }
+body, .v-application, .v-btn, .v-field, .v-label { font-family: FONTS !important; }
 table.key-numbers, table.targets, table.differences { border-collapse: collapse; font-size: 0.85em; }
 table.key-numbers td, table.key-numbers th, table.targets td, table.targets th,
 table.differences td, table.differences th { padding: 2px 8px; border-bottom: 1px solid #ddd; text-align: right; }
 .explain { max-width: 860px; line-height: 1.55; }
 .explain table { border-collapse: collapse; } .explain td, .explain th { border: 1px solid #ccc; padding: 2px 6px; }
-pre.command, pre.share-link { font-size: 0.8em; white-space: pre-wrap; word-break: break-all; }
+pre.command, a.share-link { font-size: 0.8em; white-space: pre-wrap; word-break: break-all; }
 """
 
 
@@ -656,19 +687,38 @@ def Page():
                 open_draft(linked)
 
     solara.use_effect(guarded(open_link), [])
-    solara.Style(STYLE)
+    solara.Style(STYLE.replace("FONTS", FONTS))
     solara.Title(t("app_title", language))
     with solara.AppBar():
         solara.AppBarTitle(t("app_title", language))
+        names = {"English": "en", "中文": "zh"}
         solara.ToggleButtonsSingle(
-            value=language, values=["en", "zh"], on_value=lang.set, classes=["language"], dense=True
+            value=next(k for k, v in names.items() if v == language),
+            values=list(names),
+            on_value=lambda name: lang.set(names[name]),
+            classes=["language"],
+            dense=True,
         )
     if notice.value:
         solara.Error(notice.value, classes=["notice"])
     pages = [("tab_scenario", ScenarioTab), ("tab_results", ResultsTab), ("tab_compare", CompareTab)]
     pages.append(("tab_explain", ExplainTab))
     TabBar([t(key, language) for key, _ in pages], tab, "main-tabs")
-    pages[tab.value][1](language)
+    Guarded(pages[tab.value][1], language)
+
+
+@solara.component
+def Guarded(content, language: str):
+    """A page that cannot show a traceback: a failure while drawing it (a results folder removed on the
+    server, say) is logged, and the user reads one line and can go on."""
+    exception, clear = solara.use_exception()
+    if exception is None:
+        content(language)
+        return
+    log.error("app page failed: %s", exception, exc_info=exception)
+    first = (str(exception).splitlines() or [""])[0][:120]
+    solara.Error(t("internal", language, what=f"{type(exception).__name__}: {first}"), classes=["notice"])
+    solara.Button("OK", on_click=clear)
 
 
 @solara.component

@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from sim.app.texts import FONTS
 from sim.outputs.charts import (
     LINE_COLOURS,
     OCCUPANCY_GROUPS,
@@ -138,6 +139,7 @@ def panel_option(panel: str, runs: list[Run], lang: str) -> dict:
             described.append(f"{name}: {ends}")
     title = panel_title(panel, lang)
     return {
+        "textStyle": {"fontFamily": FONTS},
         "title": {"text": title, "left": 0, "textStyle": {"fontSize": 14}},
         "aria": {"enabled": True, "label": {"description": f"{title}. " + "; ".join(described)}},
         "tooltip": {"trigger": "axis", "valueFormatter": None},

@@ -52,6 +52,10 @@ def solara_environment() -> None:
     os.environ["SOLARA_ASSETS_PROXY_CACHE_DIR"] = str(ASSETS)
     os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
     os.environ["SOLARA_CHECK_VERSION"] = "False"
+    from sim.outputs.fonts import source_font
+
+    # /static/assets/NotoSansSC-Regular.otf: the Chinese web font of the pages (see pages.STYLE)
+    os.environ["SOLARA_ASSETS_EXTRA_LOCATIONS"] = str(source_font().parent)
 
 
 def serve(host: str, port: int, config: AppConfig) -> None:

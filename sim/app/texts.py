@@ -3,6 +3,13 @@ catalogue and the region data, the report's tables from the report's own labels)
 
 from __future__ import annotations
 
+# Chinese where the browser's machine has no Chinese font: Noto Sans SC (the charts' font) served by the
+# app, fetched only for Chinese characters and only when none of the usual system fonts is there
+FONTS = (
+    'Roboto, "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", "Noto Sans SC", '
+    '"Source Han Sans SC", "WenQuanYi Micro Hei", "Sim Noto Sans SC", sans-serif'
+)
+
 TEXTS: dict[str, tuple[str, str]] = {
     # frame
     "app_title": ("Ageing and long-term care: a scenario explorer", "人口老龄化与长期照护：情景分析"),

@@ -66,8 +66,11 @@ def key_indicator_table(runs: list[Run], lang: str) -> pd.DataFrame:
 def targets_table(runs: list[Run], lang: str) -> pd.DataFrame:
     R = labels(lang)["report"]
     rows = []
+    # the chance of meeting each target, where a run has several replicates to tell it
+    chances = any(r.manifest.get("replicates", 1) > 1 and "share_met" in r.targets for r in runs)
     for run in runs:
         for t in run.targets.itertuples() if not run.targets.empty else []:
+            share = getattr(t, "share_met", float("nan")) if run.manifest.get("replicates", 1) > 1 else float("nan")
             unit = catalogue()[catalogue().target(t.target).indicator].unit
             rows.append(
                 {
@@ -85,6 +88,7 @@ def targets_table(runs: list[Run], lang: str) -> pd.DataFrame:
                         if t.met_at_target_year
                         else R["not_delivered"]
                     ),
+                    **({R["share_met"]: "-" if pd.isna(share) else f"{share:.0%}"} if chances else {}),
                     R["first_met"]: "-" if pd.isna(t.first_year_met) else str(int(t.first_year_met)),
                     R["gap"]: shown(t.gap_at_target_year, unit),
                 }

@@ -72,7 +72,7 @@ def combine(scenario: Scenario, tables: list[pd.DataFrame], seconds: list[float]
     """The run from its replicates' tables (in replicate order, wherever each ran)."""
     results = pd.concat(tables, ignore_index=True)
     summary = summarise(results)
-    targets = check_targets(summary, scenario.targets, scenario)
+    targets = check_targets(summary, scenario.targets, scenario, results)
     return RunResult(scenario, results, summary, targets, seconds, wall)
 
 

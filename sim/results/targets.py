@@ -26,13 +26,19 @@ COLUMNS = [
     "first_year_met",
     "gap_at_target_year",
     "value_at_horizon",
+    "share_met",
 ]
 
 
-def check_targets(summary: pd.DataFrame, targets: list, scenario=None) -> pd.DataFrame:
+def check_targets(
+    summary: pd.DataFrame, targets: list, scenario=None, results: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per target, from the replicate means in ``summary``. The gap is target minus value for
     'at_least' targets and value minus target for 'at_most' ones: positive means short of the target.
-    ``scheduled``: for a commitment, what the scenario's lever gives by the target year (needs ``scenario``)."""
+    ``scheduled``: for a commitment, what the scenario's lever gives by the target year (needs ``scenario``).
+    ``share_met``: the share of the replicates in ``results`` that meet the target in its year, the chance
+    of meeting it under the run's random draws (and parameter uncertainty, with an ensemble); NaN without
+    ``results``."""
     rows = []
     for t in targets:
         indicator, group = TARGETS[t.indicator]
@@ -59,6 +65,15 @@ def check_targets(summary: pd.DataFrame, targets: list, scenario=None) -> pd.Dat
                 int(ok[ok].index.min()) if ok.any() else None,
                 gap,
                 series.iloc[-1] if len(series) else np.nan,
+                _share_met(results, t, indicator, group) if results is not None else np.nan,
             )
         )
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _share_met(results: pd.DataFrame, t, indicator: str, group: str | None) -> float:
+    met = []
+    for _, replicate in results.groupby("replicate"):
+        v = value(replicate, indicator, group=group, column="value").get(t.year, np.nan)
+        met.append(v >= t.value if t.direction == "at_least" else v <= t.value)
+    return float(np.mean(met)) if met else np.nan

@@ -1,0 +1,152 @@
+"""Benchmark: the browser app under load, as people use it, in real headless Chromium browsers.
+
+    python benchmarks/bench_app.py [--readers 10] [--runners 2] [--workers 2]
+
+Starts `sim app` on 127.0.0.1 with a fresh results folder, and prints:
+
+1. `sim run` of a new Tianjin scenario at the default scale (one agent per person), the whole command,
+   for reference;
+2. one user: the time to first chart of a stored scenario (from opening its link to its first chart
+   drawn, and from pressing Results to the chart), and a new Tianjin run at the default scale (Run pressed
+   -> progress shown -> done);
+3. the load: ``--readers`` users (each its own browser, so its own session) opening a stored scenario by
+   its link and reading its charts, while ``--runners`` users each run a new Tianjin scenario at the
+   default scale; every user's times, their median and maximum, and the errors (pages that did not show
+   what they should within 120 s, or a server traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from app_driver import chromium, panel, run_and_wait, start_app, status, tab, text, wait  # noqa: E402
+
+STORED = "?from=file%3Ascenarios%2Ftianjin-14th-fyp.yaml"  # the plan, at the default scale
+
+
+def new_run_link(seed: int) -> str:
+    return f"?from=region%3Atianjin&set=seed%3D{seed}"
+
+
+def sim_run_seconds(folder: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        [str(Path(sys.executable).parent / "sim"), "run", "scenarios/tianjin-baseline.yaml", "--seed", "424242",
+         "--out", str(folder / "cli-run")],
+        cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    return time.perf_counter() - start
+
+
+def read_stored(url: str, folder: Path) -> dict:
+    """Open the stored scenario's link, then its results: seconds to the first chart."""
+    d = chromium(folder)
+    try:
+        start = time.perf_counter()
+        d.get(url + STORED)
+        wait(lambda: any(w in status(d) for w in ("Stored results", "Done in")), 120)
+        opened = time.perf_counter() - start
+        pressed = time.perf_counter()
+        tab(d, "Results")
+        panel(d, "older_people")
+        done = time.perf_counter()
+        return {"page_to_chart": done - start, "opened": opened, "results_to_chart": done - pressed}
+    finally:
+        d.quit()
+
+
+def run_new(url: str, folder: Path, seed: int) -> dict:
+    d = chromium(folder)
+    try:
+        d.get(url + new_run_link(seed))
+        wait(lambda: f"seed={seed}" in text(d) and "Not run yet" in status(d), 120)
+        start = time.perf_counter()
+        progress = run_and_wait(d, 600)
+        return {"progress": progress, "run": time.perf_counter() - start}
+    finally:
+        d.quit()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--readers", type=int, default=10)
+    parser.add_argument("--runners", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        print(f"sim run, a new Tianjin scenario at one agent per person (whole command): {sim_run_seconds(tmp):.1f} s")
+        process, url = start_app(tmp / "runs", args.workers)
+        try:
+            alone = run_new(url, tmp / "first", 1)  # also makes nothing stored: the plan is stored next
+            print(
+                f"one user, a new Tianjin run: progress after {alone['progress']:.2f} s, done in {alone['run']:.1f} s"
+            )
+            d = chromium(tmp / "warm")
+            d.get(url + STORED)
+            wait(lambda: "Not run yet" in status(d) or "Stored" in status(d), 120)
+            if "Not run yet" in status(d):
+                run_and_wait(d, 600)
+            d.quit()
+            one = read_stored(url, tmp / "one")
+            print(
+                f"one user, a stored scenario: link to first chart {one['page_to_chart']:.2f} s "
+                f"(page and scenario open {one['opened']:.2f} s; "
+                f"Results pressed to chart {one['results_to_chart']:.2f} s)"
+            )
+            results: dict[str, list] = {"readers": [], "runners": [], "errors": []}
+
+            def user(kind: str, i: int) -> None:
+                try:
+                    if kind == "readers":
+                        results[kind].append(read_stored(url, tmp / f"r{i}"))
+                    else:
+                        results[kind].append(run_new(url, tmp / f"n{i}", 1000 + i))
+                except Exception as e:  # noqa: BLE001 - counted and reported
+                    results["errors"].append(f"{kind} {i}: {type(e).__name__}: {e}")
+
+            threads = [threading.Thread(target=user, args=("runners", i)) for i in range(args.runners)]
+            threads += [threading.Thread(target=user, args=("readers", i)) for i in range(args.readers)]
+            start = time.perf_counter()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            wall = time.perf_counter() - start
+        finally:
+            process.terminate()
+            log = process.communicate(timeout=30)[0]
+        print(f"load: {args.readers} readers and {args.runners} runners at once, {wall:.1f} s in all")
+        for key, label in (
+            ("page_to_chart", "readers, link to first chart"),
+            ("results_to_chart", "readers, Results to chart"),
+        ):
+            values = sorted(r[key] for r in results["readers"])
+            if values:
+                print(
+                    f"  {label}: median {statistics.median(values):.2f} s, max {values[-1]:.2f} s ({len(values)} users)"
+                )
+        for key, label in (("progress", "runners, Run to progress"), ("run", "runners, Run to done")):
+            values = sorted(r[key] for r in results["runners"])
+            if values:
+                print(
+                    f"  {label}: median {statistics.median(values):.2f} s, max {values[-1]:.2f} s ({len(values)} users)"
+                )
+        tracebacks = log.count("Traceback")
+        print(f"  errors: {len(results['errors'])} users; server tracebacks: {tracebacks}")
+        for e in results["errors"]:
+            print("   ", e)
+
+
+if __name__ == "__main__":
+    main()

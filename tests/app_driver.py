@@ -1,0 +1,149 @@
+"""Driving the app as a user does, in headless Chromium (Debian's chromium and chromium-driver) with
+Selenium: used by tests/test_app_browser.py and benchmarks/bench_app.py."""
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM, DRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or ""
+
+
+def have_chromium() -> bool:
+    return Path(CHROMIUM).exists() and bool(DRIVER)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(runs: Path, workers: int = 2, *extra: str) -> tuple[subprocess.Popen, str]:
+    """`sim app` on a free port, as a user starts it; returns the process and its address once it answers."""
+    port = free_port()
+    sim = Path(sys.executable).parent / "sim"
+    process = subprocess.Popen(
+        [str(sim), "app", "--port", str(port), "--runs", str(runs), "--workers", str(workers), *extra],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return process, url
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"sim app did not start: {process.communicate()[0]}")
+
+
+def chromium(folder: Path):
+    """A headless Chromium with its own profile (so its own session on the app) and download folder."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --disable-background-networking "
+        "--disable-component-update --disable-sync --no-first-run --window-size=1400,1000"
+    ).split():
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={folder / 'profile'}")
+    options.add_experimental_option(
+        "prefs", {"download.default_directory": str(folder / "downloads"), "download.prompt_for_download": False}
+    )
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.downloads = folder / "downloads"
+    return driver
+
+
+# --- what a user does --------------------------------------------------------------------------
+def text(d) -> str:
+    return d.find_element(By.TAG_NAME, "body").text
+
+
+def wait(condition, seconds: float = 30.0):
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        try:
+            found = condition()
+        except Exception:  # noqa: BLE001 - the page is still changing
+            found = None
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"not seen within {seconds} s")
+
+
+def choose(d, label: str, option: str) -> None:
+    """Open the select labelled ``label`` and pick the entry that starts with ``option``."""
+    field = f"//label[contains(., '{label}')]/ancestor::div[contains(@class,'v-field')]"
+    wait(lambda: d.find_element(By.XPATH, field)).click()
+
+    def entry():
+        found = [e for e in d.find_elements(By.CSS_SELECTOR, ".v-overlay .v-list-item") if e.text.startswith(option)]
+        return found[0] if found else None
+
+    wait(entry).click()
+
+
+def tab(d, name: str) -> None:
+    wait(lambda: [b for b in d.find_elements(By.CSS_SELECTOR, "button.tab") if b.text.upper() == name.upper()])[
+        0
+    ].click()
+
+
+def panel(d, name: str) -> str:
+    """What a chart shows: its description (ECharts' aria label lists each series' values)."""
+    return wait(lambda: d.find_element(By.CSS_SELECTOR, f".panel-{name} [aria-label]")).get_attribute("aria-label")
+
+
+def type_into(box, value: str) -> None:
+    """Replace a field's text and press Enter, as a person does: the browser sends the text as it is typed,
+    and Enter a moment later (at once, Enter can overtake the last keystrokes on their way to the server)."""
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(value)
+    time.sleep(0.4)
+    box.send_keys(Keys.ENTER)
+
+
+def set_year_value(d, lever: str, value: str) -> None:
+    type_into(wait(lambda: d.find_element(By.CSS_SELECTOR, f".lever-{lever} .path-value input")), value)
+
+
+def run_and_wait(d, seconds: float = 120.0) -> float:
+    """Press Run; the seconds until progress shows, then wait for the run to finish."""
+    d.find_element(By.CSS_SELECTOR, "button.run").click()
+    start = time.perf_counter()
+    wait(lambda: d.find_elements(By.CSS_SELECTOR, ".run-progress"), 10)
+    shown = time.perf_counter() - start
+    wait(lambda: "Done in" in status(d) or "完成" in status(d), seconds)
+    return shown
+
+
+def status(d) -> str:
+    return d.find_element(By.CSS_SELECTOR, ".run-status").text
+
+
+def requests_made(d) -> tuple[list[str], list[str]]:
+    urls, failed = [], []
+    for entry in d.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+        if message["method"] == "Network.loadingFailed" and not message["params"].get("canceled"):
+            failed.append(message["params"].get("errorText", ""))
+    return urls, failed
