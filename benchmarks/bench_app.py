@@ -12,24 +12,32 @@ Starts `sim app` on 127.0.0.1 with a fresh results folder, and prints:
 3. the load: ``--readers`` users (each its own browser, so its own session) opening a stored scenario by
    its link and reading its charts, while ``--runners`` users each run a new Tianjin scenario at the
    default scale; every user's times, their median and maximum, and the errors (pages that did not show
-   what they should within 120 s, or a server traceback).
+   what they should, or a server traceback).
+
+The browsers stand in for the users' own computers, but here they share the server's two cores: they run
+at a lower priority (nice 10) than the server and its workers, so that the server's times are measured
+rather than those of a machine also drawing twelve pages of charts (times in the browsers still include
+their own wait for the CPU).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from app_driver import chromium, panel, run_and_wait, start_app, status, tab, text, wait  # noqa: E402
+import app_driver  # noqa: E402
+from app_driver import chart_shown, chromium, panel, run_and_wait, start_app, status, tab, text, wait  # noqa: E402
 
 STORED = "?from=file%3Ascenarios%2Ftianjin-14th-fyp.yaml"  # the plan, at the default scale
 
@@ -54,13 +62,15 @@ def read_stored(url: str, folder: Path) -> dict:
     try:
         start = time.perf_counter()
         d.get(url + STORED)
-        wait(lambda: any(w in status(d) for w in ("Stored results", "Done in")), 120)
+        wait(lambda: any(w in status(d) for w in ("Stored results", "Done in")), 600)
         opened = time.perf_counter() - start
+        wait(lambda: panel(d, "older_people"), 600)  # drawn, out of sight, as the scenario opens
+        drawn = time.perf_counter() - start
         pressed = time.perf_counter()
         tab(d, "Results")
-        panel(d, "older_people")
+        wait(lambda: chart_shown(d, "older_people"), 600)
         done = time.perf_counter()
-        return {"page_to_chart": done - start, "opened": opened, "results_to_chart": done - pressed}
+        return {"page_to_chart": drawn, "opened": opened, "results_to_chart": done - pressed}
     finally:
         d.quit()
 
@@ -69,12 +79,22 @@ def run_new(url: str, folder: Path, seed: int) -> dict:
     d = chromium(folder)
     try:
         d.get(url + new_run_link(seed))
-        wait(lambda: f"seed={seed}" in text(d) and "Not run yet" in status(d), 120)
+        wait(lambda: f"seed={seed}" in text(d) and "Not run yet" in status(d), 600)
         start = time.perf_counter()
         progress = run_and_wait(d, 600)
         return {"progress": progress, "run": time.perf_counter() - start}
     finally:
         d.quit()
+
+
+def server_times(log: str) -> list[tuple[datetime, str, float]]:
+    """(time, line, seconds) of the app's timing lines in the server's log ("... drawn on the server in S s")."""
+    found = []
+    for line in log.splitlines():
+        if " drawn on the server in " in line:
+            when = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+            found.append((when, line, float(line.rsplit(" in ", 1)[1].split()[0])))
+    return found
 
 
 def main() -> None:
@@ -83,10 +103,12 @@ def main() -> None:
     parser.add_argument("--runners", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
+    app_driver.TIMEOUT = 600.0  # under load a page is slow, not failed: the times are the result
+    os.nice(10)  # this process and the browsers it starts; the server is started back at its priority
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         print(f"sim run, a new Tianjin scenario at one agent per person (whole command): {sim_run_seconds(tmp):.1f} s")
-        process, url = start_app(tmp / "runs", args.workers)
+        process, url = start_app(tmp / "runs", args.workers, niceness=-10)
         try:
             alone = run_new(url, tmp / "first", 1)  # also makes nothing stored: the plan is stored next
             print(
@@ -100,7 +122,7 @@ def main() -> None:
             d.quit()
             one = read_stored(url, tmp / "one")
             print(
-                f"one user, a stored scenario: link to first chart {one['page_to_chart']:.2f} s "
+                f"one user, a stored scenario: link to first chart drawn {one['page_to_chart']:.2f} s "
                 f"(page and scenario open {one['opened']:.2f} s; "
                 f"Results pressed to chart {one['results_to_chart']:.2f} s)"
             )
@@ -117,6 +139,7 @@ def main() -> None:
 
             threads = [threading.Thread(target=user, args=("runners", i)) for i in range(args.runners)]
             threads += [threading.Thread(target=user, args=("readers", i)) for i in range(args.readers)]
+            load_started = datetime.now()  # the server's log lines from here on are the load phase's
             start = time.perf_counter()
             for t in threads:
                 t.start()
@@ -128,8 +151,8 @@ def main() -> None:
             log = process.communicate(timeout=30)[0]
         print(f"load: {args.readers} readers and {args.runners} runners at once, {wall:.1f} s in all")
         for key, label in (
-            ("page_to_chart", "readers, link to first chart"),
-            ("results_to_chart", "readers, Results to chart"),
+            ("page_to_chart", "readers, link to first chart drawn"),
+            ("results_to_chart", "readers, Results pressed to chart in sight"),
         ):
             values = sorted(r[key] for r in results["readers"])
             if values:
@@ -141,6 +164,15 @@ def main() -> None:
             if values:
                 print(
                     f"  {label}: median {statistics.median(values):.2f} s, max {values[-1]:.2f} s ({len(values)} users)"
+                )
+        for what in ("session's first page drawn", "results drawn", "page 1 drawn"):
+            values = sorted(
+                seconds for when, line, seconds in server_times(log) if what in line and when >= load_started
+            )
+            if values:
+                print(
+                    f"  server side, {what}: median {statistics.median(values):.3f} s, max {values[-1]:.3f} s "
+                    f"({len(values)} times)"
                 )
         tracebacks = log.count("Traceback")
         print(f"  errors: {len(results['errors'])} users; server tracebacks: {tracebacks}")

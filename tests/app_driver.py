@@ -2,6 +2,7 @@
 Selenium: used by tests/test_app_browser.py and benchmarks/bench_app.py."""
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -29,8 +30,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(runs: Path, workers: int = 2, *extra: str) -> tuple[subprocess.Popen, str]:
-    """`sim app` on a free port, as a user starts it; returns the process and its address once it answers."""
+def start_app(runs: Path, workers: int = 2, *extra: str, niceness: int = 0) -> tuple[subprocess.Popen, str]:
+    """`sim app` on a free port, as a user starts it; returns the process and its address once it answers.
+    ``niceness``: added to the server's priority (negative: ahead of this process and its browsers)."""
     port = free_port()
     sim = Path(sys.executable).parent / "sim"
     process = subprocess.Popen(
@@ -39,6 +41,7 @@ def start_app(runs: Path, workers: int = 2, *extra: str) -> tuple[subprocess.Pop
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=(lambda: os.nice(niceness)) if niceness else None,
     )
     url = f"http://127.0.0.1:{port}/"
     for _ in range(300):
@@ -75,7 +78,11 @@ def text(d) -> str:
     return d.find_element(By.TAG_NAME, "body").text
 
 
-def wait(condition, seconds: float = 30.0):
+TIMEOUT = 30.0  # seconds a user waits for something to show (the load benchmark waits longer)
+
+
+def wait(condition, seconds: float | None = None):
+    seconds = seconds or TIMEOUT
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
         try:
@@ -106,9 +113,25 @@ def tab(d, name: str) -> None:
     ].click()
 
 
-def panel(d, name: str) -> str:
-    """What a chart shows: its description (ECharts' aria label lists each series' values)."""
-    return wait(lambda: d.find_element(By.CSS_SELECTOR, f".panel-{name} [aria-label]")).get_attribute("aria-label")
+def chart_shown(d, name: str, page: str = "results") -> bool:
+    """The chart is drawn and in sight (its page is the one shown)."""
+    found = d.find_elements(By.CSS_SELECTOR, f".page-{page} .panel-{name} canvas")
+    return bool(found) and found[0].is_displayed()
+
+
+def panel(d, name: str, page: str = "results") -> str:
+    """What a chart on a page (results or compare) shows: its description (ECharts' aria label lists each
+    series' values)."""
+    found = wait(lambda: d.find_element(By.CSS_SELECTOR, f".page-{page} .panel-{name} [aria-label]"))
+    return found.get_attribute("aria-label")
+
+
+def open_section(d, name: str) -> None:
+    """Open a group of levers (beds, insurance, workforce, family, prevention, targets, run) if closed."""
+    toggle = wait(lambda: d.find_element(By.CSS_SELECTOR, f".section-{name} .section-toggle"))
+    if toggle.text.startswith("▸"):
+        toggle.click()
+        wait(lambda: d.find_element(By.CSS_SELECTOR, f".section-{name} .section-toggle").text.startswith("▾"))
 
 
 def type_into(box, value: str) -> None:

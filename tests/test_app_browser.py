@@ -16,8 +16,10 @@ if not have_chromium():
     pytest.skip("Chromium is not installed (apt-get install chromium chromium-driver)", allow_module_level=True)
 
 from app_driver import (  # noqa: E402  # noqa: E402
+    chart_shown,
     choose,
     chromium,
+    open_section,
     panel,
     requests_made,
     run_and_wait,
@@ -62,7 +64,8 @@ def test_a_planner_runs_a_changed_plan_compares_it_and_downloads(server, browser
     assert not failed, failed  # everything the page needs is served by the app itself: works offline
 
     # the plan as written, at a coarser scale for the test's time (a scale change is not a what-if)
-    type_into(d.find_element(By.CSS_SELECTOR, ".lever-scale input"), "10")
+    open_section(d, "run")
+    type_into(wait(lambda: d.find_element(By.CSS_SELECTOR, ".lever-scale input")), "10")
     wait(lambda: "scale=10" in text(d))
     assert run_and_wait(d) < 1.0  # progress shows within a second
     tab(d, "Results")
@@ -83,14 +86,14 @@ def test_a_planner_runs_a_changed_plan_compares_it_and_downloads(server, browser
 
     # compare the two: both on the charts, the differences table
     tab(d, "Compare")
-    overlaid = wait(lambda: (c := panel(d, "demand_capacity")).count("Care-home beds") == 2 and c)
+    overlaid = wait(lambda: (c := panel(d, "demand_capacity", "compare")).count("Care-home beds") == 2 and c)
     assert "2025 100,000" in overlaid and "2025 130,000" in overlaid
     table = wait(lambda: d.find_element(By.CSS_SELECTOR, "table.differences")).text
     assert "beds" in table and "30000" in table.replace(",", "")
 
     # Chinese at the switch of a toggle, every label
     d.find_element(By.XPATH, "//button[contains(., '中文')]").click()
-    wait(lambda: "比较" in text(d) and "养老机构床位" in panel(d, "demand_capacity"))
+    wait(lambda: "比较" in text(d) and "养老机构床位" in panel(d, "demand_capacity", "compare"))
     assert "Compare" not in text(d) and "Downloads" not in text(d)
 
     # a download: the differences as CSV, read back
@@ -115,9 +118,9 @@ def test_a_stored_scenario_opens_at_once_and_bad_input_is_refused_in_place(serve
         run_and_wait(d)
     start = time.perf_counter()
     tab(d, "Results")
-    panel(d, "older_people")
+    wait(lambda: chart_shown(d, "older_people"))
     first_chart = time.perf_counter() - start
-    assert first_chart < 3.0, first_chart  # the note reports the measured time; 1 s is the aim
+    assert first_chart < 1.0, first_chart  # drawn when the scenario opened: pressing Results shows it
 
     tab(d, "Scenario")
     set_year_value(d, "policy-beds-total", "-5")

@@ -59,9 +59,12 @@ def _one_blas_thread() -> None:
     threadpool_limits(1)
 
 
-def _worker_start() -> None:
-    """Each local worker, once: ignore Ctrl-C, stop when orphaned, the model imported, one BLAS thread."""
+def _worker_start(niceness: int = 0) -> None:
+    """Each local worker, once: ignore Ctrl-C, stop when orphaned, the model imported, one BLAS thread; at a
+    lower priority by ``niceness`` (the app's workers yield to the pages its users are waiting for)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if niceness:
+        os.nice(niceness)
     parent = os.getppid()
 
     def watch() -> None:
@@ -128,8 +131,9 @@ class InProcess(Executor):
 class LocalProcesses(Executor):
     """A pool of ``workers`` processes on this machine, started at first use and kept until closed."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, niceness: int = 0):
         self.workers = workers
+        self.niceness = niceness
         self._pool: ProcessPoolExecutor | None = None
 
     def describe(self) -> dict:
@@ -138,7 +142,9 @@ class LocalProcesses(Executor):
     def pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context(START_METHOD)
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_worker_start)
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_worker_start, initargs=(self.niceness,)
+            )
         return self._pool
 
     def map(self, fn: Callable, items: Iterable, chunksize: int = 1) -> Iterator:

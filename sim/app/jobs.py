@@ -80,6 +80,14 @@ def replicate_task(scenario: Scenario, replicate: int, job_dir: str):
     return table, time.perf_counter() - start
 
 
+def write_task(scenario: Scenario, tables: list, seconds: list[float], wall: float, folder: str, command, changes):
+    """Combine the replicates and write the results folder, on a worker (the server's process stays free
+    for the pages); the same code as ``sim run``."""
+    from sim.results.runs import combine, write_run
+
+    write_run(combine(scenario, tables, seconds, wall), Path(folder), command=command, changes=changes)
+
+
 @dataclass
 class Job:
     key: str
@@ -126,8 +134,12 @@ class RunQueue:
     user, as many at once as the executor has workers."""
 
     def __init__(self, runs: Path, executor: Executor, per_user: int = 2):
+        from sim.analysis.executors import LocalProcesses
+
         self.store = Path(runs) / STORE
         self.executor = executor
+        # local workers share this machine's folders: they write the results too (a Dask worker may not)
+        self.write_on_workers = isinstance(executor, LocalProcesses)
         self.per_user = per_user
         self.jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
@@ -193,9 +205,15 @@ class RunQueue:
             for r, future in enumerate(job.futures):
                 tables[r], seconds[r] = future.result()
                 job.replicates_done += 1
-            result = combine(job.scenario, tables, seconds, time.perf_counter() - job.started)
-            with self._write_lock:
-                write_run(result, job.folder, command=command, changes=changes)
+            wall = time.perf_counter() - job.started
+            if self.write_on_workers:
+                args = (job.scenario, tables, seconds, wall, str(job.folder), command, changes)
+                self.executor.submit(write_task, *args).result()
+            else:
+                with self._write_lock:
+                    write_run(
+                        combine(job.scenario, tables, seconds, wall), job.folder, command=command, changes=changes
+                    )
             job.state = "done"
         except BaseException as e:  # noqa: BLE001 - a worker's failure is the job's, never the server's
             cancelled = (job.job_dir / CANCEL).exists()

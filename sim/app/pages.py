@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 import time
 from pathlib import Path
 
@@ -31,6 +32,23 @@ EXPLAIN = Path(__file__).parent / "explain"
 MAX_COMPARED = 4  # scenarios besides the baseline
 POLL_SECONDS = 0.25
 
+_asked: dict[str, float] = {}  # session -> when it asked for a page: the server's time to draw it, logged
+
+
+def _session() -> str:
+    try:
+        return solara.get_session_id()
+    except Exception:  # noqa: BLE001 - outside a browser session (tests of the pages)
+        return ""
+
+
+def show(folder: str | None) -> None:
+    """Show a run's results (drawn at once, out of sight if the user is on another page)."""
+    if folder is not None and folder != shown.value:
+        _asked[f"results {_session()}"] = time.perf_counter()
+    shown.set(folder)
+
+
 lang = solara.reactive("en")
 draft: solara.Reactive[Draft | None] = solara.reactive(None)
 field_errors: solara.Reactive[dict[str, str]] = solara.reactive({})
@@ -39,6 +57,7 @@ job_key: solara.Reactive[str | None] = solara.reactive(None)
 shown: solara.Reactive[str | None] = solara.reactive(None)  # results folder on show
 compared: solara.Reactive[list[str]] = solara.reactive([])  # results folders, the first the baseline
 tab = solara.reactive(0)
+visited = solara.reactive(frozenset({0}))  # pages opened in this session: drawn, and kept drawn
 
 
 def uploads() -> Path:
@@ -126,8 +145,12 @@ def show_stored(d: Draft) -> None:
     queue = server.queue()
     key = content_key(d.scenario())
     folder = queue.stored(key)
-    job_key.set(key if folder or (queue.job(key) and queue.job(key).active) else None)
-    shown.set(str(folder) if folder else None)
+    running = queue.job(key) is not None and queue.job(key).active  # another user's run of the same scenario
+    job_key.set(key if folder or running else None)
+    job_view.set(("", 0.0))
+    show(str(folder) if folder else None)
+    if running:
+        follow(key)
 
 
 @solara.component
@@ -390,13 +413,42 @@ def ScenarioTab(language: str):
         with solara.Column():
             if draft.value is not None:
                 for section, fields in LEVERS.items():
-                    with solara.Card(t(section, language)):
-                        if section in ("sec_beds", "sec_workforce"):
-                            solara.Text(t("path_help", language), style={"color": "#666", "font-size": "0.85em"})
-                        for key, kind in fields:
-                            Field(key, kind, language)
-                with solara.Card(t("sec_targets", language)):
-                    Targets(language)
+                    Section(section, fields, language)
+                Section("sec_targets", [], language)
+
+
+opened_sections = solara.reactive(frozenset({"sec_beds"}))
+
+
+@solara.component
+def Section(section: str, fields: list[tuple[str, str]], language: str):
+    """A group of levers, drawn only once opened (a page of every field is slow to draw for every user);
+    a section with a change in it says so when closed."""
+    is_open = section in opened_sections.value
+    d = draft.value
+    keys = [key for key, _ in fields] or ["targets"]
+    changed = sum(1 for c in d.changes if any(c.split("=", 1)[0].strip().startswith(k) for k in keys))
+
+    def toggle():
+        opened_sections.set(opened_sections.value ^ {section})
+
+    with solara.Card(classes=["section", f"section-{section.removeprefix('sec_')}"]):
+        title = t(section, language) + (f" ({changed})" if changed else "")
+        solara.Button(
+            ("▾ " if is_open else "▸ ") + title,
+            text=True,
+            on_click=toggle,
+            classes=["section-toggle"],
+            style={"font-size": "1.05em", "text-transform": "none"},
+        )
+        if not is_open:
+            return
+        if section in ("sec_beds", "sec_workforce", "sec_family", "sec_prevention"):
+            solara.Text(t("path_help", language), style={"color": "#666", "font-size": "0.85em"})
+        if section == "sec_targets":
+            Targets(language)
+        for key, kind in fields:
+            Field(key, kind, language)
 
 
 @solara.component
@@ -431,6 +483,32 @@ def _quoted(part: str) -> str:
 
 
 # --- running ------------------------------------------------------------------------------------------
+job_view = solara.reactive(("", 0.0))  # the followed job's status and progress, as last seen
+
+
+def follow(key: str) -> None:
+    """Keep this session's view of a job up to date until it ends (a thread bound to the session: it goes
+    on whichever page the user is on, and stops when the user follows another scenario)."""
+    from solara.server import kernel_context
+
+    context = kernel_context.get_current_context()
+
+    def loop() -> None:
+        while True:
+            job = server.queue().job(key)
+            with context:
+                if job is None or job_key.value != key:
+                    return
+                job_view.set((job.status(), job.progress()))
+                if not job.active:
+                    if job.state == "done":
+                        show(str(job.folder))
+                    return
+            time.sleep(POLL_SECONDS)
+
+    threading.Thread(target=loop, daemon=True, name=f"follow-{key}").start()
+
+
 @guarded
 def start_run() -> None:
     d = draft.value
@@ -442,32 +520,21 @@ def start_run() -> None:
         return
     notice.set("")
     job_key.set(job.key)
-    shown.set(str(job.folder) if job.state == "done" else None)
+    job_view.set((job.status(), job.progress()))
+    show(str(job.folder) if job.state == "done" else None)
+    if job.active:
+        follow(job.key)
 
 
 @solara.component
 def RunControls(language: str):
     key = job_key.value
     queue = server.queue()
-    (status, progress), set_status = solara.use_state(("", 0.0))
     job = queue.job(key) if key else None
-
-    def watch():
-        while True:
-            j = queue.job(key) if key else None
-            if j is None:
-                return
-            set_status((j.status(), j.progress()))
-            if not j.active:
-                if j.state == "done":
-                    shown.set(str(j.folder))
-                return
-            time.sleep(POLL_SECONDS)
-
-    solara.use_thread(watch, dependencies=[key])
+    state, progress = job_view.value if job_view.value[0] else ((job.status(), job.progress()) if job else ("", 0.0))
     with solara.Card(t("run", language)):
         with solara.Row():
-            active = job is not None and job.active
+            active = state in ("queued", "running")
             solara.Button(t("run", language), on_click=start_run, color="primary", disabled=active, classes=["run"])
             solara.Button(
                 t("cancel", language),
@@ -475,7 +542,6 @@ def RunControls(language: str):
                 disabled=not active,
                 classes=["cancel"],
             )
-        state = status or (job.status() if job else "")
         if job is None and shown.value is None:
             solara.Text(t("not_run", language), classes=["run-status"])
         elif state in ("queued", "running"):
@@ -502,6 +568,36 @@ def run_at(folder: str) -> Run:
     return load_run(folder, (Path(folder) / "manifest.json").stat().st_mtime)
 
 
+def drawn_once(what: str, panel: str | None, runs: list[Run], language: str):
+    """A chart's option or a table's HTML, made once per run (folder and its manifest's time) and language for
+    every user: a stored scenario's results then open without recomputing them."""
+    return _drawn(
+        what, panel, tuple((str(r.folder), (r.folder / "manifest.json").stat().st_mtime) for r in runs), language
+    )
+
+
+_drawing = threading.Lock()  # users opening the same results at once: drawn once, the others wait for it
+
+
+def _drawn(what: str, panel: str | None, folders: tuple, language: str):
+    with _drawing:
+        return _drawn_cached(what, panel, folders, language)
+
+
+@functools.lru_cache(maxsize=512)
+def _drawn_cached(what: str, panel: str | None, folders: tuple, language: str):
+    from sim.outputs.report import differences, key_indicator_table, targets_table
+
+    runs = [run_at(folder) for folder, _ in folders]
+    if what == "panel":
+        return panel_option(panel, runs, language)
+    if what == "key_numbers":
+        return table_html(key_indicator_table(runs, language), "key-numbers", index=True)
+    if what == "targets":
+        return table_html(targets_table(runs, language), "targets")
+    return table_html(differences_shown(differences(runs), runs, language), "differences")
+
+
 def table_html(frame, classes: str, index: bool = False) -> str:
     return frame.to_html(classes=classes, border=0, na_rep="-", escape=True, index=index)
 
@@ -511,39 +607,45 @@ def Charts(runs: list[Run], language: str):
     with solara.Row(style={"flex-wrap": "wrap"}):
         for panel in panels_for(runs):
             with solara.Column(style={"width": "560px"}, classes=["panel", f"panel-{panel}"]):
-                solara.FigureEcharts(option=panel_option(panel, runs, language), attributes={"style": "height: 380px;"})
+                option = drawn_once("panel", panel, runs, language)
+                solara.FigureEcharts(option=option, attributes={"style": "height: 380px;"})
 
 
 @solara.component
 def Downloads(runs: list[Run], language: str, raw: dict | None = None):
+    """One button per file kind: the chart and its format are chosen, not a button for each of 21 files
+    (a page of buttons is slower to draw for every user)."""
     from sim.outputs.charts import labels
 
     stem = "_vs_".join(r.name for r in runs)[:80]
-    with solara.Card(t("downloads", language)):
+    charts = {labels(language)["charts"].get(c, {}).get("title", c): c for c in downloads.chart_names(runs)}
+    chart, set_chart = solara.use_state(next(iter(charts)))
+    fmt, set_fmt = solara.use_state("png")
+    chart = chart if chart in charts else next(iter(charts))
+    with solara.Card(t("downloads", language), classes=["downloads"]):
         with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
-            solara.Text(t("chart_files", language), style={"font-weight": "500"})
-            for chart in downloads.chart_names(runs):
-                for fmt in downloads.CHART_FORMATS:
-                    title = labels(language)["charts"].get(chart, {}).get("title", chart)
-                    solara.FileDownload(
-                        functools.partial(downloads.chart_file, runs, chart, fmt, language),
-                        filename=f"{stem}_{chart}_{language}.{fmt}",
-                        label=f"{title} ({fmt.upper()})" if fmt == "png" else fmt.upper(),
-                    )
+            solara.Select(t("chart_files", language), values=list(charts), value=chart, on_value=set_chart)
+            formats = list(downloads.CHART_FORMATS)
+            solara.Select("", values=formats, value=fmt, on_value=set_fmt, style="max-width: 90px")
+            solara.FileDownload(
+                functools.partial(downloads.chart_file, runs, charts[chart], fmt, language),
+                filename=f"{stem}_{charts[chart]}_{language}.{fmt}",
+                label=fmt.upper(),
+            )
         with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
             solara.Text(t("report_files", language), style={"font-weight": "500"})
-            for fmt in downloads.REPORT_FORMATS:
+            for kind in downloads.REPORT_FORMATS:
                 solara.FileDownload(
-                    functools.partial(downloads.report_file, runs, fmt, language),
-                    filename=f"{stem}_report_{language}.{fmt}",
-                    label=fmt.upper(),
+                    functools.partial(downloads.report_file, runs, kind, language),
+                    filename=f"{stem}_report_{language}.{kind}",
+                    label=kind.upper(),
                 )
             solara.Text(t("table_files", language), style={"font-weight": "500"})
-            for fmt in downloads.TABLE_FORMATS:
+            for kind in downloads.TABLE_FORMATS:
                 solara.FileDownload(
-                    functools.partial(downloads.table_file, runs, fmt, language),
-                    filename=f"{stem}_{'summary' if len(runs) == 1 else 'differences'}.{fmt}",
-                    label=fmt.upper(),
+                    functools.partial(downloads.table_file, runs, kind, language),
+                    filename=f"{stem}_{'summary' if len(runs) == 1 else 'differences'}.{kind}",
+                    label=kind.upper(),
                 )
             if raw is not None:
                 solara.FileDownload(
@@ -555,8 +657,12 @@ def Downloads(runs: list[Run], language: str, raw: dict | None = None):
 
 @solara.component
 def ResultsTab(language: str):
-    from sim.outputs.report import key_indicator_table, targets_table
+    def drawn():
+        asked = _asked.pop(f"results {_session()}", None)
+        if asked is not None:
+            log.info("results drawn on the server in %.3f s", time.perf_counter() - asked)
 
+    solara.use_effect(drawn, [shown.value, language])
     if shown.value is None:
         solara.Info(t("no_results", language))
         return
@@ -577,10 +683,10 @@ def ResultsTab(language: str):
         if full:
             solara.Text(t("compare_full", language, n=MAX_COMPARED))
     solara.Markdown(f"### {t('key_numbers', language)}")
-    solara.HTML("div", table_html(key_indicator_table([run], language), "key-numbers", index=True))
+    solara.HTML("div", drawn_once("key_numbers", None, [run], language))
     if not run.targets.empty:
         solara.Markdown(f"### {t('targets', language)}")
-        solara.HTML("div", table_html(targets_table([run], language), "targets"))
+        solara.HTML("div", drawn_once("targets", None, [run], language))
     solara.Markdown(f"### {t('charts', language)}")
     Charts([run], language)
     d = draft.value
@@ -616,8 +722,6 @@ def differences_shown(table, runs: list[Run], language: str):
 
 @solara.component
 def CompareTab(language: str):
-    from sim.outputs.report import differences, targets_table
-
     folders = [f for f in compared.value if (Path(f) / "manifest.json").is_file()]
     solara.Text(t("compare_help", language))
     if not folders:
@@ -642,9 +746,9 @@ def CompareTab(language: str):
         return
     if any(not r.targets.empty for r in runs):
         solara.Markdown(f"### {t('targets', language)}")
-        solara.HTML("div", table_html(targets_table(runs, language), "targets"))
+        solara.HTML("div", drawn_once("targets", None, runs, language))
     solara.Markdown(f"### {t('differences', language)}")
-    solara.HTML("div", table_html(differences_shown(differences(runs), runs, language), "differences"))
+    solara.HTML("div", drawn_once("differences", None, runs, language))
     Charts(runs, language)
     Downloads(runs, language)
 
@@ -665,11 +769,12 @@ STYLE = """
 @font-face { font-family: "Sim Noto Sans SC"; font-display: swap;
   src: url("/static/assets/NotoSansSC-Regular.otf") format("opentype");
   unicode-range: U+2E80-2FFF, U+3000-303F, U+3400-9FFF, U+F900-FAFF, U+FF00-FFEF, U+2014, U+2018-201D; }
-body, .v-application, .v-btn, .v-field, .v-label { font-family: FONTS !important; }
+body, body *:not([class*="mdi"]):not(.fa):not([class*="fa-"]) { font-family: FONTS !important; }
 table.key-numbers, table.targets, table.differences { border-collapse: collapse; font-size: 0.85em; }
 table.key-numbers td, table.key-numbers th, table.targets td, table.targets th,
 table.differences td, table.differences th { padding: 2px 8px; border-bottom: 1px solid #ddd; text-align: right; }
-.explain { max-width: 860px; line-height: 1.55; }
+.explain { max-width: 860px; line-height: 1.55; padding-left: 8px; }
+.explain ol, .explain ul { padding-left: 2em; }
 .explain table { border-collapse: collapse; } .explain td, .explain th { border: 1px solid #ccc; padding: 2px 6px; }
 pre.command, a.share-link { font-size: 0.8em; white-space: pre-wrap; word-break: break-all; }
 """
@@ -679,6 +784,12 @@ pre.command, a.share-link { font-size: 0.8em; white-space: pre-wrap; word-break:
 def Page():
     router = solara.use_router()
     language = lang.value
+    started = solara.use_memo(time.perf_counter, [])
+
+    def opened():
+        log.info("session's first page drawn on the server in %.3f s", time.perf_counter() - started)
+
+    solara.use_effect(opened, [])
 
     def open_link():
         if draft.value is None and router.search:
@@ -701,10 +812,29 @@ def Page():
         )
     if notice.value:
         solara.Error(notice.value, classes=["notice"])
+
+    def drawn():
+        asked = _asked.pop(_session(), None)
+        if asked is not None:
+            log.info("page %d drawn on the server in %.3f s", tab.value, time.perf_counter() - asked)
+
+    solara.use_effect(drawn)
     pages = [("tab_scenario", ScenarioTab), ("tab_results", ResultsTab), ("tab_compare", CompareTab)]
     pages.append(("tab_explain", ExplainTab))
     TabBar([t(key, language) for key, _ in pages], tab, "main-tabs")
-    Guarded(pages[tab.value][1], language)
+    # every page stays drawn, the others moved out of sight (with their size, so their charts draw): results
+    # opened or finished while the user is on another page are ready when they switch to them
+    seen = visited.value | {tab.value}
+    if seen != visited.value:
+        visited.set(seen)
+    for i, (key, content) in enumerate(pages):
+        if i not in seen and key != "tab_results":  # a page not yet opened is not drawn (results always are)
+            continue
+        where = (
+            "" if i == tab.value else "position: absolute; left: -30000px; top: 0; width: 1360px; visibility: hidden"
+        )
+        with solara.Column(classes=[f"page-{key.removeprefix('tab_')}"], style=where):
+            Guarded(content, language)
 
 
 @solara.component
@@ -729,7 +859,7 @@ def TabBar(names: list[str], current: solara.Reactive[int], css: str):
             solara.Button(
                 name,
                 text=True,
-                on_click=lambda i=i: current.set(i),
+                on_click=lambda i=i: (_asked.__setitem__(_session(), time.perf_counter()), current.set(i)),
                 color="primary" if i == current.value else None,
                 classes=["tab", "tab-active" if i == current.value else "tab-idle"],
                 style={"border-bottom": "3px solid" if i == current.value else "none", "border-radius": "0"},

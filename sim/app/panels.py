@@ -140,6 +140,7 @@ def panel_option(panel: str, runs: list[Run], lang: str) -> dict:
     title = panel_title(panel, lang)
     return {
         "textStyle": {"fontFamily": FONTS},
+        "animation": False,  # drawn at once: a user opening results waits for no animation
         "title": {"text": title, "left": 0, "textStyle": {"fontSize": 14}},
         "aria": {"enabled": True, "label": {"description": f"{title}. " + "; ".join(described)}},
         "tooltip": {"trigger": "axis", "valueFormatter": None},

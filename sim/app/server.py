@@ -36,7 +36,8 @@ def queue():
         from sim.app.jobs import RunQueue
 
         # never in the server's own process: a run there would hold up every user's page
-        executor = DaskCluster(CONFIG.scheduler) if CONFIG.scheduler else LocalProcesses(CONFIG.workers)
+        # local workers a little below the server's priority: pages stay quick while runs go on
+        executor = DaskCluster(CONFIG.scheduler) if CONFIG.scheduler else LocalProcesses(CONFIG.workers, niceness=5)
         if isinstance(executor, LocalProcesses):  # start the workers (and import the model) before the first run
             for _ in range(executor.workers):
                 executor.submit(int)
@@ -60,8 +61,16 @@ def solara_environment() -> None:
 
 def serve(host: str, port: int, config: AppConfig) -> None:
     """Serve until interrupted (the caller has checked the options)."""
+    import logging
+
     import uvicorn
 
+    # the app's own lines (pages drawn, runs, failures with their tracebacks) on the server's console
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    app_log = logging.getLogger("sim.app")
+    app_log.addHandler(handler)
+    app_log.setLevel(logging.INFO)
     global CONFIG
     CONFIG = config
     solara_environment()
