@@ -52,7 +52,8 @@ def show(folder: str | None) -> None:
 lang = solara.reactive("en")
 draft: solara.Reactive[Draft | None] = solara.reactive(None)
 field_errors: solara.Reactive[dict[str, str]] = solara.reactive({})
-notice = solara.reactive("")  # a one-line message for the page (upload refused, queue full, ...)
+notice = solara.reactive("")  # a one-line message for the page (queue full, link refused, ...)
+upload_error = solara.reactive("")  # why an uploaded file was refused, shown under the drop zone
 job_key: solara.Reactive[str | None] = solara.reactive(None)
 shown: solara.Reactive[str | None] = solara.reactive(None)  # results folder on show
 compared: solara.Reactive[list[str]] = solara.reactive([])  # results folders, the first the baseline
@@ -176,6 +177,17 @@ def Field(key: str, kind: str = "number", language: str = "en"):
             on_value=lambda v: change(key, "null" if v == none else v),
             classes=css,
         )
+    elif kind == "text":  # words, never read as YAML (a title "Plan: 2025" stays a title)
+        from sim.outputs.charts import in_language
+
+        solara.InputText(
+            label,
+            value=in_language(value, language) if isinstance(value, dict) else str(value or ""),
+            on_value=lambda text: change(key, flow_yaml(text.strip())),
+            continuous_update=False,
+            error=error or False,
+            classes=css,
+        )
     else:
         solara.InputText(
             label,
@@ -278,7 +290,12 @@ LEVERS = {
     ],
     "sec_family": [("policy.family.carers_trained_per_year", "path"), ("policy.family.respite_days", "path")],
     "sec_prevention": [("policy.health.onset_multiplier", "path")],
-    "sec_run": [("replicates", "number"), ("scale", "number"), ("seed", "number")],
+    "sec_run": [
+        ("name", "text"),
+        ("replicates", "number"),
+        ("scale", "number"),
+        ("seed", "number"),
+    ],
 }
 
 
@@ -383,11 +400,14 @@ def Picker(language: str):
         try:
             opened = save_upload(file["data"], file["name"], uploads())
         except ScenarioError as e:
-            notice.set(str(e))
+            upload_error.set(str(e))
             return
+        upload_error.set("")
         open_draft(opened)
 
     solara.FileDrop(label=t("upload", language), on_file=on_file, lazy=False)
+    if upload_error.value:
+        solara.Error(upload_error.value, classes=["upload-error"])
 
 
 def open_draft(d: Draft) -> None:

@@ -135,6 +135,7 @@ LEVER_LABELS: dict[str, tuple[str, str]] = {
     "policy.family.carers_trained_per_year": ("Family carers trained per year", "每年培训家庭照护者"),
     "policy.family.respite_days": ("Respite days per year per family", "每户每年喘息服务天数"),
     "policy.health.onset_multiplier": ("Multiplier on the onset of disability", "失能发生率倍数"),
+    "name": ("Name (its results folder and file names)", "名称（结果文件夹与文件名）"),
     "replicates": ("Replicates (more: a narrower interval, a longer run)", "重复次数（越多区间越准，运行越久）"),
     "scale": ("Persons per agent (1: one agent per person)", "每个主体代表人数（1：一人一主体）"),
     "seed": ("Seed", "随机种子"),
