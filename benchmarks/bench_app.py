@@ -87,6 +87,23 @@ def run_new(url: str, folder: Path, seed: int) -> dict:
         d.quit()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            pass
+    return found
+
+
 def server_times(log: str) -> list[tuple[datetime, str, float]]:
     """(time, line, seconds) of the app's timing lines in the server's log ("... drawn on the server in S s")."""
     found = []
@@ -140,16 +157,25 @@ def main() -> None:
             threads = [threading.Thread(target=user, args=("runners", i)) for i in range(args.runners)]
             threads += [threading.Thread(target=user, args=("readers", i)) for i in range(args.readers)]
             load_started = datetime.now()  # the server's log lines from here on are the load phase's
+            workers = children(process.pid)
+            cpu_before = cpu_seconds(process.pid), sum(cpu_seconds(w) for w in workers)
             start = time.perf_counter()
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
             wall = time.perf_counter() - start
+            server_cpu = cpu_seconds(process.pid) - cpu_before[0]
+            workers_cpu = sum(cpu_seconds(w) for w in workers) - cpu_before[1]
         finally:
             process.terminate()
             log = process.communicate(timeout=30)[0]
         print(f"load: {args.readers} readers and {args.runners} runners at once, {wall:.1f} s in all")
+        print(
+            f"  CPU used meanwhile: the server's process {server_cpu:.1f} s, "
+            f"its {len(workers)} child processes (the workers) "
+            f"{workers_cpu:.1f} s, of {2 * wall:.0f} s on two cores (the rest: the browsers)"
+        )
         for key, label in (
             ("page_to_chart", "readers, link to first chart drawn"),
             ("results_to_chart", "readers, Results pressed to chart in sight"),
