@@ -16,7 +16,15 @@ from typing import Any
 import yaml
 
 from sim.scenario import Scenario, ScenarioError
-from sim.scenario.files import MAX_FILE_BYTES, UnsafeYAML, apply_overrides, load_yaml, read_scenario_file, what_if
+from sim.scenario.files import (
+    MAX_FILE_BYTES,
+    UnsafeYAML,
+    apply_overrides,
+    load_yaml,
+    read_scenario_file,
+    read_yaml_text,
+    what_if,
+)
 
 UPLOADS = "uploads"  # RUNS/app/uploads/<sha>.yaml: uploaded scenarios, so a link can name them
 
@@ -132,15 +140,7 @@ def save_upload(data: bytes, name: str, uploads: Path) -> Draft:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ScenarioError(f"{name}: cannot be read as a text file (not UTF-8)") from None
-    try:
-        raw = load_yaml(text)
-    except UnsafeYAML as e:
-        raise ScenarioError(f"{name}: {e}") from None
-    except yaml.YAMLError as e:
-        where = getattr(e, "problem_mark", None)
-        raise ScenarioError(f"{name}: not valid YAML" + (f" at line {where.line + 1}" if where else "")) from None
-    if raw is None:
-        raise ScenarioError(f"{name}: the file is empty; a scenario needs at least `region`")
+    raw = read_yaml_text(text, name, "the file is empty; a scenario needs at least `region`")
     if isinstance(raw, dict):
         for key in ("observed", "region"):
             named = raw.get(key)

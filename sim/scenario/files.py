@@ -140,16 +140,21 @@ def read_yaml_file(path: Path, if_empty: str) -> Any:
         raise ScenarioError(f"{path}: no such file") from None
     except (IsADirectoryError, UnicodeDecodeError, PermissionError) as e:
         raise ScenarioError(f"{path}: cannot be read as a text file ({type(e).__name__})") from None
+    return read_yaml_text(text, str(path), if_empty)
+
+
+def read_yaml_text(text: str, source: str, if_empty: str) -> Any:
+    """The YAML data of a file's text (``source`` names it in messages), or a ScenarioError of one line."""
     try:
         raw = load_yaml(text)
     except UnsafeYAML as e:
-        raise ScenarioError(f"{path}: {e}") from None
+        raise ScenarioError(f"{source}: {e}") from None
     except yaml.YAMLError as e:
         where = getattr(e, "problem_mark", None)
         line = f" at line {where.line + 1}" if where else ""
-        raise ScenarioError(f"{path}: not valid YAML{line}") from None
+        raise ScenarioError(f"{source}: not valid YAML{line}") from None
     if raw is None:
-        raise ScenarioError(f"{path}: {if_empty}")
+        raise ScenarioError(f"{source}: {if_empty}")
     return raw
 
 
