@@ -162,11 +162,17 @@ def status(d) -> str:
 
 
 def requests_made(d) -> tuple[list[str], list[str]]:
-    urls, failed = [], []
+    """The URLs the page asked for, and those that failed (URL and error)."""
+    urls, failed, by_id = [], [], {}
     for entry in d.get_log("performance"):
         message = json.loads(entry["message"])["message"]
+        params = message.get("params", {})
         if message["method"] == "Network.requestWillBeSent":
-            urls.append(message["params"]["request"]["url"])
-        if message["method"] == "Network.loadingFailed" and not message["params"].get("canceled"):
-            failed.append(message["params"].get("errorText", ""))
+            urls.append(params["request"]["url"])
+            by_id[params["requestId"]] = params["request"]["url"]
+        # a failure of a request the page did not make is the browser's own (Chromium looks up Google's hosts
+        # at start, unreachable here), not the app's
+        if message["method"] == "Network.loadingFailed" and params["requestId"] in by_id:
+            if not params.get("canceled"):
+                failed.append(f"{by_id[params['requestId']]}: {params.get('errorText', '')}")
     return urls, failed
