@@ -51,14 +51,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "One year: a target reached by then along a straight line from 2020; several years: a schedule.",
         "一个年份：自2020年起线性达到该年目标；多个年份：逐年安排。",
     ),
-    "none_option": ("none", "无"),
     "no_insurance": ("No insurance", "不实施"),
     "indicator": ("Indicator", "指标"),
     "direction": ("Direction", "方向"),
     "at_least": ("at least", "不低于"),
     "at_most": ("at most", "不高于"),
     "add_target": ("Add a target", "增加目标"),
-    "apply": ("Apply", "应用"),
     # running
     "run": ("Run", "运行"),
     "cancel": ("Cancel", "取消"),
@@ -69,7 +67,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "cancelled": ("Cancelled: the run was stopped and nothing was stored", "已取消：运行已停止，未保存结果"),
     "failed": ("The run failed: {error}", "运行失败：{error}"),
     "not_run": ("Not run yet: press Run", "尚未运行：请点击“运行”"),
-    "invalid": ("Refused", "输入有误"),
     "internal": (
         "Something went wrong on the server ({what}); the scenario is unchanged",
         "服务器出错（{what}）；情景未改变",
