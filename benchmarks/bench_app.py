@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import app_driver  # noqa: E402
 from app_driver import chart_shown, chromium, panel, run_and_wait, start_app, status, tab, text, wait  # noqa: E402
 
-STORED = "?from=file%3Ascenarios%2Ftianjin-14th-fyp.yaml"  # the plan, at the default scale
+STORED = "?from=scenario%3Atianjin-14th-fyp"  # the plan, at the default scale
 
 
 def new_run_link(seed: int) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -214,6 +215,23 @@ def _runs(folders: list[Path]):
     return runs
 
 
+def _check_output(out: Path, kind: str = "folder", marker: str | None = None, overwrite: bool = True) -> None:
+    """One line and exit 2, before any work, if the output cannot be written where asked."""
+    from sim.results.files import MANIFEST, OutputError, check_output_dir, check_output_file, check_writable
+
+    try:
+        if kind == "file":
+            check_output_file(out, overwrite=overwrite)
+        elif marker is None:
+            check_writable(out)
+            if out.exists() and not out.is_dir():
+                raise OutputError(f"{show(str(out))}: exists and is not a folder; choose another --out")
+        else:
+            check_output_dir(out, marker=marker or MANIFEST)
+    except OutputError as e:
+        fail(str(e))
+
+
 def _check_choice(key: str, value: str, allowed) -> None:
     if value not in allowed:
         fail(f"{key} = {show(value)}: must be one of {', '.join(allowed)}")
@@ -235,7 +253,9 @@ def plot(
     for c in chart or []:
         _check_choice("--chart", c, CHARTS)
     runs = _runs([run_dir])
-    written = save_charts(runs, out or run_dir / "charts" / lang, chart, (fmt,), lang)
+    out = out or run_dir / "charts" / lang
+    _check_output(out)
+    written = save_charts(runs, out, chart, (fmt,), lang)
     for path in written:
         console.print(str(path))
 
@@ -273,6 +293,7 @@ def compare(
         _check_choice("--indicator", name, sorted(catalogue().indicators))
     runs = _runs(run_dirs)
     out = out or Path("comparisons") / "_vs_".join(r.name for r in runs)
+    _check_output(out)
     table = differences(runs, indicator)
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / "differences.csv", lambda p: table.to_csv(p, index=False))
@@ -305,11 +326,17 @@ def report(
 
     _check_choice("--format", fmt, REPORT_FORMATS)
     _check_choice("--lang", lang, LANGS)
+    from sim.outputs.report import evaluation_problem
+
     runs = _runs(run_dirs)
     start = time.perf_counter()
-    if evaluation is not None and not (evaluation / "evaluation.csv").is_file():
-        fail(f"--evaluation = '{evaluation}': not a folder of sim evaluate (no evaluation.csv)")
-    path = write_report(runs, out or run_dirs[0] / f"report_{lang}.{fmt}", fmt, lang, evaluation)
+    if evaluation is not None:
+        problem = evaluation_problem(evaluation, runs)
+        if problem:
+            fail(f"--evaluation = {show(str(evaluation))}: {problem}")
+    out = out or run_dirs[0] / f"report_{lang}.{fmt}"
+    _check_output(out, kind="file")
+    path = write_report(runs, out, fmt, lang, evaluation)
     console.print(f"Report in [bold]{path}[/] ({time.perf_counter() - start:.1f} s)")
 
 
@@ -592,11 +619,7 @@ def region_template(
     key = find_region(province)
     if key not in PROVINCES:
         fail(f"PROVINCE = {province!r}: not one of the 31 provinces (e.g. zhejiang, 浙江, Inner Mongolia)")
-    if out.exists():
-        fail(f"--out = '{out}': exists; choose another file (nothing written)")
-    parent = out.absolute().parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        fail(f"--out = '{out}': {parent} is not a writable folder")
+    _check_output(out, kind="file", overwrite=False)
     write_text(out, template(key))
     console.print(f"Template for a city in {key} in {out}: fill in every null, then `region: {out}` in a scenario")
 
@@ -615,6 +638,11 @@ def app_(
     workers: Annotated[int | None, typer.Option(help="Local worker processes (default: one per core).")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Run on a Dask cluster: the scheduler's address.")] = None,
     per_user: Annotated[int, typer.Option(help="Runs one user may have queued or running at once.")] = 2,
+    max_replicates: Annotated[int, typer.Option(help="Replicates one run may ask for.")] = 20,
+    max_queued: Annotated[int, typer.Option(help="Runs queued or running at once, all users together.")] = 16,
+    root_path: Annotated[
+        str, typer.Option(help="Path a reverse proxy serves the app under, e.g. /sim (default: the site's root).")
+    ] = "",
 ) -> None:
     """The scenario explorer in the browser: pick a region and a plan, change the levers, run, compare,
     download; for one planner, or a bureau's server with many users."""
@@ -627,6 +655,10 @@ def app_(
         fail(f"--port = {port}: must be from 1 to 65535")
     _at_least("--workers", workers, 1)
     _at_least("--per-user", per_user, 1)
+    _at_least("--max-replicates", max_replicates, 1)
+    _at_least("--max-queued", max_queued, 1)
+    if root_path and not re.fullmatch(r"(/[\w.~-]+)+", root_path):
+        fail(f"--root-path = {show(root_path)}: must be a path like /sim (letters, digits, '-', '_', '.', '~')")
     for option, folder in (("--scenarios", scenarios), ("--region-files", region_files)):
         if folder is not None and not folder.is_dir():
             fail(f"{option} = '{folder}': not a folder")
@@ -639,7 +671,10 @@ def app_(
             probe.bind((host, port))
         except OSError as e:
             fail(f"--port = {port}: cannot listen on {host}:{port} ({e.strerror or e}); choose another port")
-    config = AppConfig(runs, scenarios, region_files, workers or available_cores(), scheduler, per_user)
+    config = AppConfig(
+        runs, scenarios, region_files, workers or available_cores(), scheduler, per_user, max_replicates, max_queued,
+        root_path,
+    )  # fmt: skip
     console.print(f"sim app on http://{host}:{port}/ (runs in {runs / 'app'}; Ctrl-C stops it)")
     try:
         serve(host, port, config)
@@ -671,11 +706,13 @@ def validate_published(
     and Tianjin) and write the comparison, with the population projections by trend and residence, to OUT.
     Every check is reported, passed or failed; the exit code is 0 either way."""
     from sim.analysis import published
+    from sim.results.files import write_text
     from sim.results.runs import code_version
 
     _at_least("--replicates", replicates, 1)
     if out.suffix != ".md":
         fail(f"--out = '{out}': must be a .md file")
+    _check_output(out, kind="file")
     checks = published.validate(replicates)
     tables = {region: published.projections(region, replicates) for region in ("china", "tianjin")}
     version = code_version()
@@ -684,7 +721,5 @@ def validate_published(
         checks, tables, replicates, stamp + (" (uncommitted changes)" if version["git_dirty"] else "")
     )
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    write_text(out, text)
     console.print(f"{int(checks.passed.sum())} of {len(checks)} checks pass; written to [bold]{out}[/]")

@@ -30,9 +30,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(runs: Path, workers: int = 2, *extra: str, niceness: int = 0) -> tuple[subprocess.Popen, str]:
+def start_app(
+    runs: Path, workers: int = 2, *extra: str, niceness: int = 0, env: dict | None = None
+) -> tuple[subprocess.Popen, str]:
     """`sim app` on a free port, as a user starts it; returns the process and its address once it answers.
-    ``niceness``: added to the server's priority (negative: ahead of this process and its browsers)."""
+    ``niceness``: added to the server's priority (negative: ahead of this process and its browsers);
+    ``env``: changes to the server's environment (a home folder of its own, say)."""
     port = free_port()
     sim = Path(sys.executable).parent / "sim"
     process = subprocess.Popen(
@@ -42,11 +45,15 @@ def start_app(runs: Path, workers: int = 2, *extra: str, niceness: int = 0) -> t
         stderr=subprocess.STDOUT,
         text=True,
         preexec_fn=(lambda: os.nice(niceness)) if niceness else None,
+        env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}/"
-    for _ in range(300):
+    # wait for the event (the server answers, or it has stopped), not for a number of seconds: a busy
+    # machine starts it slowly; the bound only keeps a hung start from hanging the suite
+    start = time.perf_counter()
+    while process.poll() is None and time.perf_counter() - start < 600:
         try:
-            urllib.request.urlopen(url, timeout=1)
+            urllib.request.urlopen(url, timeout=5)
             return process, url
         except OSError:
             time.sleep(0.1)

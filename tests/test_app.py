@@ -11,52 +11,58 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.analysis.executors import LocalProcesses
-from sim.app.drafts import Draft, save_upload
+from sim.app.drafts import Draft, Places, save_upload
 from sim.app.jobs import QueueFull, RunQueue, content_key
 from sim.cli import app
 from sim.results.runs import run_scenario
 from sim.scenario import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
-PLAN = f"file:{ROOT / 'scenarios' / 'tianjin-14th-fyp.yaml'}"
+PLACES = Places(scenarios=ROOT / "scenarios")
+PLAN = "scenario:tianjin-14th-fyp"
 
 
 def test_a_draft_is_the_command_lines_scenario_and_message():
     from sim.scenario.files import load_what_if
 
-    draft = Draft(PLAN).with_change("policy.beds.total", "{2025: 130000}").with_change("replicates", "2")
+    draft = Draft(PLAN, (), PLACES).with_change("policy.beds.total", "{2025: 130000}").with_change("replicates", "2")
     cli = load_what_if(ROOT / "scenarios" / "tianjin-14th-fyp.yaml", list(draft.changes))
     assert draft.scenario() == cli
     assert draft.scenario().name == cli.name != "tianjin-14th-fyp"
     assert draft.command()[-4:] == ["--set", "policy.beds.total={2025: 130000}", "--set", "replicates=2"]
     # a change back to the file's value is no change: the draft is the plan again
-    assert Draft(PLAN).with_change("policy.beds.nursing_share", "{2025: 0.6}").changes == ()
+    assert Draft(PLAN, (), PLACES).with_change("policy.beds.nursing_share", "{2025: 0.6}").changes == ()
     with pytest.raises(ScenarioError) as refused:
         draft.with_change("policy.beds.total", "{2025: -5}").scenario()
-    assert str(refused.value) == (
-        f"{ROOT / 'scenarios' / 'tianjin-14th-fyp.yaml'}: policy.beds.total = {{2025: -5}}: must be >= 0 in every year"
+    assert (
+        str(refused.value)
+        == "scenarios/tianjin-14th-fyp.yaml: policy.beds.total = {2025: -5}: must be >= 0 in every year"
     )
     assert "\n" not in str(refused.value)
-    reopened = Draft.from_query(draft.query(), Path("x"))
+    reopened = Draft.from_query(draft.query(), PLACES)
     assert reopened == draft and reopened.scenario() == draft.scenario()
 
 
 def test_uploads_are_checked_like_files(tmp_path):
     good = b"region: shengzhou\nname: mine\npolicy: {beds: {total: {2025: 3000}}}\n"
-    draft = save_upload(good, "mine.yaml", tmp_path)
+    draft = save_upload(good, "mine.yaml", Places(uploads=tmp_path))
     assert draft.scenario().name == "mine" and draft.scenario().policy.beds.total == {2025: 3000.0}
-    assert save_upload(good, "again.yaml", tmp_path) == draft  # the same content: the same stored upload
+    assert (
+        save_upload(good, "again.yaml", Places(uploads=tmp_path)) == draft
+    )  # the same content: the same stored upload
     refused = {
         b"region: paris\n": "mine.yaml: region = 'paris': unknown region",
         b"region: shengzhou\nregion: tianjin\n": "key 'region' is given twice",
         b"region: [\n": "mine.yaml: not valid YAML",
         b"": "the file is empty",
-        b"region: my-city.yaml\n": "cannot be followed from an upload",
+        b"region: my-city.yaml\n": "files cannot be followed from an upload",
+        b"region: tianjin\nobserved: /etc/passwd\n": "observed = '/etc/passwd': an uploaded scenario names packaged",
+        b"region: tianjin\ncalibration: ../../fit.yaml\n": "calibration = '../../fit.yaml'",
         b"\xff\xfe": "not UTF-8",
     }
     for data, message in refused.items():
         with pytest.raises(ScenarioError) as e:
-            save_upload(data, "mine.yaml", tmp_path)
+            save_upload(data, "mine.yaml", Places(uploads=tmp_path))
         assert message in str(e.value) and "\n" not in str(e.value)
     assert len(list(tmp_path.glob("*.yaml"))) == 1  # nothing refused was kept
 

@@ -111,7 +111,7 @@ def test_a_stored_scenario_opens_at_once_and_bad_input_is_refused_in_place(serve
     url, runs = server
     d = browser
     # the link of a scenario already run (the plan at scale 10, from the first test or run here)
-    link = f"{url}?from=file%3Ascenarios%2Ftianjin-14th-fyp.yaml&set=scale%3D10"
+    link = f"{url}?from=scenario%3Atianjin-14th-fyp&set=scale%3D10"
     d.get(link)
     wait(lambda: "scale=10" in text(d) and any(w in status(d) for w in ("Stored results", "Done in", "Not run yet")))
     if "Not run yet" in status(d):

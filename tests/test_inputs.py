@@ -3,9 +3,11 @@ the value (cut when long) and what is allowed, exit code 2, nothing written; and
 of malformed inputs from the shipped files and checks that rule for each."""
 
 import copy
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,7 +38,7 @@ def _one_line(result, path=None) -> str:
         ("policy.beds.total.2026=.nan", "policy.beds.total.2026 = nan: must be a finite number"),
         ("policy.beds.total.2026=.inf", "policy.beds.total.2026 = inf: must be a finite number"),
         ("policy.beds.nursing_share={2024: .nan}", "policy.beds.nursing_share.2024 = nan: must be a finite number"),
-        ("policy.beds.total.2026=1.0e+308", "policy.beds.total = {2026: 1000000000000000010979063629440455417404923"),
+        ("policy.beds.total.2026=1.0e+308", "policy.beds.total = {2026: 1e+308}: must be at most"),
         ("data.population_60plus=1000000000000000000000", "population_60plus = 1000000000000000000000: must be <="),
         ("data.parameters.burden_limit=.nan", "data.parameters.burden_limit = nan: must be a finite number"),
         ("data.parameters.dementia_prevalence_60plus=1.5", "dementia_prevalence_60plus = 1.5: must be between 0 and"),
@@ -289,3 +291,119 @@ def test_every_command_refuses_an_unwritable_place_before_it_starts(tmp_path, co
     }[command]
     line = _one_line(runner.invoke(app, [*args, "--out", str(out)]))
     assert f"{out}: cannot be written ({blocker} is not a writable folder)" in line
+
+
+# --- limits a user's number can exceed, and output places, checked before any work (issue 30) ----------
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        (
+            "policy.insurance.premium_per_person=1.0e+308",
+            "policy.insurance.premium_per_person = 1e+308: must be <= 1e+06",
+        ),
+        (
+            "policy.insurance.institution_daily=1000000000000",
+            "policy.insurance.institution_daily = 1000000000000: must be <=",
+        ),
+        ("policy.subsidies.old_age_allowance_monthly=1.0e+300", "old_age_allowance_monthly = 1e+300: must be between"),
+        (
+            "policy.workforce.trained_per_year=1000000000000",
+            "policy.workforce.trained_per_year = 1000000000000: must be at most",
+        ),
+        (
+            "policy.workforce.migrants_per_year={2025: 1000000000000000}",
+            "migrants_per_year = {2025: 1000000000000000}: must be at",
+        ),
+    ],
+)
+def test_money_and_counts_beyond_any_plan_are_refused(tmp_path, setting, expected):
+    out = tmp_path / "out"
+    line = _one_line(runner.invoke(app, ["run", str(PLAN), "--set", setting, "--out", str(out), "--no-charts"]))
+    assert expected in line, line
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_run_that_would_not_fit_in_memory_is_refused_before_it_starts(tmp_path):
+    city = tmp_path / "huge.yaml"
+    text = (ROOT / "docs" / "examples" / "shaoxing.yaml").read_text(encoding="utf-8")
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("region: huge.yaml\n", encoding="utf-8")
+    # 10^12 people: refused as a typing slip, before anything is built
+    city.write_text(text.replace("value: 5270977", "value: 1000000000000"), encoding="utf-8")
+    line = _one_line(runner.invoke(app, ["validate", str(plan)]))
+    assert "population_2020.value = 1000000000000: must be at most 1,500,000,000" in line, line
+    # China at one agent per person is 590 million agent-lives by 2035: more memory than any machine of ours
+    line = _one_line(runner.invoke(app, ["run", str(ROOT / "scenarios" / "china-baseline.yaml"), "--set", "scale=1"]))
+    assert "scale = 1: a run needs about" in line and "GiB of memory" in line and "persons per agent" in line, line
+
+
+def test_observations_with_a_stray_quote_or_extra_fields_are_refused_naming_the_line(tmp_path):
+    header = "indicator,year,value,tolerance,source\n"
+    cases = {
+        'population,2021,3000000,10000,"bulletin\npopulation,2022,3100000,10000,b\n': "line 2: a quote opened here",
+        "population,2021,3000000,10000,bulletin,extra\n": "line 2: 6 fields, the header has 5",
+        "population,2021,3000000,10000\n": "line 2: 4 fields, the header has 5",
+    }
+    for body, message in cases.items():
+        observed = tmp_path / "observed.csv"
+        observed.write_text(header + body, encoding="utf-8")
+        args = ["evaluate", str(ROOT / "scenarios" / "tianjin-14th-fyp.yaml"), "--observed", str(observed)]
+        line = _one_line(runner.invoke(app, [*args, "--set", "scale=16", "--out", str(tmp_path / "ev")]))
+        assert message in line, line
+    assert not (tmp_path / "ev").exists()
+
+
+def test_files_that_are_not_regular_files_are_refused_without_reading_them(tmp_path):
+    for special in ("/dev/zero", "/dev/urandom", str(tmp_path)):
+        line = _one_line(runner.invoke(app, ["validate", special]))
+        assert "not a regular file" in line or "cannot be read" in line, line
+
+
+LONG_NAME = "x" * 300
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["region-template", "zhejiang", "--out"],
+        ["validate-published", "--out"],
+        ["evaluate", str(ROOT / "scenarios" / "tianjin-14th-fyp.yaml"), "--set", "scale=16", "--out"],
+    ],
+)
+def test_every_output_place_is_checked_before_any_work(tmp_path, args):
+    blocker = tmp_path / "a-file.md"
+    blocker.write_text("x")
+    places = {
+        f"/proc/sim-{os.getpid()}.md": "is not a writable folder",
+        str(tmp_path / f"{LONG_NAME}.md"): "a name on this path is longer than 255 bytes",
+        str(blocker / "out.md"): "is not a writable folder",
+    }
+    if args[0] == "region-template":
+        places[str(blocker)] = "exists; choose another --out"
+    for out, message in places.items():
+        line = _one_line(runner.invoke(app, [*args, out]))
+        assert message in line, (out, line)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file.md"]
+    assert not Path(f"/proc/sim-{os.getpid()}.md").exists()
+
+
+def test_report_refuses_a_damaged_evaluation_or_another_plans(tmp_path):
+    run = tmp_path / "run"
+    args = ["run", str(PLAN), "--set", "horizon=2026", "--out", str(run), "--no-charts"]
+    assert runner.invoke(app, args).exit_code == 0
+    evaluation = tmp_path / "ev"
+    evaluation.mkdir()
+    line = _one_line(runner.invoke(app, ["report", str(run), "--evaluation", str(evaluation)]))
+    assert "not a folder of sim evaluate (no evaluation.csv)" in line
+    for name in ("evaluation.csv", "fans.csv", "observed.csv"):
+        (evaluation / name).write_text("target\n", encoding="utf-8")
+    (evaluation / "evaluation.json").write_text("{not json", encoding="utf-8")
+    line = _one_line(runner.invoke(app, ["report", str(run), "--evaluation", str(evaluation)]))
+    assert "its files cannot be read (JSONDecodeError)" in line
+    other = {"scenario": {"name": "tianjin-14th-fyp", "region": "tianjin"}, "as_of": 2023}
+    (evaluation / "evaluation.json").write_text(json.dumps(other), encoding="utf-8")
+    columns = "target,kind,target_year,target_value,scheduled,p_met,verdict,expected\n"
+    (evaluation / "evaluation.csv").write_text(columns + "beds_total,commitment,2025,1,1,1,on track,1\n")
+    line = _one_line(runner.invoke(app, ["report", str(run), "--evaluation", str(evaluation)]))
+    assert "an evaluation of tianjin-14th-fyp (tianjin) as of 2023, not of the report's run shengzhou" in line
+    assert not list(run.glob("report_*"))

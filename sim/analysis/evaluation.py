@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import time
 from collections.abc import Callable
@@ -42,6 +43,7 @@ from sim.results.catalogue import CatalogueError, catalogue
 from sim.results.query import value as table_value
 from sim.scenario import Scenario, ScenarioError, Strict, parse_mapping
 from sim.scenario.errors import show
+from sim.scenario.files import read_user_text
 from sim.scenario.levers import LEVER_BASE, changed_lever, cumulative, lever_path, lever_spec, scheduled, with_lever
 
 VERDICTS = ("on track", "at risk", "off track")
@@ -98,11 +100,7 @@ def load_observations(path: Path, base_year: int, horizon: int) -> list[Observed
     for anything wrong: an unknown indicator or breakdown, a year outside the run, a value that is not a
     finite number, a negative count or share, a duplicate."""
     where = str(path)
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            rows = list(csv.DictReader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise ScenarioError(f"{where}: cannot be read as a CSV file ({e.__class__.__name__})") from None
+    rows = read_csv_rows(read_user_text(path).removeprefix("\ufeff"), where)
     if not rows:
         raise ScenarioError(f"{where}: no observations (columns: indicator, year, value, tolerance, source)")
     missing = [c for c in ("indicator", "year", "value", "tolerance", "source") if c not in rows[0]]
@@ -142,6 +140,30 @@ def load_observations(path: Path, base_year: int, horizon: int) -> list[Observed
         seen[key] = i
         out.append(o)
     return out
+
+
+def read_csv_rows(text: str, where: str) -> list[dict[str, str]]:
+    """The rows of a small CSV file as mappings by its header, or a ScenarioError of one line naming the
+    line: a row with more or fewer fields than the header, or a quote that is not closed on its own line
+    (which would silently swallow the lines after it into one field), is refused."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header, rows, line = None, [], 1
+    try:
+        for record in reader:
+            if any("\n" in field or "\r" in field for field in record):
+                raise ScenarioError(f"{where}: line {line}: a quote opened here is not closed on the same line")
+            if record and header is None:
+                header = record
+            elif record:
+                if len(record) != len(header):
+                    raise ScenarioError(f"{where}: line {line}: {len(record)} fields, the header has {len(header)}")
+                rows.append(dict(zip(header, record, strict=True)))
+            line = reader.line_num + 1
+    except csv.Error as e:
+        if "end of data" in str(e):  # a quote opened and never closed: the rest of the file would be one field
+            raise ScenarioError(f"{where}: line {line}: a quote opened here is not closed on the same line") from None
+        raise ScenarioError(f"{where}: line {line}: cannot be read as CSV ({e})") from None
+    return rows
 
 
 # --- observed inputs and lever changes ---------------------------------------------------------------

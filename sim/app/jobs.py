@@ -133,7 +133,9 @@ class RunQueue:
     """Runs for every user of one server: stored by content, at most ``per_user`` queued or running per
     user, as many at once as the executor has workers."""
 
-    def __init__(self, runs: Path, executor: Executor, per_user: int = 2):
+    def __init__(
+        self, runs: Path, executor: Executor, per_user: int = 2, max_replicates: int = 20, max_queued: int = 16
+    ):
         from sim.analysis.executors import LocalProcesses
 
         self.store = Path(runs) / STORE
@@ -141,6 +143,8 @@ class RunQueue:
         # local workers share this machine's folders: they write the results too (a Dask worker may not)
         self.write_on_workers = isinstance(executor, LocalProcesses)
         self.per_user = per_user
+        self.max_replicates = max_replicates
+        self.max_queued = max_queued
         self.jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()  # matplotlib's pyplot (the charts) is not thread-safe
@@ -177,6 +181,17 @@ class RunQueue:
                 raise QueueFull(
                     f"runs: {len(going)} of yours are queued or running (at most {self.per_user} at once on this "
                     "server); wait for one to finish or cancel it"
+                )
+            if scenario.replicates > self.max_replicates:
+                raise QueueFull(
+                    f"replicates = {scenario.replicates}: at most {self.max_replicates} in one run on this server; "
+                    "run more with `sim run`"
+                )
+            everyone = sum(1 for j in self.jobs.values() if j.active)
+            if everyone >= self.max_queued:
+                raise QueueFull(
+                    f"runs: {everyone} are queued or running on this server (at most {self.max_queued}); try again "
+                    "when one has finished"
                 )
             job = Job(key, scenario, self.folder(key), self.store / JOBS / key, {user})
             shutil.rmtree(job.job_dir, ignore_errors=True)

@@ -20,7 +20,7 @@ import markdown
 import solara
 
 from sim.app import downloads, server
-from sim.app.drafts import UPLOADS, Draft, flow_yaml, presets, save_upload
+from sim.app.drafts import UPLOADS, Draft, Places, flow_yaml, presets, save_upload
 from sim.app.jobs import QueueFull
 from sim.app.panels import panel_option, panels_for
 from sim.app.texts import CHOICES, FONTS, choice_label, lever_label, t
@@ -61,8 +61,10 @@ tab = solara.reactive(0)
 visited = solara.reactive(frozenset({0}))  # pages opened in this session: drawn, and kept drawn
 
 
-def uploads() -> Path:
-    return server.CONFIG.runs / "app" / UPLOADS
+def places() -> Places:
+    """What this server's drafts may read: its scenario files, its users' region files, its uploads."""
+    config = server.CONFIG
+    return Places(config.scenarios, config.region_files, config.runs / "app" / UPLOADS)
 
 
 def guarded(action):
@@ -95,29 +97,31 @@ def region_choices(language: str) -> dict[str, str]:
     folder = server.CONFIG.region_files
     for path in sorted(folder.glob("*.yaml")) if folder else []:
         try:
-            definition = read_region_file(path)
+            definition = read_region_file(places().region_file(path.stem))
         except ScenarioError:
             continue
         name = definition["name_zh"] if language == "zh" else definition["name"]
-        choices[f"{name} · {t('group_user', language)}"] = str(path)
+        choices[f"{name} · {t('group_user', language)}"] = f"city:{path.stem}"
     return choices
 
 
 def region_of(d: Draft) -> str | None:
+    """The region choice a draft belongs to: ``KEY`` of a packaged region, ``city:NAME`` of a region file."""
     try:
         s = d.scenario()
     except ScenarioError:
         return None
-    return s.region_file["file"] if s.region_file else s.region
+    return f"city:{Path(s.region_file['file']).stem}" if s.region_file else s.region
 
 
 def start_choices(region: str, language: str) -> dict[str, str]:
     """Shown label -> draft source: the region's baseline, then its scenario files."""
-    choices = {t("baseline_of", language): f"region:{region}"}
-    for key, path, name, title in presets(str(server.CONFIG.scenarios)):
-        if key == region or key == Path(region).stem:
+    baseline = region if region.startswith("city:") else f"region:{region}"
+    choices = {t("baseline_of", language): baseline}
+    for key, file_key, name, title in presets(str(server.CONFIG.scenarios)):
+        if key == region:
             shown_title = title.get(language) or title.get("en") or ""
-            choices[f"{shown_title} ({name})" if shown_title else name] = f"file:{path}"
+            choices[f"{shown_title} ({name})" if shown_title else name] = f"scenario:{file_key}"
     return choices
 
 
@@ -376,11 +380,10 @@ def Picker(language: str):
 
     @guarded
     def pick_region(label: str) -> None:
-        open_draft(Draft(f"region:{regions[label]}", (), uploads()))
         starts = start_choices(regions[label], language)
-        plans = [s for s in starts.values() if s.startswith("file:")]
-        if plans:  # a region with a plan opens on it: what a planner comes for
-            open_draft(Draft(plans[0], (), uploads()))
+        plans = [s for s in starts.values() if s.startswith("scenario:")]
+        # a region with a plan opens on it: what a planner comes for
+        open_draft(Draft(plans[0] if plans else next(iter(starts.values())), (), places()))
 
     solara.Select(t("region", language), values=list(regions), value=current_region, on_value=pick_region)
     if region is not None:
@@ -392,22 +395,34 @@ def Picker(language: str):
             t("start_from", language),
             values=list(starts),
             value=current,
-            on_value=guarded(lambda label: open_draft(Draft(starts[label], (), uploads()))),
+            on_value=guarded(lambda label: open_draft(Draft(starts[label], (), places()))),
         )
 
     @guarded
     def on_file(file) -> None:
         try:
-            opened = save_upload(file["data"], file["name"], uploads())
+            opened = save_upload(read_upload(file), file["name"], places())
         except ScenarioError as e:
             upload_error.set(str(e))
             return
         upload_error.set("")
         open_draft(opened)
 
-    solara.FileDrop(label=t("upload", language), on_file=on_file, lazy=False)
+    # lazy: the file stays in the browser until it is read, and a file over the limit is never read
+    solara.FileDrop(label=t("upload", language), on_file=on_file, lazy=True)
     if upload_error.value:
         solara.Error(upload_error.value, classes=["upload-error"])
+
+
+def read_upload(file: dict) -> bytes:
+    """A dropped file's bytes, its size checked before any is read (and at most one byte more read)."""
+    from sim.app.drafts import MAX_FILE_BYTES
+    from sim.scenario.errors import cut
+
+    name = cut(Path(str(file.get("name") or "upload.yaml")).name)
+    if int(file.get("size") or 0) > MAX_FILE_BYTES:
+        raise ScenarioError(f"{name}: {int(file['size']):,} bytes; a file here is at most {MAX_FILE_BYTES:,}")
+    return file["file_obj"].read(MAX_FILE_BYTES + 1)
 
 
 def open_draft(d: Draft) -> None:
@@ -478,7 +493,7 @@ def Changes(language: str):
         if d.changes:
             solara.HTML("ul", "".join(f"<li><code>{_escape(c)}</code></li>" for c in d.changes), classes=["changes"])
             solara.Button(
-                t("reset", language), text=True, on_click=guarded(lambda: open_draft(Draft(d.source, (), uploads())))
+                t("reset", language), text=True, on_click=guarded(lambda: open_draft(Draft(d.source, (), places())))
             )
         else:
             solara.HTML("div", _escape(t("no_changes", language)))
@@ -813,7 +828,11 @@ def Page():
 
     def open_link():
         if draft.value is None and router.search:
-            linked = Draft.from_query(router.search, uploads())
+            try:
+                linked = Draft.from_query(router.search, places())
+            except ScenarioError as e:
+                notice.set(str(e))
+                return
             if linked is not None:
                 open_draft(linked)
 

@@ -20,6 +20,7 @@ from pydantic import Field, field_validator, model_validator
 from sim.scenario.errors import FieldError, Strict, parse_mapping
 
 SOURCE_HELP = "where the figure comes from (a bulletin, a yearbook table, a URL, or 'assumption: why')"
+MAX_POPULATION = 1.5e9  # people of all ages in one region: more is a typing slip
 CARE_KEYS_WITH_COUNTS = ("homes", "beds", "dementia_beds", "family_beds", "day_care_places", "destitute_elders")
 
 
@@ -96,6 +97,10 @@ class RegionFile(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> RegionFile:
         total = self.population_2020.value
+        if total > MAX_POPULATION:
+            raise FieldError(
+                "population_2020.value", total, f"must be at most {MAX_POPULATION:,.0f} (China has 1.41 billion)"
+            )
         parts = {
             "population_15_59_2020": self.population_15_59_2020.value,
             "population_60plus_2020": self.population_60plus_2020.value,

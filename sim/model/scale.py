@@ -4,6 +4,7 @@ coarse a scale a scenario allows before its results depend on the scale."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,11 +89,66 @@ def coarsest_faithful_scale(scenario: Scenario) -> Limit:
 
 
 def scale_problem(scenario: Scenario) -> str | None:
-    """One line if the scenario's scale is coarser than it allows, else None."""
+    """One line if the scenario's scale is coarser than it allows, or so fine that one run would not fit in
+    this machine's memory, else None."""
     limit = coarsest_faithful_scale(scenario)
-    if scenario.scale <= limit.scale + 1e-9:
+    if scenario.scale > limit.scale + 1e-9:
+        return (
+            f"scale = {scenario.scale:g}: results would depend on the scale: use at most {limit.scale:.4g} "
+            f"persons per agent ({limit.reason})"
+        )
+    needed, available = memory_needed(scenario), available_memory()
+    if needed <= available:
         return None
-    return (
-        f"scale = {scenario.scale:g}: results would depend on the scale: use at most {limit.scale:.4g} "
-        f"persons per agent ({limit.reason})"
+    finest = scenario.scale * (needed - FIXED_BYTES) / max(available - FIXED_BYTES, 1)
+    how = (
+        f"use at least {np.ceil(finest * 10) / 10:g} persons per agent"
+        if finest <= limit.scale
+        else f"no faithful scale fits (at most {limit.scale:.4g} persons per agent is faithful): use a machine "
+        "with more memory"
     )
+    return (
+        f"scale = {scenario.scale:g}: a run needs about {needed / 2**30:,.1f} GiB of memory "
+        f"({peak_agents(scenario) / 1e6:,.1f} million agents by {scenario.horizon}) and this machine has "
+        f"{available / 2**30:,.1f} GiB available: {how}"
+    )
+
+
+# Memory of a run: a fixed part (the interpreter, libraries, the region's tables) and a part per elder agent
+# (its columns and the buffers they grow in). Measured on Tianjin's plan (issue 30): 344, 419 and 568 MB at
+# scales 4, 2 and 1 (1.1, 2.2 and 4.5 million agents at the peak): about 70 bytes an agent; the figures below
+# keep on the safe side.
+FIXED_BYTES = 400 * 2**20
+BYTES_PER_AGENT = 100
+
+
+def peak_agents(scenario: Scenario) -> float:
+    """An upper bound on the elder agents alive at once: the base year's and everyone who turns 60 later, as
+    if nobody died."""
+    from sim.data.regions import load_region
+
+    region = load_region(scenario.region)
+    persons = scenario.data.population_60plus or region.population_total()
+    joining = sum(
+        float(region.entrants(year, scenario.data.mortality_multiplier).sum()) * scenario.data.entrants_multiplier
+        for year in range(scenario.base_year + 1, scenario.horizon + 1)
+    )
+    return (persons + joining) / scenario.scale
+
+
+def memory_needed(scenario: Scenario) -> float:
+    """Bytes one run of the scenario needs at most (one replicate: replicates run one after another, or one
+    per worker process)."""
+    return FIXED_BYTES + BYTES_PER_AGENT * peak_agents(scenario)
+
+
+def available_memory() -> float:
+    """Bytes of memory this machine can give a new process now (Linux: MemAvailable), or all of it."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))

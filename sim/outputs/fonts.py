@@ -29,18 +29,32 @@ def source_font() -> Path:
     return Path(pylopdf_fonts_zh_cn.__file__).with_name("NotoSansSC-Regular.otf")
 
 
-def cache_dir() -> Path:
+def user_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "sim" / "fonts"
 
 
+def cache_dir() -> Path:
+    """Where the converted font is written: ``SIM_CACHE_DIR/fonts`` when set (``sim app`` keeps everything it
+    writes in its runs folder), else the user's cache."""
+    return Path(os.environ["SIM_CACHE_DIR"]) / "fonts" if os.environ.get("SIM_CACHE_DIR") else user_cache_dir()
+
+
 @cache
 def chinese_font_path() -> Path:
-    """The TrueType copy of Noto Sans SC (made on first use), registered with matplotlib."""
+    """The TrueType copy of Noto Sans SC (made on first use, or read where an earlier use left it),
+    registered with matplotlib."""
     source = source_font()
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
     name = f"NotoSansSC-Regular-{digest}.ttf"
-    for folder in (cache_dir(), Path(tempfile.gettempdir()) / "sim-fonts"):
+    made = [folder / name for folder in (cache_dir(), user_cache_dir()) if (folder / name).is_file()]
+    if made:
+        font_manager.fontManager.addfont(str(made[0]))
+        return made[0]
+    places = (
+        [cache_dir()] if os.environ.get("SIM_CACHE_DIR") else [cache_dir(), Path(tempfile.gettempdir()) / "sim-fonts"]
+    )
+    for folder in places:
         path = folder / name
         if not path.exists():
             try:
@@ -50,7 +64,7 @@ def chinese_font_path() -> Path:
                 continue  # a read-only home: the temporary folder instead
         font_manager.fontManager.addfont(str(path))
         return path
-    raise OSError(f"cannot write the converted Chinese font to {cache_dir()} or the temporary folder")
+    raise OSError(f"cannot write the converted Chinese font to {' or '.join(str(p) for p in places)}")
 
 
 def _write_truetype(source: Path, path: Path) -> None:

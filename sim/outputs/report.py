@@ -158,6 +158,36 @@ def _generated(runs: list[Run], lang: str) -> str:
     )
 
 
+EVALUATION_FILES = ("evaluation.csv", "evaluation.json", "fans.csv", "observed.csv")
+EVALUATION_COLUMNS = ("target", "kind", "target_year", "target_value", "scheduled", "p_met", "verdict", "expected")
+
+
+def evaluation_problem(folder: Path, runs: list[Run]) -> str | None:
+    """Why an evaluation folder cannot go into a report of ``runs`` (one line), or None: a file missing or
+    damaged, a target this version does not know, or an evaluation of another plan than the runs'."""
+    folder = Path(folder)
+    for name in EVALUATION_FILES:
+        if not (folder / name).is_file():
+            return f"not a folder of sim evaluate (no {name})"
+    try:
+        record = json.loads((folder / "evaluation.json").read_text(encoding="utf-8"))
+        table = pd.read_csv(folder / "evaluation.csv")
+        scenario, as_of = record["scenario"], int(record["as_of"])
+        plan, region = scenario["name"], scenario["region"]
+    except (OSError, ValueError, KeyError, TypeError) as e:  # pandas' and json's errors are ValueErrors
+        return f"its files cannot be read ({type(e).__name__}); evaluate the plan again"
+    missing = [c for c in EVALUATION_COLUMNS if c not in table.columns]
+    if missing:
+        return f"evaluation.csv has no column {missing[0]}; evaluate the plan again"
+    unknown = [t for t in table["target"].astype(str) if t not in catalogue().targets]
+    if unknown:
+        return f"target {unknown[0]!r} is not one this version of sim knows; evaluate the plan again"
+    if not any(r.name == plan and r.scenario.get("region") == region for r in runs):
+        names = ", ".join(f"{r.name} ({r.scenario.get('region')})" for r in runs)
+        return f"an evaluation of {plan} ({region}) as of {as_of}, not of the report's run {names}"
+    return None
+
+
 def evaluation_table(folder: Path, lang: str) -> pd.DataFrame:
     """The verdict table of an evaluation folder (``sim evaluate``), in the report's words."""
     R, V = labels(lang)["report"], labels(lang)["charts"]["evaluation"]["verdicts"]

@@ -85,13 +85,53 @@ def check_output_dir(out: Path, marker: str = MANIFEST) -> None:
     """Refuse, before any work, to write over anything but an earlier output folder of the same kind (or
     an empty one), or where the folder cannot be created or written."""
     out = Path(out)
+    check_writable(out)
     if not is_replaceable(out, marker):
-        raise OutputError(f"{out}: exists and is not a results folder of this tool; choose another --out")
-    parent = out.absolute().parent
-    while not parent.exists():
+        raise OutputError(f"{cut_path(out)}: exists and is not a results folder of this tool; {ANOTHER}")
+
+
+def check_output_file(path: Path, overwrite: bool = True) -> None:
+    """Refuse, before any work, a file that cannot be written there: a folder or a device in its place, an
+    existing file when ``overwrite`` is false, or a place that cannot be created or written."""
+    path = Path(path)
+    check_writable(path)
+    if path.exists() or path.is_symlink():
+        if not path.is_file():
+            raise OutputError(f"{cut_path(path)}: exists and is not a regular file; {ANOTHER}")
+        if not overwrite:
+            raise OutputError(f"{cut_path(path)}: exists; {ANOTHER} (nothing written)")
+
+
+def cut_path(path: Path) -> str:
+    from sim.scenario.errors import cut
+
+    return cut(str(path))
+
+
+def check_writable(path: Path) -> None:
+    """OutputError (one line) unless ``path`` can be created as a file or folder: every name short enough, no
+    file in the way of a folder on the path, and the nearest existing folder writable (tried, not guessed:
+    permissions alone do not tell for the root user or for special file systems such as /proc)."""
+    path = Path(path)
+    for part in path.parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            raise OutputError(f"{cut_path(path)}: a name on this path is longer than {NAME_MAX} bytes; {ANOTHER}")
+    parent = path.absolute().parent
+    while not parent.exists() and parent != parent.parent:
         parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"{out}: cannot be written ({parent} is not a writable folder); choose another --out")
+    refused = f"{cut_path(path)}: cannot be written ({cut_path(parent)} is not a writable folder); {ANOTHER}"
+    if not parent.is_dir():
+        raise OutputError(refused)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".sim-write-check.", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError:
+        raise OutputError(refused) from None
+
+
+NAME_MAX = 255  # bytes in one file or folder name (Linux, macOS and Windows file systems)
+ANOTHER = "choose another --out"
 
 
 def _alive(pid: int) -> bool:

@@ -38,7 +38,7 @@ def show(value: Any) -> str:
 
 
 def _written(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:  # beyond: 1e+308, not 309 digits
         return str(int(value))
     if isinstance(value, dict):
         return "{" + ", ".join(f"{_written(k)}: {_written(v)}" for k, v in list(value.items())[:50]) + "}"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -129,18 +131,36 @@ def load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=GuardedLoader)  # noqa: S506 - a SafeLoader with guards
 
 
+def read_user_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a file a user names, or a ScenarioError of one line: only a regular file (not a folder,
+    a device such as /dev/zero or a pipe) and at most ``limit`` bytes, checked as it is read (a file that
+    grows, or a size the file system does not tell, never reads more than ``limit + 1`` bytes)."""
+    try:
+        with open(path, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ScenarioError(f"{cut(str(path))}: not a regular file")
+            data = f.read(limit + 1)
+    except FileNotFoundError:
+        raise ScenarioError(f"{cut(str(path))}: no such file") from None
+    except (IsADirectoryError, PermissionError, OSError) as e:
+        raise ScenarioError(f"{cut(str(path))}: cannot be read ({type(e).__name__})") from None
+    if len(data) > limit:
+        raise ScenarioError(f"{cut(str(path))}: more than {limit:,} bytes; a file here is at most {limit:,}")
+    return data
+
+
+def read_user_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
+    """A user's file as UTF-8 text (``read_user_bytes``'s checks), or a ScenarioError of one line."""
+    data = read_user_bytes(path, limit)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{cut(str(path))}: cannot be read as a text file (not UTF-8)") from None
+
+
 def read_yaml_file(path: Path, if_empty: str) -> Any:
     """The YAML data of a file, or a ScenarioError of one line saying why it cannot be read."""
-    try:
-        size = Path(path).stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ScenarioError(f"{path}: {size:,} bytes; a file here is at most {MAX_FILE_BYTES:,}")
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such file") from None
-    except (IsADirectoryError, UnicodeDecodeError, PermissionError) as e:
-        raise ScenarioError(f"{path}: cannot be read as a text file ({type(e).__name__})") from None
-    return read_yaml_text(text, str(path), if_empty)
+    return read_yaml_text(read_user_text(path), str(path), if_empty)
 
 
 def read_yaml_text(text: str, source: str, if_empty: str) -> Any:

@@ -80,6 +80,10 @@ class DataOverrides(Strict):
         return v
 
 
+# Money a user can set, far above any plan's (Tianjin's insurance: 70 yuan a day, 2,100 a month, 240 a year):
+# a typing slip beyond them would overflow the accounts into infinity and NaN.
+MAX_DAILY, MAX_MONTHLY, MAX_YEARLY = 10_000.0, 100_000.0, 1_000_000.0
+
 NAME = re.compile(r"[\w\-][\w.\-]*")
 YearPath = float | dict[int, float]  # a constant, or year -> value (one year: a target; several: a schedule)
 
@@ -105,17 +109,21 @@ class Insurance(Strict):
     start_year: int | None = Field(None, description="First year benefits are paid; null = no insurance.")
     coverage: str = Field("urban_employees", description="Who is covered: urban_employees, urban or all.")
     eligible_from: str = Field("severe", description="Lowest capacity level that qualifies: moderate, severe or total.")
-    institution_daily: float = Field(70.0, ge=0, description="Standard daily amount for institutional care, yuan.")
+    institution_daily: float = Field(
+        70.0, ge=0, le=MAX_DAILY, description="Standard daily amount for institutional care, yuan."
+    )
     institution_share: float = Field(0.70, ge=0, le=1, description="Share of the daily amount the fund pays.")
-    home_monthly_cap: float = Field(2100.0, ge=0, description="Monthly cap on home-care services, yuan.")
+    home_monthly_cap: float = Field(
+        2100.0, ge=0, le=MAX_MONTHLY, description="Monthly cap on home-care services, yuan."
+    )
     home_share: float = Field(
         0.75, ge=0, le=1, description="Share of home-care spending (up to the cap) the fund pays."
     )
     family_cash_monthly: float = Field(
-        0.0, ge=0, description="Monthly cash for family carers of eligible people, yuan."
+        0.0, ge=0, le=MAX_MONTHLY, description="Monthly cash for family carers of eligible people, yuan."
     )
     premium_per_person: float = Field(
-        240.0, ge=0, description="Yearly contribution per covered person (all ages), yuan."
+        240.0, ge=0, le=MAX_YEARLY, description="Yearly contribution per covered person (all ages), yuan."
     )
     fund_rule: str = Field(
         "carry_over",
@@ -151,11 +159,11 @@ class Insurance(Strict):
 
 class Subsidies(Strict):
     nursing_subsidy_monthly: YearPath | None = _path(
-        "Nursing subsidy for poor elders at moderate loss or worse, yuan/month."
+        "Nursing subsidy for poor elders at moderate loss or worse, yuan/month.", le=MAX_MONTHLY
     )
-    old_age_allowance_monthly: YearPath | None = _path("Allowance for everyone aged 80+, yuan/month.")
+    old_age_allowance_monthly: YearPath | None = _path("Allowance for everyone aged 80+, yuan/month.", le=MAX_MONTHLY)
     service_voucher_monthly: YearPath | None = _path(
-        "Voucher for formal care services, poor elders with a care need, yuan/month."
+        "Voucher for formal care services, poor elders with a care need, yuan/month.", le=MAX_MONTHLY
     )
 
 
@@ -166,7 +174,9 @@ class Workforce(Strict):
     entry_share: float = Field(0.3, ge=0, le=1, description="Share of trainees who are new to care work.")
     migrants_per_year: YearPath | None = _path("Care workers recruited from outside the region per year.")
     pay_uplift: YearPath | None = _path("Pay rise for care workers as a share of the base wage.", le=5)
-    certification_bonus_monthly: YearPath | None = _path("Post allowance for certified workers, yuan/month.")
+    certification_bonus_monthly: YearPath | None = _path(
+        "Post allowance for certified workers, yuan/month.", le=MAX_MONTHLY
+    )
     attrition_multiplier: float = Field(1.0, ge=0, le=5, description="Multiplier on the yearly leaving rate.")
 
 
@@ -363,7 +373,7 @@ class Scenario(Strict):
                 start,
                 f"must be from {self.base_year} to the horizon ({self.horizon}); null for no insurance",
             )
-        _check_counts(self.policy.beds, "policy.beds", region)
+        _check_counts(self, region)
         return self
 
 
@@ -387,18 +397,27 @@ def _check_paths(model: BaseModel, prefix: str, base_year: int, horizon: int) ->
             raise FieldError(key, value, f"must be {allowed}" + (" in every year" if isinstance(value, dict) else ""))
 
 
-COUNT_LEVERS = ("total", "family_beds", "day_care_places")
+COUNT_LEVERS = (
+    "policy.beds.total",
+    "policy.beds.family_beds",
+    "policy.beds.day_care_places",
+    "policy.workforce.trained_per_year",
+    "policy.workforce.migrants_per_year",
+    "policy.family.carers_trained_per_year",
+)
 
 
-def _check_counts(beds: Beds, prefix: str, region) -> None:
-    """Beds and places at most the region's people aged 60+ in the base year: more is a typing slip (and
-    would fill the memory with empty beds)."""
+def _check_counts(scenario: Scenario, region) -> None:
+    """Beds, places and people trained or recruited a year at most the region's people aged 60+ in the base
+    year: more is a typing slip (and would fill the memory with empty beds, or with one row per worker)."""
     older = float(region.population_by_age[:, 20:].sum())
-    for name in COUNT_LEVERS:
-        value = getattr(beds, name)
-        values = list(value.values()) if isinstance(value, dict) else [] if value is None else [value]
+    for key in COUNT_LEVERS:
+        node = scenario
+        for part in key.split("."):
+            node = getattr(node, part)
+        values = list(node.values()) if isinstance(node, dict) else [] if node is None else [node]
         if any(v > older for v in values):
-            raise FieldError(f"{prefix}.{name}", value, f"must be at most the region's people aged 60+ ({older:,.0f})")
+            raise FieldError(key, node, f"must be at most the region's people aged 60+ ({older:,.0f})")
 
 
 def _check_targets(targets: list[Target], base_year: int, horizon: int) -> None:
