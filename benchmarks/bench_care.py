@@ -26,6 +26,7 @@ from bench_population import ROOT, in_process, peak_mb
 def _run(scenario_path: str, care: bool, queue) -> None:
     from sim.data.regions import load_region
     from sim.model.model import AgeingModel
+    from sim.results.record import table as record_table
     from sim.scenario import load_scenario
 
     scenario = load_scenario(Path(scenario_path), ["replicates=1", "scale=1"])
@@ -34,7 +35,7 @@ def _run(scenario_path: str, care: bool, queue) -> None:
     start = time.perf_counter()
     model = AgeingModel(scenario, care=care)
     model.run()
-    rows = len(model.record.table())
+    rows = len(record_table(model.record))
     queue.put(dict(wall=time.perf_counter() - start, peak_mb=peak_mb(), rows=rows, agents=len(model.elders)))
 
 

@@ -32,6 +32,7 @@ def peak_mb() -> float:
 def _model_run(scenario_path: str, queue) -> None:
     from sim.data.regions import load_region
     from sim.model.model import AgeingModel
+    from sim.results.record import table as record_table
     from sim.scenario import load_scenario
 
     scenario = load_scenario(Path(scenario_path), ["replicates=1", "scale=1"])
@@ -45,7 +46,7 @@ def _model_run(scenario_path: str, queue) -> None:
     while model.running:
         model.step()
         agents.append(len(model.elders))
-    table = model.record.table()
+    table = record_table(model.record)
     wall = time.perf_counter() - start
     queue.put(dict(wall=wall, agents=agents, peak_mb=peak_mb(), base_mb=base_mb, rows=len(table)))
 

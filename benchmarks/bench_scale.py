@@ -68,10 +68,11 @@ def _start_worker() -> None:
 def level_run(scenario: str, scale: float, replicate: int) -> list[tuple]:
     """One run's headline indicators: (scenario, scale, replicate, label, year, value)."""
     from sim.model.model import AgeingModel
+    from sim.results.record import table as record_table
     from sim.scenario import load_scenario
 
     s = load_scenario(ROOT / "scenarios" / f"{scenario}.yaml", [f"scale={scale}"])
-    table = AgeingModel(s, replicate).run().table()
+    table = record_table(AgeingModel(s, replicate).run())
     table = table[(table.sex == "all") & (table.capacity == "all") & (table.age_group == "60+")]
     rows = []
     for label, indicator, group in HEADLINE:

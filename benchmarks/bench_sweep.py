@@ -52,6 +52,7 @@ def per_run(folder: Path, scale: float, runs: int) -> dict:
     from sim.analysis.outcomes import read_outcomes
     from sim.analysis.sweep import Job, run_task, scenario_of
     from sim.model.model import AgeingModel
+    from sim.results.record import table as record_table
 
     exp = _experiment(folder, scale)
     design = make_design(exp)
@@ -71,7 +72,7 @@ def per_run(folder: Path, scale: float, runs: int) -> dict:
             read_outcomes(model.record, job.readers)
             outcomes_s.append(time.perf_counter() - t)
             t = time.perf_counter()
-            model.record.table()
+            record_table(model.record)
             table_s.append(time.perf_counter() - t)
     return {
         "scale": scale,
@@ -88,7 +89,7 @@ def sweep(folder: Path, exp, workers: int, name: str) -> dict:
     from sim.analysis.sweep import run_sweep
 
     start = time.perf_counter()
-    result = run_sweep(exp, folder / name, workers=workers, charts=False)
+    result = run_sweep(exp, folder / name, workers=workers)
     wall = time.perf_counter() - start
     manifest = json.loads((folder / name / "manifest.json").read_text())
     session = manifest["sessions"][-1]["wall_seconds"]

@@ -49,9 +49,9 @@ def pace(variant: dict) -> float:
     object.__setattr__(scenario.data, "disability_trend", PROBE)  # the probe is not a scenario's choice
     model = AgeingModel(scenario, care=False)
     model.run()
-    first, last = model.record.counts[0], model.record.counts[-1]
+    first, last = model.record[0].population.persons, model.record[-1].population.persons
     weights = first.sum(axis=(0, -1))
-    years = model.record.years[-1] - model.record.years[0]
+    years = model.record[-1].year - model.record[0].year
     return (standardised_severe_share(last, weights) / standardised_severe_share(first, weights)) ** (1 / years) - 1
 
 

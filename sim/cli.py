@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
+from sim.common.errors import ScenarioError, cut, show
 from sim.outputs.terminal import (
     evaluation_table,
     fit_table,
@@ -28,8 +29,7 @@ from sim.outputs.terminal import (
     regions_table,
     targets_table,
 )
-from sim.scenario import Scenario, ScenarioError
-from sim.scenario.errors import cut, show
+from sim.scenario import Scenario
 from sim.scenario.files import load_what_if
 
 
@@ -164,6 +164,7 @@ def run(
     ] = True,
 ) -> None:
     """Run a scenario and write yearly results, a summary, targets, charts and a manifest into a folder."""
+    from sim.outputs.charts import draw_default_charts
     from sim.results.files import OutputError, check_output_dir
     from sim.results.runs import run_scenario, write_run
 
@@ -178,7 +179,8 @@ def run(
         result = run_scenario(s, on_replicate_done=lambda _: progress.advance(task))
     try:
         changes = [*(set_ or []), *([f"seed={seed}"] if seed is not None else [])]
-        write_run(result, out, command=["sim", *sys.argv[1:]], charts=charts, changes=changes)
+        drawn = draw_default_charts if charts else None
+        write_run(result, out, command=["sim", *sys.argv[1:]], charts=drawn, changes=changes)
     except OutputError as e:
         fail(str(e))
     except OSError as e:
@@ -195,13 +197,13 @@ Charts = Annotated[list[str] | None, typer.Option("--chart", help="A chart to dr
 
 def _runs(folders: list[Path]):
     """The results folders, or one line saying which is not one, or lacks indicators of this version."""
-    from sim.outputs.charts import Run
-    from sim.results.catalogue import catalogue
+    from sim.catalogues.indicators import catalogue
     from sim.results.files import MANIFEST, recover
+    from sim.results.folder import Run
 
     runs = []
     for folder in folders:
-        recover(folder)  # a write killed between its two renames left the previous results aside
+        recover(folder)  # before checking it: a write killed between its two renames left the results aside
         if not (folder / MANIFEST).exists() or not (folder / "summary.parquet").exists():
             fail(f"{folder}: not a results folder of sim run (no {MANIFEST} and summary.parquet)")
         try:
@@ -246,7 +248,8 @@ def plot(
     out: Annotated[Path | None, typer.Option(help="Folder for the charts (default: RUN_DIR/charts/LANG).")] = None,
 ) -> None:
     """Draw charts of a run."""
-    from sim.outputs.charts import CHARTS, FORMATS, LANGS, save_charts
+    from sim.catalogues.indicators import LANGS
+    from sim.outputs.charts import CHARTS, FORMATS, save_charts
 
     _check_choice("--format", fmt, FORMATS)
     _check_choice("--lang", lang, LANGS)
@@ -279,10 +282,10 @@ def compare(
 ) -> None:
     """The same charts with the scenarios overlaid on shared axes (a colour and a legend entry each), and a
     table of differences at the target years and the horizon."""
-    from sim.outputs.charts import FORMATS, LANGS, save_charts
+    from sim.catalogues.indicators import LANGS, catalogue
+    from sim.outputs.charts import FORMATS, save_charts
     from sim.outputs.formats import number
-    from sim.outputs.report import differences
-    from sim.results.catalogue import catalogue
+    from sim.outputs.report_content import differences
     from sim.results.files import write_atomic
 
     _check_choice("--format", fmt, FORMATS)
@@ -320,13 +323,13 @@ def report(
     """A short, self-contained report: scenario, key indicators, targets met or missed, charts, sources."""
     import time
 
-    from sim.outputs.charts import LANGS
+    from sim.catalogues.indicators import LANGS
     from sim.outputs.report import FORMATS as REPORT_FORMATS
     from sim.outputs.report import write_report
 
     _check_choice("--format", fmt, REPORT_FORMATS)
     _check_choice("--lang", lang, LANGS)
-    from sim.outputs.report import evaluation_problem
+    from sim.outputs.report_content import evaluation_problem
 
     runs = _runs(run_dirs)
     start = time.perf_counter()
@@ -358,9 +361,9 @@ def calibrate(
     and its best-fitting set; write fit.yaml, fit.csv, ensemble.csv, history.csv and report.md. The same
     file gives the same ensemble whatever the number of workers."""
     from sim.analysis.executors import ExecutorError
-    from sim.analysis.fit_report import FIT_FILE, write_fit
     from sim.analysis.fitting import calibrate as fit_parameters
     from sim.analysis.fitting import load_spec
+    from sim.outputs.fit_report import FIT_FILE, write_fit
     from sim.results.files import OutputError, check_output_dir
 
     _at_least("--workers", workers, 1)
@@ -459,6 +462,7 @@ def sweep(
     outcomes.csv, indices.csv, convergence.csv, charts and manifest.json."""
     from sim.analysis.experiment import ExperimentError, load_experiment
     from sim.analysis.sweep import SweepError, SweepFailed, run_sweep
+    from sim.outputs.sweep_charts import save_sweep_charts
 
     if workers is not None and scheduler is not None:
         fail(f"--workers = {workers} with --scheduler = {show(scheduler)}: give one of them")
@@ -486,7 +490,7 @@ def sweep(
                 scheduler=scheduler,
                 resume=resume,
                 chunk=chunk,
-                charts=charts,
+                charts=save_sweep_charts if charts else None,
                 progress=advance,
                 command=["sim", *sys.argv[1:]],
             )
@@ -534,10 +538,12 @@ def evaluate(
     """Is the plan on track? Condition the ensemble on what was observed up to the evaluation year, continue
     with the plan's levers, and give each target its probability of being met, a verdict, and what it would
     take."""
-    from sim.analysis.evaluation import Thresholds, describe_weights, load_observations, write_evaluation
+    from sim.analysis.evaluation import Thresholds, describe_weights, write_evaluation
     from sim.analysis.evaluation import evaluate as evaluate_plan
     from sim.analysis.executors import ExecutorError
+    from sim.outputs.evaluation_chart import draw_evaluation_charts
     from sim.results.files import OutputError, check_output_dir
+    from sim.scenario.observations import load_observations
 
     if workers is not None and scheduler is not None:
         fail(f"--workers = {workers} with --scheduler = {show(scheduler)}: give one of them")
@@ -579,7 +585,7 @@ def evaluate(
         except (ScenarioError, ExecutorError) as e:
             fail(str(e))
     try:
-        write_evaluation(ev, out, observed, command=["sim", *sys.argv[1:]])
+        write_evaluation(ev, out, observed, command=["sim", *sys.argv[1:]], charts=draw_evaluation_charts)
     except OutputError as e:
         fail(str(e))
     console.print(describe_weights(ev))

@@ -15,11 +15,11 @@ def make_scenario(**values):
 
 def plan_and_base_runs(folder: Path, plan: dict, base: dict):
     """Two results folders written without charts, a plan and its baseline, loaded as report runs."""
-    from sim.outputs.charts import Run
+    from sim.results.folder import Run
     from sim.results.runs import run_scenario, write_run
 
     return tuple(
-        Run.load(write_run(run_scenario(make_scenario(name=name, **values)), folder / name, charts=False))
+        Run.load(write_run(run_scenario(make_scenario(name=name, **values)), folder / name))
         for name, values in (("plan", plan), ("base", base))
     )
 

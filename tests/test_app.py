@@ -14,8 +14,8 @@ from sim.analysis.executors import LocalProcesses
 from sim.app.drafts import Draft, Places, save_upload
 from sim.app.jobs import QueueFull, RunQueue, content_key
 from sim.cli import app
+from sim.common.errors import ScenarioError
 from sim.results.runs import run_scenario
-from sim.scenario import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
 PLACES = Places(scenarios=ROOT / "scenarios")
@@ -138,12 +138,12 @@ def test_downloads_are_the_files_the_commands_write(tmp_path):
     from pypdf import PdfReader
 
     from sim.app import downloads
-    from sim.outputs.charts import Run
+    from sim.results.folder import Run
     from sim.results.runs import write_run
 
     draft = Draft("region:shengzhou", ("replicates=2", "policy.beds.total={2025: 3000}"))
     draft = draft.with_change("targets", "[{indicator: beds_total, value: 3000, year: 2025}]")
-    run = Run.load(write_run(run_scenario(draft.scenario()), tmp_path / "run", charts=False))
+    run = Run.load(write_run(run_scenario(draft.scenario()), tmp_path / "run"))
     assert downloads.chart_file([run], "demand_capacity", "png", "zh")[:8] == b"\x89PNG\r\n\x1a\n"
     assert b"<svg" in downloads.chart_file([run], "occupancy", "svg", "en")[:400]
     pdf = downloads.report_file([run], "pdf", "zh")

@@ -14,7 +14,7 @@ from app_driver import have_chromium, start_app
 
 from sim.app.drafts import MAX_CHANGES, Draft, Places
 from sim.app.server import ASSETS
-from sim.scenario import ScenarioError
+from sim.common.errors import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "hunter2-not-for-the-page"

@@ -10,12 +10,12 @@ from conftest import ROOT, make_scenario
 from typer.testing import CliRunner
 
 from sim.analysis.fitting import CalibrationSpec, FitTarget, calibrate, load_spec, simulate, validate
+from sim.catalogues.indicators import catalogue
 from sim.cli import app
 from sim.data.fits import resolve, shipped, with_values
 from sim.data.parameters import defaults as parameter_defaults
 from sim.data.regions import region_keys
 from sim.model.model import AgeingModel
-from sim.results.catalogue import catalogue
 
 runner = CliRunner()
 REGIONS = ["china", "city003", "shengzhou", "tianjin", "wenzhou", "xuchang"]

@@ -5,14 +5,15 @@ import pandas as pd
 import pytest
 from conftest import make_scenario
 
+from sim.catalogues.indicators import catalogue
 from sim.data.levels import SEVERE
 from sim.model.elders import DAY_CARE, FAMILY, FAMILY_BED, HOME_CARE, INSTITUTION, NO_NEED, SETTINGS
 from sim.model.homes import DEMENTIA, needed_bed
 from sim.model.model import AgeingModel
 from sim.model.money import benefits_of_year
 from sim.model.rules import public_priority
-from sim.results.catalogue import catalogue
 from sim.results.query import value
+from sim.results.record import table as record_table
 from sim.results.runs import run_replicate
 from sim.results.targets import check_targets
 from sim.scenario.levers import path_value
@@ -39,7 +40,7 @@ PLAN = dict(
 def check_invariants(model: AgeingModel) -> None:
     e = model.elders
     snap = model.last_care
-    care = snap["care"]
+    care = snap.care
     # persons conserved across settings: everyone has exactly one, and the table adds up to the population
     assert len(e) == model.counts.sum()
     assert set(np.unique(e.setting)) <= set(range(len(SETTINGS)))
@@ -47,13 +48,13 @@ def check_invariants(model: AgeingModel) -> None:
     assert (e.home[resident] >= 0).all() and (e.home[~resident] == -1).all()
     assert (e.bed[resident] >= 0).all() and (e.bed[~resident] == -1).all()
     assert ((e.setting == NO_NEED) <= ((e.level == 0) | (e.waiting_since > 0))).all()
-    table = model.record.table()
+    table = record_table(model.record)
     settings = catalogue()["elders_by_setting"].values["group"]
     now = sum(value(table, "elders_by_setting", model.year, group=s) for s in settings)
     assert now == pytest.approx(len(e) * model.scale)
 
     # occupied beds <= staffed beds <= beds, for every home and bed type
-    beds, occupied = snap["homes_beds"], snap["occupied"]
+    beds, occupied = snap.homes_beds, snap.occupied
     assert (occupied <= beds).all()
     for owner in ("all", "public", "public_built_private_run", "private"):
         occ, staffed, all_beds = (
@@ -62,15 +63,15 @@ def check_invariants(model: AgeingModel) -> None:
         assert occ <= staffed + 1e-9 <= all_beds + 2e-9
 
     # places at home within their capacities: family beds, day-care places, home-care hours
-    cap = snap["capacity"]
+    cap = snap.capacity
     assert (e.setting == FAMILY_BED).sum() <= cap.family_beds
     assert (e.setting == DAY_CARE).sum() <= cap.day_care_places
     visited = np.isin(care.setting, (HOME_CARE, FAMILY_BED))
     assert care.formal[visited].sum() <= cap.home_care_hours_per_week * (1 + 1e-9)
 
     # no negative stocks or money
-    assert (beds >= 0).all() and snap["workers_by_level"].min() >= 0
-    assert snap["fund"]["balance"] >= 0 and min(snap["fund"].values()) >= 0
+    assert (beds >= 0).all() and snap.workers_by_level.min() >= 0
+    assert snap.fund["balance"] >= 0 and min(snap.fund.values()) >= 0
     money = care.accounts
     assert (
         min(getattr(money, k) for k in ("ltci_spending", "voucher_spending", "destitute_support", "out_of_pocket")) >= 0
@@ -115,9 +116,9 @@ def test_invariants_hold_every_year_of_a_plan():
     while model.running:
         model.step()
         check_invariants(model)
-        years_with_queue += model.last_care["care"].waiting.size > 0
+        years_with_queue += model.last_care.care.waiting.size > 0
     assert years_with_queue > 0  # the queue rule was exercised
-    last = model.last_care["care"]
+    last = model.last_care.care
     assert last.accounts.beneficiaries > 0 and last.admissions.public.size > 0
 
 

@@ -8,10 +8,11 @@ import pytest
 from conftest import make_scenario
 from matplotlib.ft2font import FT2Font
 
+from sim.catalogues.indicators import BREAKDOWN, LANGS, CatalogueError, catalogue
 from sim.model.model import AgeingModel
-from sim.results.catalogue import BREAKDOWN, LANGS, CatalogueError, catalogue
 from sim.results.query import QueryError, value
-from sim.results.record import COLUMNS
+from sim.results.record import COLUMNS, care_rows, population_rows
+from sim.results.record import table as record_table
 
 BASE = 2020
 
@@ -26,7 +27,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def table(model):
-    return model.record.table()
+    return record_table(model.record)
 
 
 def test_every_row_is_a_declared_indicator_and_breakdown_and_every_one_is_produced(model, table):
@@ -43,8 +44,8 @@ def test_every_row_is_a_declared_indicator_and_breakdown_and_every_one_is_produc
             assert produced == ind.keys(), (name, year, produced ^ ind.keys())
     # which part of the model makes each indicator: the population's rows or the care system's
     made_by = {}
-    for i in range(len(model.record.years)):
-        for source, rows in (("population", model.record.population_rows(i)), ("care", model.record.care_rows[i])):
+    for year in model.record:
+        for source, rows in (("population", population_rows(year.population)), ("care", care_rows(year))):
             for row in rows:
                 made_by.setdefault(row[1], set()).add(source)
     assert made_by == {name: {ind.source} for name, ind in cat.indicators.items()}
@@ -154,9 +155,9 @@ def test_a_catalogue_missing_a_label_or_naming_an_unknown_unit_is_refused():
 
     import yaml
 
-    from sim.results.catalogue import parse
+    from sim.catalogues.indicators import parse
 
-    raw = yaml.safe_load((Path(__file__).parents[1] / "sim" / "results" / "indicators.yaml").read_text("utf-8"))
+    raw = yaml.safe_load((Path(__file__).parents[1] / "sim" / "catalogues" / "indicators.yaml").read_text("utf-8"))
     parse(raw)
     broken = copy.deepcopy(raw)
     del broken["indicators"]["care_hours"]["groups"]["unmet"]["zh"]

@@ -12,11 +12,14 @@ from matplotlib.ft2font import FT2Font
 from matplotlib.text import Text
 from typer.testing import CliRunner
 
+from sim.catalogues.indicators import catalogue
 from sim.cli import app
-from sim.outputs.charts import CHARTS, RUN_COLOURS, SETTING_COLOURS, Run, figure, labels
+from sim.outputs.charts import CHARTS, RUN_COLOURS, SETTING_COLOURS, figure
 from sim.outputs.fonts import chinese_font_path
-from sim.outputs.report import differences, html_report, write_report
-from sim.results.catalogue import catalogue
+from sim.outputs.labels import labels
+from sim.outputs.report import html_report, write_report
+from sim.outputs.report_content import differences
+from sim.results.folder import Run
 from sim.results.query import value
 from sim.results.runs import run_scenario, write_run
 
@@ -267,7 +270,7 @@ def test_word_and_excel_reports_read_back_with_the_runs_numbers(runs, tmp_path, 
     import openpyxl
     from docx import Document
 
-    from sim.outputs.charts import labels
+    from sim.outputs.labels import labels
 
     plan, _ = runs
     R = labels(lang)["report"]
@@ -309,7 +312,7 @@ def test_a_report_takes_the_scenarios_title_and_description_in_its_language(tmp_
         title={"en": "Shengzhou test plan", "zh": "嵊州测试规划"},
         description={"en": "An English description.", "zh": "中文说明。"},
     )
-    run = Run.load(write_run(run_scenario(scenario), tmp_path / "run", charts=False))
+    run = Run.load(write_run(run_scenario(scenario), tmp_path / "run"))
     zh = html_report([run], "zh")
     assert "<title>人口老龄化与长期照护：嵊州测试规划</title>" in zh and "中文说明。" in zh
     assert "An English description." not in zh

@@ -88,7 +88,7 @@ def _sweep_with_a_kill(experiment, out: Path, address: str, victim: subprocess.P
     result: dict = {}
 
     def run():
-        result["sweep"] = run_sweep(experiment, out, scheduler=address, charts=False)
+        result["sweep"] = run_sweep(experiment, out, scheduler=address)
 
     thread = threading.Thread(target=run)
     thread.start()
@@ -105,7 +105,7 @@ def test_a_sweep_survives_a_killed_worker_with_the_same_results(cluster, tmp_pat
     path = tmp_path / "slow.yaml"
     path.write_text(yaml.safe_dump(SLOW, sort_keys=False))
     experiment = load_experiment(path)
-    local = run_sweep(experiment, tmp_path / "local", workers=2, charts=False)
+    local = run_sweep(experiment, tmp_path / "local", workers=2)
     on_dask = _sweep_with_a_kill(experiment, tmp_path / "dask", address, workers[0])
     assert workers[0].poll() is not None  # it really died
     pd.testing.assert_frame_equal(local.outcomes, on_dask.outcomes, check_exact=True)

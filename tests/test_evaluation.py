@@ -11,10 +11,8 @@ from conftest import ROOT
 from typer.testing import CliRunner
 
 from sim.analysis.evaluation import (
-    ObservedFigure,
     Query,
     effective_size,
-    load_observations,
     run_ensemble,
     weighted_quantile,
     weights_from,
@@ -22,8 +20,10 @@ from sim.analysis.evaluation import (
 )
 from sim.analysis.executors import make_executor
 from sim.cli import app
-from sim.scenario import ScenarioError, load_scenario
+from sim.common.errors import ScenarioError
+from sim.scenario import load_scenario
 from sim.scenario.levers import changed_lever, lever_path
+from sim.scenario.observations import ObservedFigure, load_observations
 
 runner = CliRunner()
 PLAN = ROOT / "scenarios" / "shengzhou-2026.yaml"
@@ -182,7 +182,7 @@ def test_what_it_would_take_lifts_the_probability_to_on_track(tmp_path):
     assert row.lever_factor > 1 and row.p_met_with_change >= 0.7
     assert row.lever_amount > 0
     # the report says it in its own language, the lever named in words
-    from sim.outputs.report import evaluation_table
+    from sim.outputs.report_content import evaluation_table
 
     said = {lang: evaluation_table(out, lang).iloc[:, -1].tolist() for lang in ("en", "zh")}
     factor = f"{row.lever_factor:.3g}"

@@ -257,7 +257,7 @@ def test_fuzz_malformed_experiments_and_calibrations_get_one_line(tmp_path, kind
     """80 of each, derived from the shipped files: loaded, or refused with one short line naming the file."""
     from sim.analysis.experiment import ExperimentError, load_experiment
     from sim.analysis.fitting import load_spec
-    from sim.scenario import ScenarioError
+    from sim.common.errors import ScenarioError
 
     load = load_experiment if kind == "experiments" else load_spec
     sources = sorted((ROOT / kind).glob("*.yaml"))

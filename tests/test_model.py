@@ -9,6 +9,7 @@ from sim.data.regions import load_region
 from sim.model.model import AgeingModel
 from sim.results.query import value
 from sim.results.record import FIVE_YEAR_GROUPS
+from sim.results.record import table as record_table
 from sim.results.runs import run_replicate
 
 
@@ -30,19 +31,19 @@ def test_replicates_use_their_own_streams():
 
 
 def test_persons_are_conserved_every_year(tianjin_run):
-    rec = tianjin_run.record
-    started = rec.counts[0].sum()
-    for i in range(1, len(rec.years)):
-        assert rec.counts[i].sum() == rec.counts[i - 1].sum() - rec.deaths[i].sum() + rec.entrants[i].sum()
-    alive = rec.counts[-1].sum()
-    dead = sum(d.sum() for d in rec.deaths[1:])
-    entered = sum(e.sum() for e in rec.entrants[1:])
+    rec = [year.population for year in tianjin_run.record]  # one agent per person: persons are agents
+    started = rec[0].persons.sum()
+    for i in range(1, len(rec)):
+        assert rec[i].persons.sum() == rec[i - 1].persons.sum() - rec[i].deaths.sum() + rec[i].entrants.sum()
+    alive = rec[-1].persons.sum()
+    dead = sum(y.deaths.sum() for y in rec[1:])
+    entered = sum(y.entrants.sum() for y in rec[1:])
     assert alive + dead == started + entered
     assert alive == len(tianjin_run.elders)
 
 
 def test_simulated_life_expectancy_matches_the_life_table(tianjin_run):
-    df = tianjin_run.record.table()
+    df = record_table(tianjin_run.record)
     mortality = load_region("tianjin").mortality
     for year in range(2021, 2036):
         expected = life_expectancy(mortality.death_probability(year - 1 + 0.5, AGES))
@@ -53,7 +54,7 @@ def test_simulated_life_expectancy_matches_the_life_table(tianjin_run):
 
 def test_base_year_prevalence_matches_the_input_within_sampling_error(tianjin_run):
     region = load_region("tianjin")
-    counts = tianjin_run.record.counts[0]  # [residence, sex, age, level], agents at the census
+    counts = tianjin_run.record[0].population.persons  # [residence, sex, age, level] at the census
     for lo, hi in FIVE_YEAR_GROUPS.values():
         ages = slice(lo - 60, (hi - 60) if hi else None)
         for r, s in np.ndindex(2, 2):
@@ -67,18 +68,17 @@ def test_base_year_prevalence_matches_the_input_within_sampling_error(tianjin_ru
 
 def test_residence_is_drawn_at_the_urban_share_and_new_cohorts_urbanise(tianjin_run):
     region = load_region("tianjin")
-    rec = tianjin_run.record
-    first = rec.counts[0]
+    first = tianjin_run.record[0].population.persons
     n = first.sum()
     share = region.urban_share_60plus
     assert abs(first[1].sum() / n - share) <= 4 * np.sqrt(share * (1 - share) / n)
-    joined = [e[1].sum() / e.sum() for e in rec.entrants[1:]]
+    joined = [y.population.entrants[1].sum() / y.population.entrants.sum() for y in tianjin_run.record[1:]]
     assert joined[0] == pytest.approx(region.urban_share_of_entrants(2021), abs=0.01)
     assert joined[-1] > joined[0]  # the rural share of each new cohort shrinks with urbanisation
 
 
 def test_base_year_population_is_the_census(tianjin_run):
-    first = tianjin_run.record.counts[0]
+    first = tianjin_run.record[0].population.persons
     persons = load_region("tianjin").base_population()
     by_age = first.sum(axis=(0, -1))
     # stochastic rounding of split single-year counts: within a few persons per age
@@ -115,7 +115,7 @@ def test_data_overrides_change_what_they_should():
 
 
 def test_every_indicator_row_is_well_formed(tianjin_run):
-    df = tianjin_run.record.table()
+    df = record_table(tianjin_run.record)
     assert set(df.indicator) == {
         "population",
         "deaths",
@@ -145,12 +145,12 @@ def test_the_care_system_does_not_change_the_population():
     alone.run()
     cared = AgeingModel(s)
     cared.run()
-    for a, b in zip(alone.record.counts, cared.record.counts, strict=True):
-        assert np.array_equal(a, b)
-    with_care = cared.record.table()
+    for a, b in zip(alone.record, cared.record, strict=True):
+        assert np.array_equal(a.population.persons, b.population.persons)
+    with_care = record_table(cared.record)
     assert {"beds", "waiting_list", "care_hours", "ltci_balance"} <= set(with_care.indicator)
-    population = with_care[with_care.indicator.isin(alone.record.table().indicator.unique())]
-    pd.testing.assert_frame_equal(population.reset_index(drop=True), alone.record.table())
+    population = with_care[with_care.indicator.isin(record_table(alone.record).indicator.unique())]
+    pd.testing.assert_frame_equal(population.reset_index(drop=True), record_table(alone.record))
 
 
 def test_model_is_a_mesa_model_stepping_one_year():

@@ -9,9 +9,10 @@ import pypdf
 import pytest
 from conftest import plan_and_base_runs
 
-from sim.outputs.charts import font_family
+from sim.outputs.labels import font_family, run_title
 from sim.outputs.pdf_pages import NO_LINE_END, NO_LINE_START, TEXT_WIDTH, break_lines, split_columns, text_width
-from sim.outputs.report import key_indicator_table, targets_table, write_report
+from sim.outputs.report import write_report
+from sim.outputs.report_content import key_indicator_table, targets_table
 
 PLAN = dict(
     region="shengzhou",
@@ -105,7 +106,7 @@ def test_pdf_report_embeds_a_real_font_and_keeps_every_table_cell_whole(runs, tm
     if lang == "zh":
         assert ("/Type0//CIDFontType2", "NotoSansSC-Regular") in fonts
     first = re.sub(r"\s+", " ", pages[0])
-    assert plan.title(lang) in first
+    assert run_title(plan, lang) in first
     table = key_indicator_table([plan], lang)
     assert list(table.columns)[-1] == "2030"  # the horizon column is there and on the page
     for name, row in table.iterrows():

@@ -12,11 +12,11 @@ from conftest import ROOT, make_scenario
 from typer.testing import CliRunner
 
 from sim.cli import app
+from sim.common.errors import ScenarioError
 from sim.data.fits import resolve, shipped
 from sim.data.parameters import care_baseline, care_baselines
 from sim.data.regions import PROVINCES, find_region, load_region, region_catalogue, region_keys
 from sim.model.model import AgeingModel
-from sim.scenario import ScenarioError
 
 SHARED = ROOT.parent / "shared" / "data"
 EXAMPLE = ROOT / "docs" / "examples"
@@ -78,7 +78,7 @@ def test_every_provinces_packaged_60plus_is_its_census_by_sex_and_age_group(key)
 @pytest.mark.skipif(not SHARED.exists(), reason="the census tables (../shared/data) are not beside this checkout")
 def test_a_province_run_starts_from_its_census_60plus_by_age_group_exactly():
     model = AgeingModel(make_scenario(region="西藏", seed=4, horizon=2021), care=False)
-    agents = model.record.counts[0].sum(axis=(0, -1))  # [sex, age] at the census, one agent per person
+    agents = model.record[0].population.persons.sum(axis=(0, -1))  # [sex, age] at the census, one agent per person
     census = census_60plus_groups("西藏")
     simulated = by_group(agents)
     for group, persons in census.items():

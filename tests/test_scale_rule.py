@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 from sim.analysis.experiment import ExperimentError, load_experiment
 from sim.analysis.fitting import load_spec
 from sim.cli import app
-from sim.model.scale import MIN_AGENTS, MIN_HOME_AGENTS, MIN_PLACES, coarsest_faithful_scale, scale_problem
-from sim.scenario import ScenarioError
+from sim.common.errors import ScenarioError
+from sim.scenario.scale import MIN_AGENTS, MIN_HOME_AGENTS, MIN_PLACES, coarsest_faithful_scale, scale_problem
 
 runner = CliRunner()
 PLAN = ROOT / "scenarios" / "tianjin-14th-fyp.yaml"

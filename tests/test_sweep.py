@@ -24,11 +24,11 @@ from typer.testing import CliRunner
 from sim.analysis.design import make_design, value
 from sim.analysis.experiment import Factor, load_experiment
 from sim.analysis.sweep import Job, evaluate, run_sweep
+from sim.catalogues.indicators import LANGS, catalogue
 from sim.cli import app
 from sim.data.regions import data_file_hashes
-from sim.outputs.charts import labels as chart_labels
+from sim.outputs.labels import labels as chart_labels
 from sim.outputs.sweep_charts import PLANE_LABELS, factor_label, morris_plane_figure, outcome_label, sweep_figures
-from sim.results.catalogue import LANGS, catalogue
 from sim.results.query import value as table_value
 from sim.results.runs import code_version, run_replicate
 from sim.scenario import load_scenario
@@ -86,7 +86,7 @@ def tiny(tmp_path_factory):
 @pytest.fixture(scope="module")
 def reference(tiny, tmp_path_factory):
     """The tiny sweep, uninterrupted, in this process."""
-    return run_sweep(tiny, tmp_path_factory.mktemp("ref") / "sweep", workers=1, charts=False)
+    return run_sweep(tiny, tmp_path_factory.mktemp("ref") / "sweep", workers=1)
 
 
 # --- bad input: one line, exit 2, nothing written ------------------------------------------------------
@@ -374,7 +374,7 @@ def _assert_same_results(a, b) -> None:
 
 
 def test_one_and_two_workers_give_identical_results(reference, tiny, tmp_path):
-    two = run_sweep(tiny, tmp_path / "two", workers=2, charts=False)
+    two = run_sweep(tiny, tmp_path / "two", workers=2)
     _assert_same_results(reference, two)
     assert json.loads((tmp_path / "two" / "manifest.json").read_text())["sessions"][0]["workers"] == 2
 
@@ -385,7 +385,7 @@ def test_dask_cluster_gives_the_same_results_as_local_processes(reference, tiny,
     with LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
     ) as cluster:
-        on_dask = run_sweep(tiny, tmp_path / "dask", scheduler=cluster.scheduler_address, charts=False)
+        on_dask = run_sweep(tiny, tmp_path / "dask", scheduler=cluster.scheduler_address)
     _assert_same_results(reference, on_dask)
     session = json.loads((tmp_path / "dask" / "manifest.json").read_text())["sessions"][0]
     assert session["executor"] == "dask" and session["workers"] == 2
@@ -498,7 +498,7 @@ def test_ishigami_sobol_indices_match_the_analytic_ones_within_their_intervals(t
     np.testing.assert_allclose(s1, [0.3139, 0.4424, 0.0], atol=5e-5)
     np.testing.assert_allclose(st, [0.5576, 0.4424, 0.2437], atol=5e-5)
     exp = load_experiment(ROOT / "experiments" / "ishigami-sobol.yaml")
-    result = run_sweep(exp, tmp_path / "ishigami", workers=1, charts=False)
+    result = run_sweep(exp, tmp_path / "ishigami", workers=1)
     assert len(result.outcomes) == 8192 * 5
     got = result.indices.set_index(["index", "factor"])
     for index, analytic in (("S1", s1), ("ST", st)):

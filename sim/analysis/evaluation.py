@@ -23,9 +23,7 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import time
 from collections.abc import Callable
@@ -38,132 +36,16 @@ from pydantic import Field
 
 from sim.analysis.executors import Executor, make_executor
 from sim.analysis.posterior import log_likelihood
+from sim.catalogues.indicators import catalogue
+from sim.common.errors import ScenarioError, Strict, show
 from sim.model.model import AgeingModel
-from sim.results.catalogue import CatalogueError, catalogue
 from sim.results.query import value as table_value
-from sim.scenario import Scenario, ScenarioError, Strict, parse_mapping
-from sim.scenario.errors import show
-from sim.scenario.files import read_user_text
+from sim.results.record import table as record_table
+from sim.scenario import Scenario
 from sim.scenario.levers import LEVER_BASE, changed_lever, cumulative, lever_path, lever_spec, scheduled, with_lever
+from sim.scenario.observations import ObservedFigure
 
 VERDICTS = ("on track", "at risk", "off track")
-
-
-# --- observations ------------------------------------------------------------------------------------
-class ObservedFigure(Strict):
-    """One observed value of an indicator at a breakdown in a year, with its uncertainty and source."""
-
-    indicator: str
-    year: int
-    value: float = Field(allow_inf_nan=False)
-    tolerance: float = Field(gt=0, allow_inf_nan=False, description="Two standard deviations of its error.")
-    group: str = "all"
-    capacity: str = "all"
-    residence: str = "all"
-    age_group: str = "60+"
-    sex: str = "all"
-    source: str = Field(min_length=1, description="Publication, table, year.")
-    label: str = ""
-
-    def key(self) -> tuple:
-        return (self.indicator, self.group, self.capacity, self.residence, self.age_group, self.sex)
-
-    def read(self, table: pd.DataFrame, year: int | None = None) -> float:
-        return table_value(
-            table,
-            self.indicator,
-            year or self.year,
-            sex=self.sex,
-            age_group=self.age_group,
-            capacity=self.capacity,
-            residence=self.residence,
-            group=self.group,
-        )
-
-
-NON_NEGATIVE_UNITS = {
-    "persons",
-    "persons (cumulative)",
-    "share",
-    "beds",
-    "places",
-    "hours per year",
-    "beds per 1,000 aged 60+",
-    "beds per 10,000 aged 60+",
-    "workers per 10,000 aged 60+",
-}
-
-
-def load_observations(path: Path, base_year: int, horizon: int) -> list[ObservedFigure]:
-    """The observations of a CSV file (columns: indicator, year, value, tolerance, source, and optionally
-    group, capacity, residence, age_group, sex, label). ScenarioError, one line naming the row and column,
-    for anything wrong: an unknown indicator or breakdown, a year outside the run, a value that is not a
-    finite number, a negative count or share, a duplicate."""
-    where = str(path)
-    rows = read_csv_rows(read_user_text(path).removeprefix("\ufeff"), where)
-    if not rows:
-        raise ScenarioError(f"{where}: no observations (columns: indicator, year, value, tolerance, source)")
-    missing = [c for c in ("indicator", "year", "value", "tolerance", "source") if c not in rows[0]]
-    if missing:
-        raise ScenarioError(f"{where}: no column {missing[0]} (needed: indicator, year, value, tolerance, source)")
-    out, seen = [], {}
-    for i, row in enumerate(rows, start=2):  # row 1 is the header
-        at = f"{where}: row {i}"
-        raw = {k: v.strip() for k, v in row.items() if k is not None and v is not None and v.strip() != ""}
-        unknown = sorted(set(raw) - set(ObservedFigure.model_fields))
-        if unknown:
-            raise ScenarioError(
-                f"{at}: unknown column {show(unknown[0])} (allowed: {', '.join(ObservedFigure.model_fields)})"
-            )
-        for number in ("year", "value", "tolerance"):
-            if number in raw:
-                try:
-                    raw[number] = float(raw[number]) if number != "year" else int(raw[number])
-                except ValueError:
-                    raise ScenarioError(f"{at}: {number} = {show(raw[number])}: must be a number") from None
-        o = parse_mapping(ObservedFigure, raw, at)
-        try:
-            found = catalogue()[o.indicator]
-            found.resolve(sex=o.sex, age_group=o.age_group, capacity=o.capacity, residence=o.residence, group=o.group)
-        except CatalogueError as e:
-            raise ScenarioError(f"{at}: {e.field} = {show(e.value)}: {e.allowed}") from None
-        first = found.first_year(base_year)
-        if not first <= o.year <= horizon:
-            raise ScenarioError(f"{at}: year = {o.year}: {o.indicator} has values from {first} to {horizon}")
-        if o.value < 0 and found.unit in NON_NEGATIVE_UNITS:
-            raise ScenarioError(f"{at}: value = {o.value:g}: {o.indicator} is in {found.unit}, never negative")
-        if found.unit == "share" and o.value > 1:
-            raise ScenarioError(f"{at}: value = {o.value:g}: {o.indicator} is a share, at most 1")
-        key = (*o.key(), o.year)
-        if key in seen:
-            raise ScenarioError(f"{at}: repeats row {seen[key]} (the same indicator, breakdown and year)")
-        seen[key] = i
-        out.append(o)
-    return out
-
-
-def read_csv_rows(text: str, where: str) -> list[dict[str, str]]:
-    """The rows of a small CSV file as mappings by its header, or a ScenarioError of one line naming the
-    line: a row with more or fewer fields than the header, or a quote that is not closed on its own line
-    (which would silently swallow the lines after it into one field), is refused."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    header, rows, line = None, [], 1
-    try:
-        for record in reader:
-            if any("\n" in field or "\r" in field for field in record):
-                raise ScenarioError(f"{where}: line {line}: a quote opened here is not closed on the same line")
-            if record and header is None:
-                header = record
-            elif record:
-                if len(record) != len(header):
-                    raise ScenarioError(f"{where}: line {line}: {len(record)} fields, the header has {len(header)}")
-                rows.append(dict(zip(header, record, strict=True)))
-            line = reader.line_num + 1
-    except csv.Error as e:
-        if "end of data" in str(e):  # a quote opened and never closed: the rest of the file would be one field
-            raise ScenarioError(f"{where}: line {line}: a quote opened here is not closed on the same line") from None
-        raise ScenarioError(f"{where}: line {line}: cannot be read as CSV ({e})") from None
-    return rows
 
 
 # --- observed inputs and lever changes ---------------------------------------------------------------
@@ -206,8 +88,8 @@ class Query:
 
 def _run(job: tuple[Scenario, int, Query]) -> tuple[np.ndarray, np.ndarray]:
     scenario, replicate, query = job
-    table = AgeingModel(scenario, replicate).run().table()
-    observed = np.array([o.read(table) for o in query.observed])
+    table = record_table(AgeingModel(scenario, replicate).run())
+    observed = np.array([observed_value(o, table) for o in query.observed])
     years = range(scenario.base_year, scenario.horizon + 1)
     series = np.array(
         [[table_value(table, ind, y, group=g) for y in years] for ind, g in query.targets], dtype=float
@@ -227,6 +109,14 @@ def run_ensemble(
         if progress:
             progress(1)
     return np.array(obs).reshape(len(jobs), len(query.observed)), np.array(series)
+
+
+def observed_value(o: ObservedFigure, table: pd.DataFrame, year: int | None = None) -> float:
+    """A run's value of what ``o`` observed, in its year (or ``year``)."""
+    return table_value(
+        table, o.indicator, year or o.year, sex=o.sex, age_group=o.age_group, capacity=o.capacity,
+        residence=o.residence, group=o.group,
+    )  # fmt: skip
 
 
 def weights_from(simulated: np.ndarray, observed: list[ObservedFigure]) -> np.ndarray:
@@ -468,10 +358,15 @@ def evaluation_record(ev: Evaluation, observed_file: Path, command: list[str] | 
     }
 
 
-def write_evaluation(ev: Evaluation, out: Path, observed_file: Path, command: list[str] | None = None) -> Path:
-    """evaluation.csv, fans.csv, observed.csv, evaluation.json and charts, all at once (an earlier evaluation
-    in ``out`` is replaced only when everything is written)."""
-    from sim.outputs.evaluation_chart import draw_evaluation
+def write_evaluation(
+    ev: Evaluation,
+    out: Path,
+    observed_file: Path,
+    command: list[str] | None = None,
+    charts: Callable[[Path], object] | None = None,
+) -> Path:
+    """evaluation.csv, fans.csv, observed.csv, evaluation.json and, with ``charts(folder)``, the charts, all
+    at once (an earlier evaluation in ``out`` is replaced only when everything is written)."""
     from sim.results.files import replace_folder
 
     with replace_folder(Path(out), marker="evaluation.csv") as tmp:
@@ -482,8 +377,8 @@ def write_evaluation(ev: Evaluation, out: Path, observed_file: Path, command: li
             json.dumps(evaluation_record(ev, observed_file, command), indent=2, ensure_ascii=False) + "\n",
             encoding="utf-8",
         )
-        for lang in ("en", "zh"):
-            draw_evaluation(tmp, lang)
+        if charts is not None:
+            charts(tmp)
     return Path(out)
 
 

@@ -41,19 +41,10 @@ from pydantic import Field, model_validator
 
 from sim.analysis.analytic import FUNCTIONS
 from sim.analysis.outcomes import AGGREGATES, OutcomeError, Reader, compile_outcome
-from sim.model.scale import scale_problem
-from sim.scenario import (
-    FieldError,
-    Scenario,
-    ScenarioError,
-    Strict,
-    parse_mapping,
-    parse_scenario,
-    read_scenario_file,
-    read_yaml_file,
-    set_value,
-    show,
-)
+from sim.common.errors import FieldError, ScenarioError, Strict, parse_mapping, show
+from sim.common.user_files import read_yaml_file
+from sim.scenario import Scenario, parse_scenario, read_scenario_file, set_value
+from sim.scenario.scale import scale_problem
 
 METHODS = ("morris", "sobol")
 METHOD_SETTINGS = {
@@ -274,7 +265,7 @@ class Experiment:
 
 def _assignments(sets: list[str]) -> dict[str, Any]:
     """``--set key.path=value`` strings as a mapping of key paths to YAML values; one-line errors."""
-    from sim.scenario.files import UnsafeYAML, load_yaml
+    from sim.common.user_files import UnsafeYAML, load_yaml
 
     out = {}
     for item in sets:

@@ -7,7 +7,7 @@ common random numbers, so the judgement is a deterministic function of the param
 value, with an error of half the tolerance as standard deviation. ``sim.analysis.posterior`` draws the
 ensemble of parameter sets consistent with the observations (the posterior); its best-fitting set is the
 point estimate. Both are checked on *other* replicates (other seeds) against every target and hold-out;
-``sim.analysis.fit_report`` writes the fit with how it was obtained.
+``sim.outputs.fit_report`` writes the fit with how it was obtained.
 """
 
 from __future__ import annotations
@@ -26,24 +26,18 @@ from pydantic import Field, model_validator
 
 from sim.analysis.executors import Executor, InProcess, make_executor
 from sim.analysis.posterior import ERROR_SD_PER_TOLERANCE, Posterior, sample
+from sim.catalogues.indicators import CatalogueError, catalogue
+from sim.common.errors import FieldError, ScenarioError, Strict, parse_mapping
+from sim.common.user_files import read_yaml_file
 from sim.data.fits import NONE, check_name, with_values
 from sim.data.parameters import defaults as parameter_defaults
 from sim.data.regions import data_file_hashes
 from sim.model.model import AgeingModel
-from sim.model.scale import scale_problem
-from sim.results.catalogue import CatalogueError, catalogue
 from sim.results.query import QueryError
 from sim.results.query import value as table_value
-from sim.scenario import (
-    FieldError,
-    Scenario,
-    ScenarioError,
-    Strict,
-    apply_overrides,
-    parse_mapping,
-    parse_scenario,
-    read_yaml_file,
-)
+from sim.results.record import table as record_table
+from sim.scenario import Scenario, apply_overrides, parse_scenario
+from sim.scenario.scale import scale_problem
 
 
 class FreeParameter(Strict):
@@ -248,7 +242,7 @@ def simulate(
     last = max(o.year for o in items)
     while model.year < last:
         model.step()
-    table = model.record.table()
+    table = record_table(model.record)
     return np.array([read_observation(table, o) for o in items])
 
 

@@ -7,8 +7,8 @@ aggregated over every year of the run: ``max`` (e.g. the peak waiting list), ``m
 ``sum`` or ``last`` (the value in the horizon year). Aggregates leave out missing values (e.g. the
 occupancy of a bed type there are none of) and are missing only if every year's value is.
 
-The values are taken from the same rows the results table is made of (``care_rows`` as each year
-ends, the population's rows on demand for the years needed), so they equal the table's exactly.
+The values are taken from the same rows the results table is made of (the rows of the years and kinds
+needed, made on demand), so they equal the table's exactly.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sim.results.catalogue import CatalogueError, catalogue
-from sim.results.record import YearlyRecord
-from sim.scenario.errors import show
+from sim.catalogues.indicators import CatalogueError, catalogue
+from sim.common.errors import show
+from sim.model.record import YearRecord
+from sim.results.record import care_rows, population_rows
 
 AGGREGATES = ("max", "min", "mean", "sum", "last")
 
@@ -70,14 +71,14 @@ def compile_outcome(
     return Reader(name, indicator, keys, found.source == "population", year, aggregate)
 
 
-def read_outcomes(record: YearlyRecord, readers: tuple[Reader, ...]) -> list[float]:
+def read_outcomes(record: list[YearRecord], readers: tuple[Reader, ...]) -> list[float]:
     """Every outcome of one finished run, in the order of ``readers``."""
-    first_year = record.years[0]
+    first_year = record[0].year
     index: dict[tuple[int, bool], dict] = {}
 
     def rows_of(i: int, population: bool) -> dict:
         if (i, population) not in index:
-            rows = record.population_rows(i) if population else record.care_rows[i]
+            rows = population_rows(record[i].population) if population else care_rows(record[i])
             index[i, population] = {row[1:7]: row[8] for row in rows}
         return index[i, population]
 
@@ -94,7 +95,7 @@ def read_outcomes(record: YearlyRecord, readers: tuple[Reader, ...]) -> list[flo
         if reader.year is not None:
             out.append(value(reader, reader.year - first_year))
             continue
-        series = [value(reader, i) for i in range(len(record.years))]
+        series = [value(reader, i) for i in range(len(record))]
         out.append(aggregate(series, reader.aggregate))
     return out
 

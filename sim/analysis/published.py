@@ -26,6 +26,7 @@ import pandas as pd
 
 from sim.model.model import AgeingModel
 from sim.results.query import value
+from sim.results.record import table as record_table
 from sim.scenario.files import parse_scenario
 
 SCALES = {"china": 100, "tianjin": 1, "wenzhou": 1}  # persons per agent: faithful (docs/model.md)
@@ -100,7 +101,7 @@ def run_table(region: str, trend: str, model: str, set_json: str, replicate: int
         raw[key] = value_
     model_ = AgeingModel(parse_scenario(raw, "validation"), replicate=replicate, care=care)
     model_.run()
-    return model_.record.table()
+    return record_table(model_.record)
 
 
 def series(table: pd.DataFrame, c: Check) -> pd.Series:

@@ -251,12 +251,13 @@ def run_sweep(
     scheduler: str | None = None,
     resume: bool = False,
     chunk: int | None = None,
-    charts: bool = True,
+    charts: Callable[..., object] | None = None,
     progress: Callable[[int, int], None] | None = None,
     command: list[str] | None = None,
 ) -> SweepResult:
-    """Run what is not stored yet, then analyse. Nothing is written before the folder is checked and the
-    executor is reached."""
+    """Run what is not stored yet, then analyse; ``charts(exp, indices, convergence, runs, folder)`` draws
+    the charts (``sim.outputs.sweep_charts.save_sweep_charts``). Nothing is written before the folder is
+    checked and the executor is reached."""
     start = time.perf_counter()
     out = Path(out)
     stored = check_sweep_folder(out, exp, resume)
@@ -337,7 +338,7 @@ def run_session(
 
 
 def analyse_sweep(
-    exp: Experiment, design: Design, out: Path, manifest: dict, charts: bool
+    exp: Experiment, design: Design, out: Path, manifest: dict, charts: Callable[..., object] | None
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
     """Once every run is stored: the outcomes table, indices and convergence, written with the charts;
     the manifest marked complete. SweepError if runs are missing."""
@@ -356,10 +357,8 @@ def analyse_sweep(
     write_atomic(out / "outcomes.csv", lambda p: outcomes_table.to_csv(p, index=False))
     write_atomic(out / "indices.csv", lambda p: indices.to_csv(p, index=False))
     write_atomic(out / "convergence.csv", lambda p: convergence.to_csv(p, index=False))
-    if charts:
-        from sim.outputs.sweep_charts import save_sweep_charts
-
-        save_sweep_charts(exp, indices, convergence, total, out / "charts")
+    if charts is not None:
+        charts(exp, indices, convergence, total, out / "charts")
     manifest.update(
         status="complete",
         completed_utc=_now(),

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import yaml
 
-from sim.outputs.charts import CHARTS, Run, figure, save
-from sim.outputs.report import differences, write_report
+from sim.outputs.charts import CHARTS, figure, save
+from sim.outputs.report import write_report
+from sim.outputs.report_content import differences
+from sim.results.folder import Run
 
 CHART_FORMATS = ("png", "svg", "pdf")
 REPORT_FORMATS = ("pdf", "docx")

@@ -21,18 +21,10 @@ from typing import Any
 
 import yaml
 
-from sim.scenario import Scenario, ScenarioError
-from sim.scenario.errors import cut
-from sim.scenario.files import (
-    MAX_FILE_BYTES,
-    UnsafeYAML,
-    apply_overrides,
-    load_yaml,
-    read_scenario_file,
-    read_user_text,
-    read_yaml_text,
-    what_if,
-)
+from sim.common.errors import ScenarioError, cut
+from sim.common.user_files import MAX_FILE_BYTES, UnsafeYAML, load_yaml, read_user_text, read_yaml_text
+from sim.scenario import Scenario
+from sim.scenario.files import apply_overrides, read_scenario_file, what_if
 
 UPLOADS = "uploads"  # RUNS/app/uploads/<sha>.yaml: uploaded scenarios, so a link can name them
 KEY = re.compile(r"[A-Za-z0-9\u4e00-\u9fff][\w.\-\u4e00-\u9fff]{0,99}")  # a file's name without .yaml

@@ -83,9 +83,11 @@ def replicate_task(scenario: Scenario, replicate: int, job_dir: str):
 def write_task(scenario: Scenario, tables: list, seconds: list[float], wall: float, folder: str, command, changes):
     """Combine the replicates and write the results folder, on a worker (the server's process stays free
     for the pages); the same code as ``sim run``."""
+    from sim.outputs.charts import draw_default_charts
     from sim.results.runs import combine, write_run
 
-    write_run(combine(scenario, tables, seconds, wall), Path(folder), command=command, changes=changes)
+    result = combine(scenario, tables, seconds, wall)
+    write_run(result, Path(folder), command=command, charts=draw_default_charts, changes=changes)
 
 
 @dataclass
@@ -213,7 +215,6 @@ class RunQueue:
             future.cancel()
 
     def _finish(self, job: Job, command: list[str], changes: list[str]) -> None:
-        from sim.results.runs import combine, write_run
 
         tables, seconds = [None] * len(job.futures), [0.0] * len(job.futures)
         try:
@@ -226,9 +227,7 @@ class RunQueue:
                 self.executor.submit(write_task, *args).result()
             else:
                 with self._write_lock:
-                    write_run(
-                        combine(job.scenario, tables, seconds, wall), job.folder, command=command, changes=changes
-                    )
+                    write_task(job.scenario, tables, seconds, wall, str(job.folder), command, changes)
             job.state = "done"
         except BaseException as e:  # noqa: BLE001 - a worker's failure is the job's, never the server's
             cancelled = (job.job_dir / CANCEL).exists()

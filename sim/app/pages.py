@@ -24,8 +24,9 @@ from sim.app.drafts import UPLOADS, Draft, Places, flow_yaml, presets, save_uplo
 from sim.app.jobs import QueueFull
 from sim.app.panels import panel_option, panels_for
 from sim.app.texts import CHOICES, FONTS, choice_label, lever_label, t
-from sim.outputs.charts import Run
-from sim.scenario import ScenarioError
+from sim.common.errors import ScenarioError
+from sim.outputs.labels import run_description, run_title
+from sim.results.folder import Run
 
 log = logging.getLogger("sim.app")
 EXPLAIN = Path(__file__).parent / "explain"
@@ -182,7 +183,7 @@ def Field(key: str, kind: str = "number", language: str = "en"):
             classes=css,
         )
     elif kind == "text":  # words, never read as YAML (a title "Plan: 2025" stays a title)
-        from sim.outputs.charts import in_language
+        from sim.outputs.labels import in_language
 
         solara.InputText(
             label,
@@ -317,7 +318,7 @@ def Targets(language: str):
     def edit(i: int, field: str, text: str) -> None:
         rows = [dict(r) for r in targets]
         rows[i][field] = text.strip()
-        from sim.scenario.files import load_yaml
+        from sim.common.user_files import load_yaml
 
         try:
             rows[i][field] = load_yaml(text) if field in ("value", "year") else text.strip()
@@ -417,7 +418,7 @@ def Picker(language: str):
 def read_upload(file: dict) -> bytes:
     """A dropped file's bytes, its size checked before any is read (and at most one byte more read)."""
     from sim.app.drafts import MAX_FILE_BYTES
-    from sim.scenario.errors import cut
+    from sim.common.errors import cut
 
     name = cut(Path(str(file.get("name") or "upload.yaml")).name)
     if int(file.get("size") or 0) > MAX_FILE_BYTES:
@@ -600,6 +601,9 @@ def load_run(folder: str, mtime: float) -> Run:
 
 
 def run_at(folder: str) -> Run:
+    from sim.results.files import recover
+
+    recover(Path(folder))  # a write killed between its two renames left the previous results aside
     return load_run(folder, (Path(folder) / "manifest.json").stat().st_mtime)
 
 
@@ -621,7 +625,7 @@ def _drawn(what: str, panel: str | None, folders: tuple, language: str):
 
 @functools.lru_cache(maxsize=512)
 def _drawn_cached(what: str, panel: str | None, folders: tuple, language: str):
-    from sim.outputs.report import differences, key_indicator_table, targets_table
+    from sim.outputs.report_content import differences, key_indicator_table, targets_table
 
     runs = [run_at(folder) for folder, _ in folders]
     if what == "panel":
@@ -650,7 +654,7 @@ def Charts(runs: list[Run], language: str):
 def Downloads(runs: list[Run], language: str, raw: dict | None = None):
     """One button per file kind: the chart and its format are chosen, not a button for each of 21 files
     (a page of buttons is slower to draw for every user)."""
-    from sim.outputs.charts import labels
+    from sim.outputs.labels import labels
 
     stem = "_vs_".join(r.name for r in runs)[:80]
     charts = {labels(language)["charts"].get(c, {}).get("title", c): c for c in downloads.chart_names(runs)}
@@ -702,9 +706,9 @@ def ResultsTab(language: str):
         solara.Info(t("no_results", language))
         return
     run = run_at(shown.value)
-    solara.Markdown(f"## {run.title(language)}")
-    if run.description(language):
-        solara.Text(run.description(language))
+    solara.Markdown(f"## {run_title(run, language)}")
+    if run_description(run, language):
+        solara.Text(run_description(run, language))
     if run.manifest["replicates"] == 1:
         solara.Text(t("one_replicate", language), style={"color": "#666"})
     with solara.Row():
@@ -736,8 +740,8 @@ def differences_shown(table, runs: list[Run], language: str):
     format, each run by its title (the CSV download keeps the plain columns)."""
     import pandas as pd
 
+    from sim.catalogues.indicators import BREAKDOWN, catalogue
     from sim.outputs.formats import shown, shown_label
-    from sim.results.catalogue import BREAKDOWN, catalogue
 
     rows = []
     for row in table.to_dict("records"):
@@ -746,7 +750,7 @@ def differences_shown(table, runs: list[Run], language: str):
         shown_row = {t("indicator", language): shown_label(row["indicator"], language, **breakdown)}
         shown_row[t("year", language)] = row["year"]
         for i, run in enumerate(runs):
-            shown_row[run.title(language)] = shown(row[run.name], unit)
+            shown_row[run_title(run, language)] = shown(row[run.name], unit)
             if i:
                 value = row[f"{run.name} - {runs[0].name}"]
                 sign = "+" if value > 0 else ""
@@ -765,7 +769,7 @@ def CompareTab(language: str):
     runs = [run_at(f) for f in folders]
     for i, run in enumerate(runs):
         with solara.Row(style={"align-items": "center"}, classes=["compared"]):
-            solara.Text(("★ " + t("baseline", language) + ": " if i == 0 else "") + run.title(language))
+            solara.Text(("★ " + t("baseline", language) + ": " if i == 0 else "") + run_title(run, language))
             if i:
                 solara.Button(
                     t("make_baseline", language),

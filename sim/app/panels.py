@@ -11,15 +11,10 @@ import numpy as np
 import pandas as pd
 
 from sim.app.texts import FONTS
-from sim.outputs.charts import (
-    LINE_COLOURS,
-    OCCUPANCY_GROUPS,
-    RESIDENCE_COLOURS,
-    SETTING_COLOURS,
-    Run,
-    labels,
-)
-from sim.results.catalogue import catalogue
+from sim.catalogues.indicators import catalogue
+from sim.outputs.charts import LINE_COLOURS, OCCUPANCY_GROUPS, RESIDENCE_COLOURS, SETTING_COLOURS
+from sim.outputs.labels import labels, run_title
+from sim.results.folder import Run
 
 RUN_COLOURS = ("#000000", "#D55E00", "#0072B2", "#009E73", "#CC79A7")  # Okabe-Ito: baseline first
 LINE_TYPES = ("solid", "dashed", "dotted", [8, 3, 2, 3], [2, 6])
@@ -111,7 +106,7 @@ def panel_option(panel: str, runs: list[Run], lang: str) -> dict:
             data = run.series(indicator, **breakdown).reindex(years)
             name = catalogue().describe(indicator, lang, **breakdown)
             if overlaid:
-                name = f"{name} · {run.title(lang)}"
+                name = f"{name} · {run_title(run, lang)}"
                 colour = RUN_COLOURS[i % len(RUN_COLOURS)]
             line = LINE_TYPES[j % len(LINE_TYPES)] if overlaid else "solid"
             mean = _clean(data["mean"], scale, percent)

@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
+from sim.common.errors import show
 from sim.data.regions import DATA
-from sim.scenario.errors import show
 
 DEFAULT, NONE = "default", "none"
 

@@ -74,7 +74,7 @@ def _is_number(v: Any) -> bool:
 
 class ParameterError(ValueError):
     def __init__(self, name: str, value: Any, allowed: str):
-        from sim.scenario.errors import show
+        from sim.common.errors import show
 
         super().__init__(f"{name} = {show(value)}: {allowed}")
         self.name, self.value, self.allowed = name, value, allowed

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from sim.scenario.errors import FieldError, Strict, parse_mapping
+from sim.common.errors import FieldError, Strict, parse_mapping
 
 SOURCE_HELP = "where the figure comes from (a bulletin, a yearbook table, a URL, or 'assumption: why')"
 MAX_POPULATION = 1.5e9  # people of all ages in one region: more is a typing slip
@@ -127,7 +127,7 @@ def read_region_file(path: Path) -> dict:
     """A region file validated, as a plain mapping (what a scenario carries to its workers and records).
 
     Raises ScenarioError with one line naming the file, the key, the value and what is allowed."""
-    from sim.scenario.files import read_yaml_file
+    from sim.common.user_files import read_yaml_file
 
     raw = read_yaml_file(path, "the file is empty; `sim region-template PROVINCE` writes one to fill in")
     parsed = parse_mapping(RegionFile, raw, str(path))

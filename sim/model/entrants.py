@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.common.rounding import stochastic_round
 from sim.data.demography import AGE_MIN, N_AGES
 from sim.data.regions import ENTRY_AGE, RegionData
 from sim.model.elders import Elders
-from sim.model.scale import stochastic_round
 from sim.scenario import Scenario
 
 

@@ -15,6 +15,7 @@ import mesa
 import numba
 import numpy as np
 
+from sim.common.rounding import round_to_total
 from sim.data.levels import MODERATE
 from sim.data.parameters import Parameters
 from sim.model.elders import INSTITUTION, Elders
@@ -237,11 +238,7 @@ def share_out(available: np.ndarray, n: int) -> np.ndarray:
     total = int(available.sum())
     if n >= total:
         return available.copy()
-    exact = available * (n / total)
-    whole = np.floor(exact).astype(np.int64)
-    short = n - int(whole.sum())
-    whole[np.argsort(-(exact - whole), kind="stable")[:short]] += 1
-    return whole
+    return round_to_total(available * (n / total), n)
 
 
 def admit(
@@ -308,11 +305,11 @@ def initial_homes(model, baseline: dict, scale: float, p: Parameters, rng: np.ra
         k = int(group.sum())
         if k:
             shares = rng.dirichlet(np.full(k, p.home_size_concentration))  # homes differ in size around the mean
-            sizes[group] = _round_to_total(shares * beds, beds)
+            sizes[group] = round_to_total(shares * beds, beds)
     n = owners.size
     # nursing-type beds, dementia beds included (as the nursing-share lever counts them)
-    nursing_type = _round_to_total(sizes * baseline["nursing_share"], int(round(baseline["nursing_share"] * total)))
-    dementia = _round_to_total(
+    nursing_type = round_to_total(sizes * baseline["nursing_share"], int(round(baseline["nursing_share"] * total)))
+    dementia = round_to_total(
         np.full(n, baseline["dementia_beds"] / scale / n), int(round(baseline["dementia_beds"] / scale))
     )
     dementia = np.minimum(dementia, nursing_type)
@@ -320,11 +317,3 @@ def initial_homes(model, baseline: dict, scale: float, p: Parameters, rng: np.ra
     for i in range(n):
         homes.add(model, int(owners[i]), np.array([sizes[i] - nursing[i] - dementia[i], nursing[i], dementia[i]]), p)
     return homes
-
-
-def _round_to_total(x: np.ndarray, total: int) -> np.ndarray:
-    floor = np.floor(x).astype(np.int64)
-    short = total - int(floor.sum())
-    if short > 0:
-        floor[np.argsort(-(x - floor), kind="stable")[:short]] += 1
-    return floor

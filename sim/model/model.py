@@ -21,6 +21,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from sim.common.rounding import stochastic_round
 from sim.data.demography import AGES
 from sim.data.fits import member_parameters
 from sim.data.fits import resolve as resolve_calibration
@@ -29,26 +30,10 @@ from sim.data.parameters import Parameters, care_baseline
 from sim.data.regions import load_region, register_user_region
 from sim.model import care, characteristics, entrants, families, health, homes, money, rules, workforce
 from sim.model.elders import COLUMNS, INCOME_GROUPS, INSTITUTION, Elders, pool_cells
-from sim.model.scale import agents
-from sim.results.record import YearlyRecord
+from sim.model.record import CareSnapshot, YearRecord, observe_care, population_year
+from sim.model.streams import ensemble_member, replicate_rng
 from sim.scenario import Scenario
 from sim.scenario.levers import path_value
-
-
-def replicate_rng(seed: int, replicate: int, stream: int = 0) -> np.random.Generator:
-    """Replicate r always gets the same streams of the seed, whichever worker runs it. Stream 0 drives
-    the population (deaths, capacity, entrants), stream 1 the care system, so that two scenarios that
-    differ only in policy share the same population trajectories (common random numbers)."""
-    key = (replicate,) if stream == 0 else (replicate, stream)
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
-
-
-def ensemble_member(seed: int, replicate: int, members: int) -> int:
-    """The member of a calibration's ensemble that replicate r uses: a permutation of the members drawn from
-    the seed alone (so every scenario with this seed pairs replicate r with the same member: common random
-    numbers across parameter sets too), taken in order, so replicates use distinct members until all are used."""
-    order = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2**32 - 1,))).permutation(members)
-    return int(order[replicate % members])
 
 
 class AgeingModel(mesa.Model):
@@ -75,8 +60,8 @@ class AgeingModel(mesa.Model):
         self.p = Parameters(fitted, scenario.data.parameters)
         self.baseline = care_baseline(scenario.region)
         self.elders = Elders(COLUMNS if care else {})
-        self.record = YearlyRecord(scale=self.scale)
-        self.last_care: dict | None = None  # the latest year's care snapshot, for inspection
+        self.record: list[YearRecord] = []  # the years' records, in persons
+        self.last_care: CareSnapshot | None = None  # the latest year's care system, for inspection
 
         persons = entrants.base_population(self.region, scenario)
         urban = entrants.urban_share(self.region, self.year)
@@ -91,7 +76,7 @@ class AgeingModel(mesa.Model):
             self._arrange_care(everyone_reviews=True)
             if self.p.staffing_grade == 0:  # homes keep the standard their base-year workforce affords
                 self._keep_base_year_staffing()
-        self.record.add(self.year, self.counts, care=self.last_care)
+        self._record_year()
         self.running = self.year < scenario.horizon
 
     def step(self) -> None:
@@ -117,13 +102,20 @@ class AgeingModel(mesa.Model):
             self._update_workforce(occupied, load)
             self._build_beds(occupied)
             self._arrange_care(everyone_reviews=False)
-        self.record.add(self.year, self.counts, deaths, exposure, joined, care=self.last_care)
+        self._record_year(deaths, exposure, joined)
         self.running = self.year < self.config.horizon
 
-    def run(self) -> YearlyRecord:
+    def run(self) -> list[YearRecord]:
         while self.running:
             self.step()
         return self.record
+
+    def _record_year(self, deaths=None, exposure=None, joined=None) -> None:
+        population = population_year(self.year, self.counts, self.scale, deaths, exposure, joined)
+        care_record = None
+        if self.last_care is not None:
+            care_record = observe_care(self.last_care, self.scale, self.counts.sum() * self.scale)
+        self.record.append(YearRecord(population, care_record))
 
     # --- the phases ---------------------------------------------------------------------------------
     def _describe_newcomers(self, rows: slice) -> None:
@@ -205,7 +197,7 @@ class AgeingModel(mesa.Model):
         benefits = money.benefits_of_year(self.config, self.year, self.baseline)
         self.ltci_eligible, self.ltci_applicants = money.assess(self.elders, benefits, self.year, self.p, self.care_rng)
         fam = self.config.policy.family
-        trained = agents(self._lever(fam.carers_trained_per_year, 0.0), self.scale, self.care_rng)
+        trained = stochastic_round(self._lever(fam.carers_trained_per_year, 0.0) / self.scale, self.care_rng)
         if trained and self.year > self.config.base_year:
             self.carers_trained += families.train_carers(self.elders, trained)
         year = care.arrange(
@@ -240,32 +232,34 @@ class AgeingModel(mesa.Model):
         )
         self.fund.settle(contributors, ins.premium_per_person, year.accounts.ltci_spending * self.scale, ins)
 
-    def _care_snapshot(self, year: care.CareYear, capacity: care.Capacity, staff: np.ndarray) -> dict:
-        """What the indicators need from this year's care system (``staff``: workers by home, in persons)."""
+    def _care_snapshot(self, year: care.CareYear, capacity: care.Capacity, staff: np.ndarray) -> CareSnapshot:
+        """What the year's record needs from the care system (``staff``: workers by home, in persons)."""
         occupied, load = homes.occupancy(self.elders, self.residents, len(self.homes), self.p)
-        return {
-            "care": year,
-            "elders_level": self.elders.level[year.rows],
-            "elders_income": self.elders.income[year.rows],
-            "homes_beds": self.homes.beds(),
-            "homes_ownership": self.homes.ownership(),
-            "occupied": occupied,
-            "load": load,
-            "residents_by_level": np.bincount(self.elders.level[self.residents], minlength=N_LEVELS),
-            "income_counts": np.bincount(self.elders.income, minlength=len(INCOME_GROUPS)),
-            "staff": staff / self.scale,  # in agents' worth, as residents' load; the worker counts in persons
-            "workers_by_level": np.bincount(self.workforce.level, minlength=4),
-            # what employers would hire for, by home and (last) home care, in persons (negative: surplus)
-            "open_posts": workforce.vacancies(
-                self.workforce, self.homes.beds() * self.scale, occupied * self.scale, load * self.scale, self.p
-            ),
-            "workers_joined": self.workforce.joined,
-            "workers_left": self.workforce.left,
-            "workers_trained_total": self.workforce.trained_total,
-            "carers_trained_total": self.carers_trained,
-            "capacity": capacity,
-            "fund": dict(self.fund.flows),
-            "ltci_eligible": self.ltci_eligible,
-            "ltci_applicants": self.ltci_applicants,
-            "p": self.p,
-        }
+        # what employers would hire for, by home and (last) home care, in persons (negative: surplus)
+        open_posts = workforce.vacancies(
+            self.workforce, self.homes.beds() * self.scale, occupied * self.scale, load * self.scale, self.p
+        )
+        return CareSnapshot(
+            care=year,
+            elders_level=self.elders.level[year.rows],
+            elders_income=self.elders.income[year.rows],
+            income_counts=np.bincount(self.elders.income, minlength=len(INCOME_GROUPS)),
+            homes_beds=self.homes.beds(),
+            homes_ownership=self.homes.ownership(),
+            occupied=occupied,
+            load=load,
+            residents_by_level=np.bincount(self.elders.level[self.residents], minlength=N_LEVELS),
+            staff=staff / self.scale,  # in agents' worth, as residents' load; the worker counts in persons
+            workers_by_level=np.bincount(self.workforce.level, minlength=4),
+            open_posts_homes=open_posts[:-1],
+            open_posts_home_care=float(open_posts[-1]),
+            workers_joined=self.workforce.joined,
+            workers_left=self.workforce.left,
+            workers_trained_total=self.workforce.trained_total,
+            carers_trained_total=self.carers_trained,
+            capacity=capacity,
+            fund=dict(self.fund.flows),
+            ltci_eligible=self.ltci_eligible,
+            ltci_applicants=self.ltci_applicants,
+            p=self.p,
+        )

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.common.rounding import round_to_total, stochastic_round
 from sim.data.parameters import Parameters
 from sim.model.homes import resident_load
-from sim.model.scale import stochastic_round
 from sim.scenario import Scenario
 from sim.scenario.levers import path_value
 
@@ -178,9 +178,4 @@ def allocate(vacancies: np.ndarray, n: int, rng: np.random.Generator) -> np.ndar
     if n <= 0 or total <= 0:
         return np.empty(0, dtype=np.int64)
     n = min(n, stochastic_round(total, rng))
-    exact = vacancies / total * n
-    whole = np.floor(exact).astype(np.int64)
-    short = n - whole.sum()
-    if short > 0:
-        whole[np.argsort(-(exact - whole), kind="stable")[:short]] += 1
-    return np.repeat(np.arange(vacancies.size), whole)
+    return np.repeat(np.arange(vacancies.size), round_to_total(vacancies / total * n, n))

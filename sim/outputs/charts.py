@@ -1,7 +1,7 @@
 """Charts for plan documents, drawn from a run's (or several runs') results folder.
 
 Every word comes from the chosen language's labels: indicators, their breakdowns and units from the
-indicator catalogue (``sim/results/indicators.yaml``), titles and axes from the label table
+indicator catalogue (``sim/catalogues/indicators.yaml``), titles and axes from the label table
 (``sim/data/labels/{en,zh}.yaml``). The Chinese charts use Noto Sans SC (``sim.outputs.fonts``), so no
 character falls back to a box and PDFs embed it as a real font. Figures are A4 text width (16 cm),
 colours are the Okabe-Ito colour-blind-safe palette, every care setting keeps its colour in every
@@ -11,9 +11,7 @@ Several runs are overlaid on the same axes, each in its own colour and named in 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
 import matplotlib
@@ -23,17 +21,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import yaml  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from sim import __version__  # noqa: E402
-from sim.data.regions import DATA, region_name  # noqa: E402
-from sim.outputs.fonts import chinese_font_path  # noqa: E402
-from sim.results.catalogue import LANGS, catalogue  # noqa: E402
-from sim.results.query import value  # noqa: E402
-from sim.scenario.files import what_if_changes  # noqa: E402
+from sim.catalogues.indicators import catalogue
+from sim.data.regions import region_name  # noqa: E402
+from sim.outputs.labels import labels, run_title, style  # noqa: E402
+from sim.results.folder import Run  # noqa: E402
 
 A4_WIDTH_IN = 16 / 2.54
 ROW_HEIGHT_IN = 3.3
@@ -72,113 +68,6 @@ RUN_STYLES = ["-", "--", ":", "-."]
 RUN_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000"]
 SERIES_STYLES = ["-", "--", ":", "-.", (0, (6, 1.5, 1, 1.5, 1, 1.5))]
 SERIES_LEGEND_COLOUR = "#555555"
-
-
-def in_language(text: str | dict | None, lang: str) -> str:
-    """Text given once, or per language ({en: ..., zh: ...}): the language's, else English."""
-    if isinstance(text, dict):
-        return text.get(lang) or text.get("en") or ""
-    return text or ""
-
-
-@cache
-def labels(lang: str) -> dict:
-    """The label table of a language (titles, axes, report words), with its ``lang``."""
-    if lang not in LANGS:
-        raise ValueError(f"unknown language {lang!r} (allowed: {', '.join(LANGS)})")
-    table = yaml.safe_load(DATA.joinpath("labels", f"{lang}.yaml").read_text(encoding="utf-8"))
-    return {**table, "lang": lang}
-
-
-def key_label(key: str, L: dict) -> str:
-    """The label table's name for a scenario key path (a lever or data key: sweep factors, evaluation
-    levers), with the year when its last part is one; else the key path."""
-    names = L["sweep"]["factors"]
-    if key in names:
-        return names[key]
-    lever, _, last = key.rpartition(".")
-    if lever in names and len(last) == 4 and last.isdigit():
-        return L["sweep"]["in_year"].format(name=names[lever], year=last)
-    return key
-
-
-def font_family(lang: str) -> list[str]:
-    if labels(lang)["font"]:
-        chinese_font_path()
-        return [labels(lang)["font"], "DejaVu Sans"]
-    return ["DejaVu Sans"]
-
-
-def style(lang: str = "en") -> dict:
-    """The matplotlib settings every chart of the package is drawn with."""
-    return {
-        "font.family": font_family(lang),
-        "font.size": 8,
-        "pdf.fonttype": 42,  # TrueType embedded as a font, not Type 3 drawings
-        "ps.fonttype": 42,
-        "axes.titlesize": 9,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-    }
-
-
-@dataclass
-class Run:
-    """A results folder: its summary (replicate mean and 90% interval), targets and what made it."""
-
-    folder: Path
-    scenario: dict
-    manifest: dict
-    summary: pd.DataFrame
-    targets: pd.DataFrame
-
-    @classmethod
-    def load(cls, folder: Path) -> Run:
-        folder = Path(folder)
-        summary = pd.read_parquet(folder / "summary.parquet")
-        summary = summary[(summary.sex == "all")]
-        targets_file = folder / "targets.csv"
-        targets = (
-            pd.read_csv(targets_file) if targets_file.exists() and targets_file.stat().st_size > 1 else pd.DataFrame()
-        )
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        return cls(folder, manifest["scenario"], manifest, summary, targets)
-
-    @property
-    def name(self) -> str:
-        return self.scenario["name"]
-
-    def title(self, lang: str) -> str:
-        """The scenario's title in ``lang`` (its name when it has none); a what-if's says what it changed,
-        so that it never reads as its plan."""
-        title = in_language(self.scenario.get("title"), lang) or self.name
-        changes = what_if_changes(self.manifest.get("changes") or [])
-        if changes:
-            title += labels(lang)["what_if"].format(changes=", ".join(changes))
-        return title
-
-    def description(self, lang: str) -> str:
-        return in_language(self.scenario.get("description"), lang)
-
-    def series(
-        self,
-        indicator: str,
-        group: str | None = None,
-        capacity: str | None = None,
-        age_group: str | None = None,
-        residence: str | None = None,
-    ) -> pd.DataFrame:
-        """mean, p05, p95 by year of the indicator at a breakdown (sex all; the indicator's total where a
-        breakdown is not given)."""
-        return value(
-            self.summary,
-            indicator,
-            age_group=age_group,
-            capacity=capacity,
-            residence=residence,
-            group=group,
-            column=["mean", "p05", "p95"],
-        )
 
 
 def _band(ax, series: pd.DataFrame, colour: str, label: str, style: str | tuple = "-") -> None:
@@ -304,7 +193,7 @@ def draw_insurance(axes, run: Run, L: dict, pen: Pen) -> None:
     ax = axes[0]
     if run.scenario["policy"]["insurance"]["start_year"] is None:
         if pen.overlaid:  # the other runs' lines stay: a line in the run's colour says which has none
-            note = f"{run.title(L['lang'])}{'：' if L['lang'] == 'zh' else ': '}{L['no_insurance']}"
+            note = f"{run_title(run, L['lang'])}{'：' if L['lang'] == 'zh' else ': '}{L['no_insurance']}"
             ax.text(
                 0.01, 0.98 - 0.07 * pen.index, note, color=pen.colour, fontsize=6.5, va="top", transform=ax.transAxes
             )
@@ -425,7 +314,7 @@ def _overlay(draw, axes, runs: list[Run], L: dict) -> tuple[list, list[str]]:
         banded = spread_kind(run.manifest) != "none"
         handles.append((Patch(color=colour, alpha=0.2, linewidth=0), line) if banded else line)
         what = L["band"] if banded else L["spread"]["none"]
-        title = run.title(L["lang"])
+        title = run_title(run, L["lang"])
         names.append(f"{title}（{what}）" if L["lang"] == "zh" else f"{title} ({what})")
     return handles, names
 

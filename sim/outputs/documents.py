@@ -14,10 +14,12 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from sim.outputs.charts import Run, figure, labels, spread_kind
+from sim.catalogues.indicators import catalogue
+from sim.outputs.charts import figure, spread_kind
 from sim.outputs.evaluation_chart import evaluation_figure
 from sim.outputs.formats import shown_label
-from sim.results.catalogue import catalogue
+from sim.outputs.labels import labels
+from sim.results.folder import Run
 
 CHART_WIDTH_CM = 16
 CHINESE_FONT = "SimSun"  # 宋体, the body font of Chinese plan documents; Word substitutes where it is missing
@@ -49,14 +51,14 @@ def docx_report(runs: list[Run], path: Path, lang: str = "en", evaluation: Path 
     from docx.oxml.ns import qn
     from docx.shared import Cm
 
-    from sim.outputs.report import (
-        _generated,
-        _summary_rows,
-        _title,
+    from sim.outputs.report_content import (
         charts_for,
         evaluation_table,
         evaluation_text,
+        generated_line,
         key_indicator_table,
+        report_title,
+        summary_rows,
         targets_table,
     )
 
@@ -65,9 +67,9 @@ def docx_report(runs: list[Run], path: Path, lang: str = "en", evaluation: Path 
     if lang == "zh":
         for style in ("Normal", "Heading 1", "Heading 2", "Caption"):
             doc.styles[style].element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), CHINESE_FONT)
-    doc.core_properties.title = _title(runs, lang)
-    doc.add_heading(_title(runs, lang), level=1)
-    _table(doc, pd.DataFrame(_summary_rows(runs, lang), columns=["", ""]))
+    doc.core_properties.title = report_title(runs, lang)
+    doc.add_heading(report_title(runs, lang), level=1)
+    _table(doc, pd.DataFrame(summary_rows(runs, lang), columns=["", ""]))
     doc.add_heading(R["key_indicators"], level=2)
     _table(doc, key_indicator_table(runs, lang).rename_axis(R["indicator"]), index=True)
     targets = targets_table(runs, lang)
@@ -86,13 +88,13 @@ def docx_report(runs: list[Run], path: Path, lang: str = "en", evaluation: Path 
         doc.add_paragraph(L["charts"][chart]["title"], style="Caption")
     doc.add_heading(R["sources"], level=2)
     doc.add_paragraph(R["sources_text"])
-    doc.add_paragraph(_generated(runs, lang))
+    doc.add_paragraph(generated_line(runs, lang))
     doc.save(path)
 
 
 def yearly_indicators(runs: list[Run], lang: str) -> pd.DataFrame:
     """Every year of the key indicators, as numbers: mean and 90% interval across replicates."""
-    from sim.outputs.report import KEY_INDICATORS
+    from sim.outputs.report_content import KEY_INDICATORS
 
     R = labels(lang)["report"]
     cat = catalogue()
@@ -139,13 +141,13 @@ def targets_numbers(runs: list[Run], lang: str) -> pd.DataFrame:
 def xlsx_report(runs: list[Run], path: Path, lang: str = "en", evaluation: Path | None = None) -> None:
     """An Excel workbook: Scenario, Indicators (every year, mean and 90% interval), Targets, Evaluation (when
     given) and Sources, one sheet each, numbers as numbers."""
-    from sim.outputs.report import _generated, _summary_rows
+    from sim.outputs.report_content import generated_line, summary_rows
 
     R = labels(lang)["report"]
     L = labels(lang)
     sheets = {
         R["summary"]: pd.DataFrame(
-            [*_summary_rows(runs, lang), (R["intervals"], L["spread"][spread_kind(runs[0].manifest)])],
+            [*summary_rows(runs, lang), (R["intervals"], L["spread"][spread_kind(runs[0].manifest)])],
             columns=["", ""],
         ),
         R["indicator"]: yearly_indicators(runs, lang),
@@ -153,7 +155,7 @@ def xlsx_report(runs: list[Run], path: Path, lang: str = "en", evaluation: Path 
     }
     if evaluation is not None:
         sheets[R["verdict"]] = pd.read_csv(Path(evaluation) / "evaluation.csv")
-    sheets[R["sources"]] = pd.DataFrame({R["sources"]: [R["sources_text"], _generated(runs, lang)]})
+    sheets[R["sources"]] = pd.DataFrame({R["sources"]: [R["sources_text"], generated_line(runs, lang)]})
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, frame in sheets.items():
             frame.to_excel(writer, sheet_name=name[:31], index=False)

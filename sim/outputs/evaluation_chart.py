@@ -12,15 +12,21 @@ import matplotlib.ticker
 import pandas as pd
 
 from sim import __version__
+from sim.catalogues.indicators import catalogue
 from sim.data.regions import region_name
-from sim.outputs.charts import A4_WIDTH_IN, labels, save, spread_kind, style
-from sim.results.catalogue import catalogue
+from sim.outputs.charts import A4_WIDTH_IN, save, spread_kind
+from sim.outputs.labels import labels, style
 
 PRIOR, CONDITIONED, OBSERVED, TARGET = "#BBBBBB", "#0072B2", "#000000", "#D55E00"
 
 
 def _number(v: float, share: bool) -> str:
     return f"{v:.0%}" if share else f"{v:,.0f}"
+
+
+def draw_evaluation_charts(folder: Path) -> list[Path]:
+    """The evaluation chart in both languages, from an evaluation folder's files."""
+    return [draw_evaluation(folder, lang) for lang in ("en", "zh")]
 
 
 def draw_evaluation(folder: Path, lang: str = "en") -> Path:

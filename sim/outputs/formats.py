@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from sim.results.catalogue import catalogue
+from sim.catalogues.indicators import catalogue
 
 MILLIONS = {"yuan": "million yuan"}  # units shown in millions, and the unit they are then shown in
 

@@ -24,8 +24,9 @@ from matplotlib.transforms import Bbox
 from sim import __version__
 from sim.analysis.experiment import Experiment
 from sim.analysis.sensitivity import MAIN_INDEX, ranking, single_factors
-from sim.outputs.charts import A4_WIDTH_IN, key_label, labels, save, style
-from sim.results.catalogue import LANGS, CatalogueError, catalogue
+from sim.catalogues.indicators import LANGS, CatalogueError, catalogue
+from sim.outputs.charts import A4_WIDTH_IN, save
+from sim.outputs.labels import key_label, labels, style
 
 INDEX_COLOURS = {"ST": "#0072B2", "S1": "#E69F00", "mu_star": "#0072B2"}
 LINE_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]

@@ -61,8 +61,8 @@ HEADLINE = [
 
 
 def headline_table(result) -> Table:
+    from sim.catalogues.indicators import catalogue
     from sim.outputs.formats import shown, shown_label
-    from sim.results.catalogue import catalogue
     from sim.results.query import value
 
     s = result.scenario
@@ -145,7 +145,7 @@ def evaluation_table(ev) -> Table:
 
 
 def fit_table(table: pd.DataFrame, title: str) -> Table:
-    from sim.analysis.fit_report import fit_number as n
+    from sim.outputs.fit_report import fit_number as n
 
     t = Table(title=title)
     ensemble = "ensemble_mean" in table

@@ -103,7 +103,7 @@ def check_output_file(path: Path, overwrite: bool = True) -> None:
 
 
 def cut_path(path: Path) -> str:
-    from sim.scenario.errors import cut
+    from sim.common.errors import cut
 
     return cut(str(path))
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from sim.results.catalogue import BREAKDOWN, catalogue
+from sim.catalogues.indicators import BREAKDOWN, catalogue
 
 
 class QueryError(ValueError):

@@ -28,6 +28,7 @@ from sim.data.regions import data_file_hashes
 from sim.model.model import AgeingModel
 from sim.results.files import MANIFEST, replace_folder
 from sim.results.record import summarise
+from sim.results.record import table as record_table
 from sim.results.targets import check_targets
 from sim.scenario import Scenario
 
@@ -50,7 +51,7 @@ def run_replicate(scenario: Scenario, replicate: int, on_year: Callable[[int], N
         model.step()
         if on_year:
             on_year(model.year)
-    table = model.record.table()
+    table = record_table(model.record)
     table.insert(0, "replicate", replicate)
     table.insert(0, "run", scenario.name)
     return table
@@ -99,7 +100,7 @@ def calibration_record(scenario: Scenario) -> dict | None:
     """Which fitted parameter sets the run used: name, file, its SHA-256, the point estimate, and the
     ensemble member each replicate drew (none when the scenario asks for the point estimate)."""
     from sim.data.fits import resolve
-    from sim.model.model import ensemble_member
+    from sim.model.streams import ensemble_member
 
     found = resolve(scenario.calibration, scenario.region, scenario.base_year)
     if found is None:
@@ -163,11 +164,12 @@ def write_run(
     result: RunResult,
     out: Path,
     command: list[str] | None = None,
-    charts: bool = True,
+    charts: Callable[[Path], object] | None = None,
     changes: list[str] | None = None,
 ) -> Path:
     """Write every results file, all or nothing (``sim.results.files.replace_folder``: OutputError if
-    ``out`` is neither absent, empty, nor an earlier results folder)."""
+    ``out`` is neither absent, empty, nor an earlier results folder); ``charts(folder)`` draws the charts
+    into the folder before it takes the place of the old one (``sim.outputs.charts.draw_default_charts``)."""
     out = Path(out)
     with replace_folder(out) as tmp:
         result.results.to_parquet(tmp / "results.parquet", index=False)
@@ -182,8 +184,6 @@ def write_run(
         (tmp / MANIFEST).write_text(
             json.dumps(manifest(result, command, changes), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-        if charts:
-            from sim.outputs.charts import draw_default_charts
-
-            draw_default_charts(tmp)
+        if charts is not None:
+            charts(tmp)
     return out

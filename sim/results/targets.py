@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.results.catalogue import catalogue
+from sim.catalogues.indicators import catalogue
 from sim.results.query import value
 
 # target name -> (indicator, group) in the results table; all are for sex 'all', ages 60+

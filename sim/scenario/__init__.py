@@ -1,23 +1,16 @@
 """Scenarios: what a user asks the model to simulate (a region, a horizon, levers, targets), read from a
 YAML file, checked against the schema, and refused in one line when wrong."""
 
-from sim.scenario.errors import FieldError, ScenarioError, Strict, parse_mapping, show
-from sim.scenario.files import apply_overrides, load_scenario, read_scenario_file, read_yaml_file, set_value
+from sim.scenario.files import apply_overrides, load_scenario, read_scenario_file, set_value
 from sim.scenario.schema import Insurance, Scenario, Target, parse_scenario
 
 __all__ = [
-    "FieldError",
     "Insurance",
     "Scenario",
-    "ScenarioError",
-    "Strict",
     "Target",
     "apply_overrides",
     "load_scenario",
-    "parse_mapping",
     "parse_scenario",
     "read_scenario_file",
-    "read_yaml_file",
     "set_value",
-    "show",
 ]

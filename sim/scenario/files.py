@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import os
 import re
-import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from sim.scenario.errors import ScenarioError, cut
+from sim.common.errors import ScenarioError, cut
+from sim.common.user_files import UnsafeYAML, load_yaml, read_yaml_file
 from sim.scenario.schema import Scenario, parse_scenario
 
 # changes that leave the scenario itself alone: a run changed only in these is still its plan, not a what-if
@@ -81,103 +80,6 @@ def read_scenario_file(path: Path) -> dict:
     return raw
 
 
-MAX_FILE_BYTES = 1_000_000  # a scenario, experiment, calibration or observation file is far smaller
-MAX_DEPTH = 32  # nesting of mappings and lists: the deepest shipped file has 5
-
-
-class UnsafeYAML(yaml.YAMLError):
-    """YAML that is refused before it is expanded: its message is the reason, for one line."""
-
-
-class GuardedLoader(yaml.SafeLoader):
-    """YAML's safe loader that refuses, before building anything: anchors and aliases (a few bytes of
-    aliases can expand to gigabytes), nesting deeper than MAX_DEPTH, and a key given twice in a mapping
-    (YAML would keep the last silently)."""
-
-    depth = 0
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent) or getattr(self.peek_event(), "anchor", None):
-            mark = self.peek_event().start_mark
-            raise UnsafeYAML(
-                f"line {mark.line + 1}: anchors and aliases (&name, *name) are not allowed; write the value out"
-            )
-        self.depth += 1
-        try:
-            if self.depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
-                raise UnsafeYAML(f"line {mark.line + 1}: nested deeper than {MAX_DEPTH} levels")
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
-
-    def construct_mapping(self, node, deep=False):
-        seen = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            try:
-                if key in seen:
-                    raise UnsafeYAML(
-                        f"line {key_node.start_mark.line + 1}: key {cut(str(key))!r} is given twice (first at line "
-                        f"{seen[key]}); give it once"
-                    )
-                seen[key] = key_node.start_mark.line + 1
-            except TypeError:  # an unhashable key: the constructor says so
-                pass
-        return super().construct_mapping(node, deep)
-
-
-def load_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=GuardedLoader)  # noqa: S506 - a SafeLoader with guards
-
-
-def read_user_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
-    """The bytes of a file a user names, or a ScenarioError of one line: only a regular file (not a folder,
-    a device such as /dev/zero or a pipe) and at most ``limit`` bytes, checked as it is read (a file that
-    grows, or a size the file system does not tell, never reads more than ``limit + 1`` bytes)."""
-    try:
-        with open(path, "rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                raise ScenarioError(f"{cut(str(path))}: not a regular file")
-            data = f.read(limit + 1)
-    except FileNotFoundError:
-        raise ScenarioError(f"{cut(str(path))}: no such file") from None
-    except (IsADirectoryError, PermissionError, OSError) as e:
-        raise ScenarioError(f"{cut(str(path))}: cannot be read ({type(e).__name__})") from None
-    if len(data) > limit:
-        raise ScenarioError(f"{cut(str(path))}: more than {limit:,} bytes; a file here is at most {limit:,}")
-    return data
-
-
-def read_user_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
-    """A user's file as UTF-8 text (``read_user_bytes``'s checks), or a ScenarioError of one line."""
-    data = read_user_bytes(path, limit)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{cut(str(path))}: cannot be read as a text file (not UTF-8)") from None
-
-
-def read_yaml_file(path: Path, if_empty: str) -> Any:
-    """The YAML data of a file, or a ScenarioError of one line saying why it cannot be read."""
-    return read_yaml_text(read_user_text(path), str(path), if_empty)
-
-
-def read_yaml_text(text: str, source: str, if_empty: str) -> Any:
-    """The YAML data of a file's text (``source`` names it in messages), or a ScenarioError of one line."""
-    try:
-        raw = load_yaml(text)
-    except UnsafeYAML as e:
-        raise ScenarioError(f"{source}: {e}") from None
-    except yaml.YAMLError as e:
-        where = getattr(e, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where else ""
-        raise ScenarioError(f"{source}: not valid YAML{line}") from None
-    if raw is None:
-        raise ScenarioError(f"{source}: {if_empty}")
-    return raw
-
-
 def what_if_name(base: str, changes: list[str]) -> str:
     """The scenario's name with its changes: ``tianjin-14th-fyp_total.2025-120000`` (a hash when long)."""
     parts = []
@@ -196,7 +98,7 @@ def what_if(raw: Any, overrides: list[str], source: str, default_name: str) -> S
     """A scenario with ``key.path=value`` changes, as ``sim run --set`` and the app make it: a what-if is
     another scenario, with its own name (so results, compare and reports keep it apart from its plan), and
     a scale too coarse to be faithful for it is refused (ScenarioError, one line)."""
-    from sim.model.scale import scale_problem
+    from sim.scenario.scale import scale_problem
 
     if isinstance(raw, dict):
         raw = apply_overrides(raw, overrides)

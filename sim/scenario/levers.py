@@ -75,7 +75,7 @@ def lever_path(scenario: Scenario, lever: str) -> dict[int, float]:
 
 
 def cumulative(indicator: str) -> bool:
-    from sim.results.catalogue import catalogue
+    from sim.catalogues.indicators import catalogue
 
     return catalogue()[indicator].unit.endswith("(cumulative)")
 

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from sim.catalogues.indicators import catalogue
+from sim.common.errors import FieldError, ScenarioError, Strict, parse_mapping
 from sim.data.regions import (
     disability_trends,
     find_region,
@@ -17,7 +19,6 @@ from sim.data.regions import (
     register_user_region,
     user_region,
 )
-from sim.scenario.errors import FieldError, ScenarioError, Strict, parse_mapping
 
 
 class DataOverrides(Strict):
@@ -358,7 +359,7 @@ class Scenario(Strict):
                     "parameter_member", self.parameter_member, f"must be below the ensemble's size ({size})"
                 )
         if self.observed is not None:
-            from sim.analysis.evaluation import load_observations
+            from sim.scenario.observations import load_observations
 
             try:
                 load_observations(Path(self.observed), self.base_year, self.horizon)
@@ -421,13 +422,10 @@ def _check_counts(scenario: Scenario, region) -> None:
 
 
 def _check_targets(targets: list[Target], base_year: int, horizon: int) -> None:
-    from sim.results.targets import TARGETS
-
+    known = catalogue().targets
     for i, t in enumerate(targets):
-        if t.indicator not in TARGETS:
-            raise FieldError(
-                f"targets.{i}.indicator", t.indicator, f"unknown indicator (allowed: {', '.join(TARGETS)})"
-            )
+        if t.indicator not in known:
+            raise FieldError(f"targets.{i}.indicator", t.indicator, f"unknown indicator (allowed: {', '.join(known)})")
         if not base_year <= t.year <= horizon:
             raise FieldError(f"targets.{i}.year", t.year, f"must be from {base_year} to {horizon}")
 

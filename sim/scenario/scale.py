@@ -1,29 +1,16 @@
-"""Persons and agents: at ``scale`` persons per agent, every count the scenario gives in persons (beds,
-places, trainees, new 60-year-olds) becomes a whole number of agents with the right expectation; and how
-coarse a scale a scenario allows before its results depend on the scale."""
+"""How coarse a scale a scenario allows: at ``scale`` persons per agent its results must not depend on the
+scale (docs/model.md, "Faithful scales"), and one run must fit in this machine's memory."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.scenario import Scenario
-
-
-def stochastic_round(expected, rng: np.random.Generator):
-    """Whole numbers with the right expectation: floor, plus one with the fractional chance. An int for
-    one number, an int64 array for an array."""
-    floor = np.floor(expected)
-    whole = (floor + (rng.random(np.shape(expected)) < expected - floor)).astype(np.int64)
-    return int(whole) if whole.ndim == 0 else whole
-
-
-def agents(persons: float, scale: float, rng: np.random.Generator) -> int:
-    """One count of persons as agents, rounded stochastically."""
-    return stochastic_round(persons / scale, rng)
-
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
 
 # --- faithful scales ------------------------------------------------------------------------------------
 # A home agent stands for `scale` real homes of its kind, so per-home dynamics are those of one agent per

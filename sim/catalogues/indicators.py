@@ -19,7 +19,7 @@ from itertools import product
 
 import yaml
 
-from sim.scenario.errors import show
+from sim.common.errors import show
 
 LANGS = ("en", "zh")
 BREAKDOWN = ("sex", "age_group", "capacity", "residence", "group")
@@ -174,7 +174,7 @@ class Catalogue:
 @cache
 def catalogue() -> Catalogue:
     """The catalogue of ``indicators.yaml`` (read once), checked: every unit, value and label present."""
-    raw = yaml.safe_load(files("sim.results").joinpath(FILE).read_text(encoding="utf-8"))
+    raw = yaml.safe_load(files("sim.catalogues").joinpath(FILE).read_text(encoding="utf-8"))
     return parse(raw)
 
 

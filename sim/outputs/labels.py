@@ -1,0 +1,77 @@
+"""The words of charts and reports in a language: the label tables (``sim/data/labels/{en,zh}.yaml``), text
+given once or per language, the names of scenario keys, a run's title, and the fonts each language is
+drawn in."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import yaml
+
+from sim.catalogues.indicators import LANGS
+from sim.data.regions import DATA
+from sim.outputs.fonts import chinese_font_path
+from sim.results.folder import Run
+from sim.scenario.files import what_if_changes
+
+
+def in_language(text: str | dict | None, lang: str) -> str:
+    """Text given once, or per language ({en: ..., zh: ...}): the language's, else English."""
+    if isinstance(text, dict):
+        return text.get(lang) or text.get("en") or ""
+    return text or ""
+
+
+@cache
+def labels(lang: str) -> dict:
+    """The label table of a language (titles, axes, report words), with its ``lang``."""
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r} (allowed: {', '.join(LANGS)})")
+    table = yaml.safe_load(DATA.joinpath("labels", f"{lang}.yaml").read_text(encoding="utf-8"))
+    return {**table, "lang": lang}
+
+
+def key_label(key: str, L: dict) -> str:
+    """The label table's name for a scenario key path (a lever or data key: sweep factors, evaluation
+    levers), with the year when its last part is one; else the key path."""
+    names = L["sweep"]["factors"]
+    if key in names:
+        return names[key]
+    lever, _, last = key.rpartition(".")
+    if lever in names and len(last) == 4 and last.isdigit():
+        return L["sweep"]["in_year"].format(name=names[lever], year=last)
+    return key
+
+
+def font_family(lang: str) -> list[str]:
+    if labels(lang)["font"]:
+        chinese_font_path()
+        return [labels(lang)["font"], "DejaVu Sans"]
+    return ["DejaVu Sans"]
+
+
+def style(lang: str = "en") -> dict:
+    """The matplotlib settings every chart of the package is drawn with."""
+    return {
+        "font.family": font_family(lang),
+        "font.size": 8,
+        "pdf.fonttype": 42,  # TrueType embedded as a font, not Type 3 drawings
+        "ps.fonttype": 42,
+        "axes.titlesize": 9,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    }
+
+
+def run_title(run: Run, lang: str) -> str:
+    """The scenario's title in ``lang`` (its name when it has none); a what-if's says what it changed, so that
+    it never reads as its plan."""
+    title = in_language(run.scenario.get("title"), lang) or run.name
+    changes = what_if_changes(run.manifest.get("changes") or [])
+    if changes:
+        title += labels(lang)["what_if"].format(changes=", ".join(changes))
+    return title
+
+
+def run_description(run: Run, lang: str) -> str:
+    return in_language(run.scenario.get("description"), lang)
