@@ -41,3 +41,15 @@ def sd_bound(p: float, n: int, k: float = 5.0) -> float:
 
 def model() -> mesa.Model:
     return mesa.Model(rng=0)
+
+
+def levers_of(scenario, year: int, baseline: dict | None = None, population_60plus: float | None = None):
+    """The year's levers of a scenario, as the model hands them to its submodels (the region's own care
+    supply and population unless given)."""
+    from sim.data.parameters import care_baseline
+    from sim.data.regions import load_region
+    from sim.scenario.levers import year_levers
+
+    baseline = baseline if baseline is not None else care_baseline(scenario.region)
+    population = population_60plus if population_60plus is not None else load_region(scenario.region).population_total()
+    return year_levers(scenario, baseline, population)[year]

@@ -103,7 +103,7 @@ def check_invariants(model: AgeingModel) -> None:
 
     # insurance pays only eligible, covered people
     paid = care.rows[care.accounts.ltci_paid > 0]
-    benefits = benefits_of_year(model.config, model.year, model.baseline)
+    benefits = benefits_of_year(model.levers[model.year], model.year)
     assert benefits.eligible(e, paid).all()
     if not benefits.active:
         assert paid.size == 0

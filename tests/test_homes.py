@@ -6,7 +6,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from conftest import make_scenario
-from submodel_helpers import elders_with, model
+from submodel_helpers import elders_with, levers_of, model
 
 from sim.data.levels import INTACT, MILD, MODERATE, SEVERE, TOTAL
 from sim.data.parameters import Parameters, care_baselines
@@ -356,20 +356,24 @@ def test_bed_targets_follow_the_levers_in_agents_and_reach_the_nursing_share():
         policy={"beds": {"total": {2025: 4700}, "nursing_share": {2025: 0.6}, "dementia_per_10k": {2025: 17}}},
     )
     baseline = care_baselines()["shengzhou"]  # 3,700 beds, nursing share 0.5, no dementia beds
-    start = bed_targets(scenario, 2020, baseline, 195_000, 19_500)
+    start = bed_targets(levers_of(scenario, 2020, baseline, 195_000).beds, 10, 19_500)
     assert (start.total, start.nursing, start.dementia) == (370, 185, 0)
-    mid = bed_targets(scenario, 2022, baseline, 195_000, 20_000)  # 4,100 beds, share 0.54, 6.8 per 10,000
+    mid = bed_targets(
+        levers_of(scenario, 2022, baseline, 195_000).beds, 10, 20_000
+    )  # 4,100 beds, share 0.54, 6.8 per 10,000
     assert mid.total == 410
     assert mid.nursing == 222  # 221.4 rounded up: the share reached, not just missed
     assert mid.dementia == 14  # 6.8 x 20,000 agents / 10,000 = 13.6, rounded up
-    end = bed_targets(scenario, 2026, baseline, 195_000, 20_000)
+    end = bed_targets(levers_of(scenario, 2026, baseline, 195_000).beds, 10, 20_000)
     assert (end.total, end.nursing, end.dementia) == (470, 282, 34)
 
 
 def test_bed_targets_keep_a_base_year_dementia_rate_per_older_person():
     scenario = make_scenario(horizon=2025)
     baseline = care_baselines()["shengzhou"] | {"dementia_beds": {"value": 100}}
-    targets = bed_targets(scenario, 2024, baseline, 200_000, 220_000)  # 5 per 10,000, 10% more older people
+    targets = bed_targets(
+        levers_of(scenario, 2024, baseline, 200_000).beds, 1, 220_000
+    )  # 5 per 10,000, 10% more older people
     assert targets.dementia == 110
 
 

@@ -4,7 +4,7 @@ accounts against each row's bill."""
 import numpy as np
 import pytest
 from conftest import make_scenario
-from submodel_helpers import elders_with
+from submodel_helpers import elders_with, levers_of
 
 from sim.data.levels import INTACT, MILD, MODERATE, SEVERE, TOTAL
 from sim.data.parameters import Parameters, care_baselines
@@ -146,14 +146,16 @@ def test_benefits_of_a_year_follow_the_levers_from_the_base_year_values():
         },
     )
     baseline = care_baselines()["shengzhou"]  # nursing subsidy 300
-    before = benefits_of_year(scenario, 2022, baseline)
+    before = benefits_of_year(levers_of(scenario, 2022, baseline), 2022)
     assert not before.active
     assert before.nursing_subsidy == 300.0 and before.old_age_allowance == 50.0
     assert before.voucher == pytest.approx(80.0)  # 0 in 2020 to 200 in 2025
-    after = benefits_of_year(scenario, 2023, baseline)
+    after = benefits_of_year(levers_of(scenario, 2023, baseline), 2023)
     assert after.active and after.voucher == pytest.approx(120.0)
-    assert benefits_of_year(scenario, 2030, baseline).voucher == 200.0
-    assert not benefits_of_year(make_scenario(horizon=2030), 2030, baseline).active  # no insurance at all
+    assert benefits_of_year(levers_of(scenario, 2030, baseline), 2030).voucher == 200.0
+    assert not benefits_of_year(
+        levers_of(make_scenario(horizon=2030), 2030, baseline), 2030
+    ).active  # no insurance at all
 
 
 def test_benefit_terms_code_the_rules_as_the_compiled_passes_read_them():

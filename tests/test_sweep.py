@@ -523,7 +523,8 @@ def test_charts_rank_factors_and_show_morris_plane_and_convergence(reference, ti
     L = chart_labels("en")
     factor_of = {factor_label(tiny, f, L): f for f in reference.indices.factor.unique()}
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert "Beds (total), 2024" in labels and "Insurance: first year" in labels  # a lever's name, not its key
+    # a lever's name, not its key
+    assert "Care-home beds (all types), 2024" in labels and "Insurance: first year of benefits" in labels
     factors = [factor_of[label] for label in labels]
     assert factors[0] == "uncertain"  # the only group that moves the population is ranked first (at the top)
     bars = next(c for c in ax.containers if isinstance(c, BarContainer))
@@ -581,13 +582,15 @@ def test_sweep_charts_are_in_the_language_and_name_factors_and_outcomes_in_words
     assert key_words(L, "policy.beds.total", 2024) in ranking
     if lang == "zh":
         assert figures["ranking_pop60_2026"]._suptitle.get_text() == "2026年60岁及以上人口：哪些因素影响最大"
-        assert "床位总数（2024年）" in ranking and "长期护理保险：起始年份" in ranking
+        assert "养老机构床位总数（2024年）" in ranking and "长护险：开始给付年份" in ranking
         assert figures["morris_plane_pop60_2026"].axes[0].get_xlabel().startswith("μ*（基本效应绝对值的均值")
     plt.close("all")
 
 
 def key_words(L: dict, lever: str, year: int) -> str:
-    return L["sweep"]["in_year"].format(name=L["sweep"]["factors"][lever], year=year)
+    from sim.catalogues.levers import lever_catalogue
+
+    return L["sweep"]["in_year"].format(name=lever_catalogue()[lever].label(L["lang"]), year=year)
 
 
 def test_morris_plane_labels_never_overlap_even_where_factors_crowd_together():

@@ -6,7 +6,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from conftest import make_scenario
-from submodel_helpers import sd_bound
+from submodel_helpers import levers_of, sd_bound
 
 from sim.data.parameters import Parameters, care_baselines
 from sim.model.homes import resident_load
@@ -212,9 +212,8 @@ def market_year(policy: dict, staffed: int, base_size: int, beds: int = 1000, se
     wf = workforce(np.zeros(staffed, dtype=int), ages=40)
     wf.base_size = base_size
     empty = np.zeros((1, 3), dtype=np.int64)
-    labour_market(
-        wf, scenario, 2021, BASELINE, np.array([[beds, 0, 0]]), empty, np.zeros(1), P, np.random.default_rng(seed)
-    )
+    levers = levers_of(scenario, 2021, BASELINE).workforce
+    labour_market(wf, levers, np.array([[beds, 0, 0]]), empty, np.zeros(1), P, np.random.default_rng(seed))
     return wf
 
 

@@ -37,12 +37,13 @@ from pydantic import Field
 from sim.analysis.executors import Executor, make_executor
 from sim.analysis.posterior import log_likelihood
 from sim.catalogues.indicators import catalogue
+from sim.catalogues.levers import lever_catalogue
 from sim.common.errors import ScenarioError, Strict, show
 from sim.model.model import AgeingModel
 from sim.results.query import value as table_value
 from sim.results.record import table as record_table
 from sim.scenario import Scenario
-from sim.scenario.levers import LEVER_BASE, changed_lever, cumulative, lever_path, lever_spec, scheduled, with_lever
+from sim.scenario.levers import changed_lever, cumulative, lever_path, lever_spec, scheduled, with_lever
 from sim.scenario.observations import ObservedFigure
 
 VERDICTS = ("on track", "at risk", "off track")
@@ -52,10 +53,14 @@ VERDICTS = ("on track", "at risk", "off track")
 def with_observed_inputs(scenario: Scenario, observed: list[ObservedFigure], as_of: int) -> Scenario:
     """The scenario with observed commitments (beds, nursing share, family beds...) as its levers up to
     ``as_of``; after the last observed year the lever returns to the scenario's own path."""
-    commitments = {
-        (t.indicator, t.group): t.lever
+    levers = lever_catalogue()
+    commitments = {  # a commitment whose lever starts from the region's own figure, as its indicator does
+        (t.indicator, t.group): levers.for_target(t.name)[0]
         for t in catalogue().targets.values()
-        if t.kind == "commitment" and t.lever in LEVER_BASE and not cumulative(t.indicator)
+        if t.kind == "commitment"
+        and levers.for_target(t.name)
+        and levers[levers.for_target(t.name)[0]].region_base is not None
+        and not cumulative(t.indicator)
     }
     for lever in dict.fromkeys(commitments.values()):
         points = {
@@ -232,12 +237,13 @@ def evaluate(
                 "p_met_with_change": np.nan,
                 "what_it_takes": "",
             }
-            if info.kind == "commitment" and info.lever:
-                row["scheduled"] = scheduled(conditioned, info, target.year)
+            moved_by = lever_catalogue().for_target(info.name)
+            if info.kind == "commitment" and moved_by:
+                row["scheduled"] = scheduled(conditioned, info.name, target.year)
                 row["verdict"] = "delivered" if p_met >= 0.5 else "not delivered"
             else:
                 row["verdict"] = verdict(p_met, thresholds)
-                chosen = lever or info.lever
+                chosen = lever or (moved_by[0] if moved_by else None)
                 if row["verdict"] != "on track" and chosen and target.year > as_of:
                     row |= _what_it_takes(
                         conditioned, query, weights, k, target, j, chosen, info, as_of, thresholds, executor
@@ -282,7 +288,8 @@ MAX_FACTOR = 8.0  # the search stops at eight times (or an eighth of) the lever'
 
 def _what_it_takes(scenario, query, weights, k, target, j, lever, info, as_of, thresholds, executor) -> dict:
     """The smallest factor on ``lever`` after ``as_of`` that lifts P(met) to the on-track threshold."""
-    effect = info.effect if lever == info.lever else 1
+    moved_by = lever_catalogue().for_target(info.name)
+    effect = moved_by[1] if moved_by and lever == moved_by[0] else 1
     up = (effect > 0) == (target.direction == "at_least")  # raising the lever helps
     path = lever_path(scenario, lever)
     if not any(v > 0 for y, v in path.items() if y > as_of):

@@ -30,6 +30,7 @@ from sim.catalogues.indicators import CatalogueError, catalogue
 from sim.common.errors import FieldError, ScenarioError, Strict, parse_mapping
 from sim.common.user_files import read_yaml_file
 from sim.data.fits import NONE, check_name, with_values
+from sim.data.parameters import COST_FILES
 from sim.data.parameters import defaults as parameter_defaults
 from sim.data.regions import data_file_hashes
 from sim.model.model import AgeingModel
@@ -472,7 +473,11 @@ def validate(name: str, replicates: int | None = None, workers: int = 1) -> Vali
     if replicates is not None:
         spec = spec.model_copy(update={"check_replicates": replicates})
     notes = []
-    changed = sorted(k for k, v in data_file_hashes().items() if record["fit"]["data_files_sha256"].get(k) != v)
+    changed = sorted(
+        k
+        for k, v in data_file_hashes().items()
+        if record["fit"]["data_files_sha256"].get(k) != v and k not in COST_FILES  # costs change no behaviour
+    )
     if changed:
         notes.append(f"packaged data changed since the fit: {', '.join(changed)}")
     with make_executor(workers) as executor:

@@ -23,7 +23,8 @@ from sim.app import downloads, server
 from sim.app.drafts import UPLOADS, Draft, Places, flow_yaml, presets, save_upload
 from sim.app.jobs import QueueFull
 from sim.app.panels import panel_option, panels_for
-from sim.app.texts import CHOICES, FONTS, choice_label, lever_label, t
+from sim.app.texts import FONTS, choice_label, lever_label, t
+from sim.catalogues.levers import lever_catalogue
 from sim.common.errors import ScenarioError
 from sim.outputs.labels import run_description, run_title
 from sim.results.folder import Run
@@ -169,7 +170,7 @@ def Field(key: str, kind: str = "number", language: str = "en"):
     if kind == "path":
         YearPath(key, value, label, error, css, language)
     elif kind == "choice":
-        names = {choice_label(key, v, language): v for v in CHOICES[key]}
+        names = {choice_label(key, v, language): v for v in lever_catalogue()[key].choices}
         current = next((n for n, v in names.items() if v == value), None)
         solara.Select(label, values=list(names), value=current, on_value=lambda n: change(key, names[n]), classes=css)
     elif kind == "year_or_none":
@@ -267,41 +268,27 @@ def YearPath(key: str, value, label: str, error: str, css: list[str], language: 
             solara.Error(error, classes=["field-error"])
 
 
-LEVERS = {
-    "sec_beds": [
-        ("policy.beds.total", "path"),
-        ("policy.beds.nursing_share", "path"),
-        ("policy.beds.family_beds", "path"),
-        ("policy.beds.day_care_places", "path"),
-        ("policy.beds.public_share_of_new", "number"),
-    ],
-    "sec_insurance": [
-        ("policy.insurance.start_year", "year_or_none"),
-        ("policy.insurance.coverage", "choice"),
-        ("policy.insurance.eligible_from", "choice"),
-        ("policy.insurance.institution_daily", "number"),
-        ("policy.insurance.institution_share", "number"),
-        ("policy.insurance.home_monthly_cap", "number"),
-        ("policy.insurance.home_share", "number"),
-        ("policy.insurance.family_cash_monthly", "number"),
-        ("policy.insurance.premium_per_person", "number"),
-    ],
-    "sec_workforce": [
-        ("policy.workforce.trained_per_year", "path"),
-        ("policy.workforce.pay_uplift", "path"),
-        ("policy.workforce.certification_bonus_monthly", "path"),
-        ("policy.workforce.migrants_per_year", "path"),
-        ("policy.workforce.attrition_multiplier", "number"),
-    ],
-    "sec_family": [("policy.family.carers_trained_per_year", "path"), ("policy.family.respite_days", "path")],
-    "sec_prevention": [("policy.health.onset_multiplier", "path")],
-    "sec_run": [
-        ("name", "text"),
-        ("replicates", "number"),
-        ("scale", "number"),
-        ("seed", "number"),
-    ],
-}
+FIELD_KINDS = {"schedule": "path", "choice": "choice", "year": "year_or_none"}  # the others: a number
+
+
+def lever_sections() -> dict[str, list[tuple[str, str]]]:
+    """The app's sections of levers, as the lever catalogue groups them, then the run's settings:
+    section -> (key, kind of field)."""
+    levers = lever_catalogue()
+    sections = {
+        group: [
+            (lever.key, FIELD_KINDS.get(lever.type, "number"))
+            for lever in levers.levers.values()
+            if lever.group == group
+        ]
+        for group in levers.groups
+    }
+    return sections | {"run": [("name", "text"), ("replicates", "number"), ("scale", "number"), ("seed", "number")]}
+
+
+def section_title(section: str, language: str) -> str:
+    groups = lever_catalogue().groups
+    return groups[section][language] if section in groups else t(f"sec_{section}", language)
 
 
 @solara.component
@@ -448,12 +435,12 @@ def ScenarioTab(language: str):
                 Changes(language)
         with solara.Column():
             if draft.value is not None:
-                for section, fields in LEVERS.items():
+                for section, fields in lever_sections().items():
                     Section(section, fields, language)
-                Section("sec_targets", [], language)
+                Section("targets", [], language)
 
 
-opened_sections = solara.reactive(frozenset({"sec_beds"}))
+opened_sections = solara.reactive(frozenset({"beds"}))
 
 
 @solara.component
@@ -468,8 +455,8 @@ def Section(section: str, fields: list[tuple[str, str]], language: str):
     def toggle():
         opened_sections.set(opened_sections.value ^ {section})
 
-    with solara.Card(classes=["section", f"section-{section.removeprefix('sec_')}"]):
-        title = t(section, language) + (f" ({changed})" if changed else "")
+    with solara.Card(classes=["section", f"section-{section}"]):
+        title = section_title(section, language) + (f" ({changed})" if changed else "")
         solara.Button(
             ("▾ " if is_open else "▸ ") + title,
             text=True,
@@ -479,9 +466,9 @@ def Section(section: str, fields: list[tuple[str, str]], language: str):
         )
         if not is_open:
             return
-        if section in ("sec_beds", "sec_workforce", "sec_family", "sec_prevention"):
+        if any(kind == "path" for _, kind in fields):
             solara.Text(t("path_help", language), style={"color": "#666", "font-size": "0.85em"})
-        if section == "sec_targets":
+        if section == "targets":
             Targets(language)
         for key, kind in fields:
             Field(key, kind, language)

@@ -33,14 +33,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "reset": ("Undo all changes", "撤销全部修改"),
     "command": ("The same run from the command line", "命令行中的同一运行"),
     "link": ("Link that reopens this scenario", "重新打开此情景的链接"),
-    # levers
-    "sec_beds": ("Beds and places", "床位与服务设施"),
-    "sec_insurance": ("Long-term-care insurance", "长期护理保险"),
-    "sec_workforce": ("Care workers: training and pay", "养老护理员：培训与薪酬"),
-    "sec_family": ("Family support", "家庭支持"),
-    "sec_prevention": ("Prevention", "失能预防"),
+    # levers (their sections and labels are the lever catalogue's), targets and the run's settings
     "sec_targets": ("Plan targets", "规划目标"),
     "sec_run": ("Run settings", "运行设置"),
+    "field_name": ("Name (its results folder and file names)", "名称（结果文件夹与文件名）"),
+    "field_replicates": ("Replicates (more: a narrower interval, a longer run)", "重复次数（越多区间越准，运行越久）"),
+    "field_scale": ("Persons per agent (1: one agent per person)", "每个主体代表人数（1：一人一主体）"),
+    "field_seed": ("Seed", "随机种子"),
     "year": ("Year", "年份"),
     "value": ("Value", "数值"),
     "add_year": ("Add a year", "增加年份"),
@@ -106,51 +105,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "explain_limitations": ("Limitations", "局限性"),
 }
 
-LEVER_LABELS: dict[str, tuple[str, str]] = {
-    "policy.beds.total": ("Institutional beds (all types)", "养老机构床位总数"),
-    "policy.beds.nursing_share": ("Nursing-type share of beds", "护理型床位占比"),
-    "policy.beds.family_beds": ("Family elderly-care beds", "家庭养老床位"),
-    "policy.beds.day_care_places": ("Day-care places", "日间照料床位"),
-    "policy.beds.public_share_of_new": ("Public share of new beds", "新增床位中公办比例"),
-    "policy.insurance.start_year": ("First year of benefits", "开始给付年份"),
-    "policy.insurance.coverage": ("Who is covered", "参保范围"),
-    "policy.insurance.eligible_from": ("Lowest level that qualifies", "享受待遇的最低失能等级"),
-    "policy.insurance.institution_daily": ("Institutional care: standard daily amount (yuan)", "机构护理日标准（元）"),
-    "policy.insurance.institution_share": ("Institutional care: share the fund pays", "机构护理基金支付比例"),
-    "policy.insurance.home_monthly_cap": ("Home care: monthly cap (yuan)", "居家护理月限额（元）"),
-    "policy.insurance.home_share": ("Home care: share the fund pays", "居家护理基金支付比例"),
-    "policy.insurance.family_cash_monthly": ("Cash for family carers (yuan/month)", "亲情照护补贴（元/月）"),
-    "policy.insurance.premium_per_person": ("Premium per covered person (yuan/year)", "人均筹资标准（元/年）"),
-    "policy.workforce.trained_per_year": ("Care workers trained per year", "每年培训养老护理员"),
-    "policy.workforce.migrants_per_year": ("Care workers recruited from outside per year", "每年外地引进护理员"),
-    "policy.workforce.pay_uplift": ("Pay rise (share of the base wage)", "薪酬提高（占基本工资比例）"),
-    "policy.workforce.certification_bonus_monthly": (
-        "Allowance for certified workers (yuan/month)",
-        "持证岗位津贴（元/月）",
-    ),
-    "policy.workforce.attrition_multiplier": ("Multiplier on leaving", "离职率倍数"),
-    "policy.family.carers_trained_per_year": ("Family carers trained per year", "每年培训家庭照护者"),
-    "policy.family.respite_days": ("Respite days per year per family", "每户每年喘息服务天数"),
-    "policy.health.onset_multiplier": ("Multiplier on the onset of disability", "失能发生率倍数"),
-    "name": ("Name (its results folder and file names)", "名称（结果文件夹与文件名）"),
-    "replicates": ("Replicates (more: a narrower interval, a longer run)", "重复次数（越多区间越准，运行越久）"),
-    "scale": ("Persons per agent (1: one agent per person)", "每个主体代表人数（1：一人一主体）"),
-    "seed": ("Seed", "随机种子"),
-}
-
-CHOICES: dict[str, dict[str, tuple[str, str]]] = {
-    "policy.insurance.coverage": {
-        "urban_employees": ("Urban employees", "城镇职工"),
-        "urban": ("Urban residents", "城镇居民"),
-        "all": ("Everyone", "全体居民"),
-    },
-    "policy.insurance.eligible_from": {
-        "moderate": ("Moderate loss", "中度失能"),
-        "severe": ("Severe loss", "重度失能"),
-        "total": ("Total loss", "完全失能"),
-    },
-}
-
 
 def t(key: str, lang: str, **values) -> str:
     en, zh = TEXTS[key]
@@ -159,10 +113,14 @@ def t(key: str, lang: str, **values) -> str:
 
 
 def lever_label(key: str, lang: str) -> str:
-    en, zh = LEVER_LABELS[key]
-    return zh if lang == "zh" else en
+    """A field's label: a lever's from the lever catalogue, a run setting's from these texts."""
+    from sim.catalogues.levers import lever_catalogue
+
+    levers = lever_catalogue()
+    return levers[key].label(lang) if key in levers else t(f"field_{key}", lang)
 
 
 def choice_label(key: str, value: str, lang: str) -> str:
-    en, zh = CHOICES[key][value]
-    return zh if lang == "zh" else en
+    from sim.catalogues.levers import lever_catalogue
+
+    return lever_catalogue()[key].choices[value][lang]

@@ -108,8 +108,6 @@ class Target:
     group: str
     labels: Labels
     kind: str  # commitment (the scenario sets it: scheduled and delivered) or outcome (projected: a verdict)
-    lever: str | None  # the scenario key that moves it most directly
-    effect: int  # +1: raising the lever raises the indicator; -1: lowers it
 
 
 @dataclass(frozen=True)
@@ -195,13 +193,9 @@ def parse(raw: dict) -> Catalogue:
             str(entry.get("group", "all")),
             _labels(entry, f"targets.{name}"),
             entry["kind"],
-            entry.get("lever"),
-            int(entry.get("effect", 0)),
         )
-        if t.kind not in ("commitment", "outcome") or (t.lever is not None) != (t.effect in (-1, 1)):
-            raise ValueError(
-                f"{FILE}: targets.{name}: kind must be commitment or outcome; a lever needs effect 1 or -1"
-            )
+        if t.kind not in ("commitment", "outcome"):
+            raise ValueError(f"{FILE}: targets.{name}: kind must be commitment or outcome")
         ind = indicators.get(t.indicator)
         if ind is None or t.group not in ind.values["group"]:
             raise ValueError(f"{FILE}: targets.{name}: no indicator {t.indicator} with group {t.group}")

@@ -132,7 +132,7 @@ def check_name(dotted: str, defaults: dict[str, Any]) -> str | None:
     """None if ``dotted`` names one number inside a declared parameter, else what is allowed."""
     top, *path = dotted.split(".")
     if top not in defaults:
-        return "unknown parameter (sim/data/care_parameters.yaml lists them)"
+        return "unknown parameter (sim/data/care_parameters.yaml and plan_costs.yaml list them)"
     node = defaults[top]
     for key in path:
         if isinstance(node, dict) and key in node:

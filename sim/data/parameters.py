@@ -1,4 +1,5 @@
-"""Care-system parameters: declared once, with units and sources, in ``sim/data/care_parameters.yaml``.
+"""Care-system parameters: declared once, with units and sources, in ``sim/data/care_parameters.yaml`` (the
+care system's behaviour) and ``sim/data/plan_costs.yaml`` (the unit costs the plan's public cost is priced at).
 
 A scenario (or a calibration) overrides any of them by name under ``data.parameters``; an override
 must have the shape of the default (a number for a number, a list of the same length, a mapping with
@@ -18,10 +19,16 @@ import yaml
 
 from sim.data.regions import DATA
 
+PARAMETER_FILES = ("care_parameters.yaml", "plan_costs.yaml")  # the care system's behaviour; unit costs
+COST_FILES = ("plan_costs.yaml",)  # they price the model's flows and change none of its behaviour
+
 
 @cache
 def _declared() -> dict[str, dict]:
-    return yaml.safe_load(DATA.joinpath("care_parameters.yaml").read_text(encoding="utf-8"))
+    declared: dict[str, dict] = {}
+    for name in PARAMETER_FILES:
+        declared |= yaml.safe_load(DATA.joinpath(name).read_text(encoding="utf-8"))
+    return declared
 
 
 @cache
@@ -86,7 +93,9 @@ def check_overrides(overrides: dict[str, Any]) -> None:
     declared = _declared()
     for name, value in overrides.items():
         if name not in declared:
-            raise ParameterError(name, value, "unknown parameter (sim/data/care_parameters.yaml lists them)")
+            raise ParameterError(
+                name, value, "unknown parameter (sim/data/care_parameters.yaml and plan_costs.yaml list them)"
+            )
         problem = _same_shape(declared[name]["value"], value)
         if problem:
             raise ParameterError(name, value, problem)

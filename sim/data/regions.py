@@ -214,12 +214,14 @@ def mix_preserving(national: np.ndarray, own: np.ndarray, urban_share: float) ->
     return shares
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RegionData:
     """One region's inputs as arrays indexed [sex, age - 60, ...] (entrants: [sex]; with residence first
-    where urban and rural differ)."""
+    where urban and rural differ). Two are the same region when their ``identity`` is (the key, and for a
+    user's region the SHA-256 of its file): caches of what a region's rates give are keyed by it."""
 
     key: str
+    identity: str
     name: str
     name_zh: str
     level: str
@@ -236,6 +238,12 @@ class RegionData:
     hazard_ratio: np.ndarray = field(repr=False)  # [sex, age, level], death hazard relative to intact
     prevalence: np.ndarray = field(repr=False)  # [residence, sex, age, level], base-year shares by level
     residence: ResidenceEffects = field(repr=False)
+
+    def __hash__(self) -> int:
+        return hash(self.identity)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RegionData) and other.identity == self.identity
 
     @property
     def last_year(self) -> int:
@@ -293,7 +301,7 @@ def _population_by_age(key: str) -> np.ndarray:
 def _load_packaged(key: str) -> RegionData:
     meta = region_catalogue()[key]
     demography = _region_demography()[key]
-    return _region_data(key, meta, _population_by_age(key), demography, float(meta["urban_share_2020"]["value"]))
+    return _region_data(key, key, meta, _population_by_age(key), demography, float(meta["urban_share_2020"]["value"]))
 
 
 @cache
@@ -325,15 +333,18 @@ def _load_user_region(key: str, sha256: str) -> RegionData:
             f"{province}'s mortality level and net migration",
         },
     }
-    return _region_data(key, meta, by_age, demography, urban)
+    return _region_data(key, f"{key}:{sha256}", meta, by_age, demography, urban)
 
 
-def _region_data(key: str, meta: dict, by_age: np.ndarray, demography: dict, urban_all_ages: float) -> RegionData:
+def _region_data(
+    key: str, identity: str, meta: dict, by_age: np.ndarray, demography: dict, urban_all_ages: float
+) -> RegionData:
     rates, hr, prev, prev_own = _capacity_tables()
     national = mortality_table()
     level = demography["mortality_multiplier"]
     return RegionData(
         key=key,
+        identity=identity,
         name=meta["name"],
         name_zh=meta["name_zh"],
         level=meta["level"],

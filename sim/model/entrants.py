@@ -10,21 +10,21 @@ from sim.common.rounding import stochastic_round
 from sim.data.demography import AGE_MIN, N_AGES
 from sim.data.regions import ENTRY_AGE, RegionData
 from sim.model.elders import Elders
-from sim.scenario import Scenario
 
 
-def base_population(region: RegionData, scenario: Scenario) -> np.ndarray:
-    """Persons by [sex, age 60..110] in the base year, rescaled to ``data.population_60plus`` if given."""
+def base_population(region: RegionData, data) -> np.ndarray:
+    """Persons by [sex, age 60..110] in the base year, rescaled to ``data.population_60plus`` if given
+    (``data``: the scenario's changes to the region's data)."""
     persons = region.base_population().copy()
-    target = scenario.data.population_60plus
+    target = data.population_60plus
     if target is not None:
         persons *= target / persons.sum()
     return persons
 
 
-def turning_60(region: RegionData, scenario: Scenario, year: int) -> np.ndarray:
-    """Expected persons by [sex, age 60..110] joining in ``year``: the cohort turning 60."""
-    data = scenario.data
+def turning_60(region: RegionData, data, year: int) -> np.ndarray:
+    """Expected persons by [sex, age 60..110] joining in ``year``: the cohort turning 60 (``data``: the
+    scenario's changes to the region's data)."""
     persons = np.zeros((2, N_AGES))
     persons[:, ENTRY_AGE - AGE_MIN] = region.entrants(year, data.mortality_multiplier) * data.entrants_multiplier
     return persons

@@ -27,10 +27,8 @@ from scipy.linalg import expm
 
 from sim.data.demography import AGES, N_AGES
 from sim.data.levels import INTACT, N_LEVELS
-from sim.data.regions import RESIDENCES, RegionData, disability_trends, load_region
+from sim.data.regions import RESIDENCES, RegionData, disability_trends
 from sim.model.elders import DEAD, expand_to_cells
-from sim.scenario import Scenario
-from sim.scenario.levers import path_value
 
 
 @dataclass(frozen=True)
@@ -94,11 +92,10 @@ def onset_change(region: RegionData, trend: str, year: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=1024)
-def transition_matrices(region: str, multipliers: TransitionMultipliers, trend: str, year: int) -> np.ndarray:
+def transition_matrices(data: RegionData, multipliers: TransitionMultipliers, trend: str, year: int) -> np.ndarray:
     """One-year transition matrices ``P[residence, sex, age, from, to]`` of a region under these
-    multipliers, for the step from ``year``: cached, since every model of a region shares them and
-    calibrations and sweeps build thousands of models."""
-    data = load_region(region)
+    multipliers, for the step from ``year``: cached (a region is known by its identity), since every model
+    of a region shares them and calibrations and sweeps build thousands of models."""
     effects = data.residence
     worse = np.triu(np.ones((N_LEVELS, N_LEVELS), dtype=bool), k=1)
     onset = effects.onset * onset_change(data, trend, year)
@@ -115,23 +112,19 @@ def death_hazard_ratios(region: RegionData, trend: str, year: int) -> np.ndarray
     return region.hazard_ratio[None] * effects.death * change
 
 
-def multipliers_of(scenario: Scenario) -> TransitionMultipliers:
-    data = scenario.data
-    return TransitionMultipliers(data.onset_multiplier, data.worsening_multiplier, data.recovery_multiplier)
-
-
 def yearly_outcomes(
-    region: RegionData, scenario: Scenario, year: int, counts: np.ndarray
+    region: RegionData, data, onset_multiplier: float, year: int, counts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cumulative probabilities and outcome codes per cell (residence, sex, age, level) for the year from
-    ``year`` to ``year + 1``, given persons by [residence, sex, age, level] at its start.
+    ``year`` to ``year + 1``, given persons by [residence, sex, age, level] at its start; ``data``: the
+    scenario's changes to the region's data (mortality and transition multipliers, disability trend);
+    ``onset_multiplier``: prevention's lever for the year reached.
 
     Outcomes per cell: stay at the level, each other level in order, then death. Death probabilities
     are aligned to the life table for the year's midpoint given the current mix of residences and levels;
-    prevention (``policy.health.onset_multiplier``) scales the onset of capacity loss from the year it
-    reaches."""
-    trend = scenario.data.disability_trend
-    q_table = region.mortality.death_probability(year + 0.5, AGES, scenario.data.mortality_multiplier)
+    prevention scales the onset of capacity loss from the year it reaches."""
+    trend = data.disability_trend
+    q_table = region.mortality.death_probability(year + 0.5, AGES, data.mortality_multiplier)
     n_res = len(RESIDENCES)
 
     def by_sex_age(x: np.ndarray) -> np.ndarray:  # [residence, sex, age, level] -> [sex, age, residence x level]
@@ -140,11 +133,10 @@ def yearly_outcomes(
     hazard = by_sex_age(np.broadcast_to(death_hazard_ratios(region, trend, year), counts.shape))
     q = aligned_death_probability(q_table, hazard, by_sex_age(counts))
     q = np.moveaxis(q.reshape(2, N_AGES, n_res, N_LEVELS), 2, 0)  # [residence, sex, age, level]
-    m = multipliers_of(scenario)
-    onset = path_value(scenario.policy.health.onset_multiplier, year + 1, scenario.base_year, 1.0)
-    if onset != 1.0:
-        m = TransitionMultipliers(m.onset * onset, m.worsening, m.recovery)
-    transitions = transition_matrices(scenario.region, m, trend, year)
+    m = TransitionMultipliers(data.onset_multiplier, data.worsening_multiplier, data.recovery_multiplier)
+    if onset_multiplier != 1.0:
+        m = TransitionMultipliers(m.onset * onset_multiplier, m.worsening, m.recovery)
+    transitions = transition_matrices(region, m, trend, year)
     survive = (1.0 - q)[..., None] * transitions  # [residence, sex, age, from, to]
     probs = np.empty((n_res, 2, N_AGES, N_LEVELS, N_LEVELS + 1))
     codes = np.empty((N_LEVELS, N_LEVELS + 1), dtype=np.int8)

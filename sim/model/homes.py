@@ -19,8 +19,6 @@ from sim.common.rounding import round_to_total
 from sim.data.levels import MODERATE
 from sim.data.parameters import Parameters
 from sim.model.elders import INSTITUTION, Elders
-from sim.scenario import Scenario
-from sim.scenario.levers import path_value
 
 OWNERSHIP = ("public", "public_built_private_run", "private")
 PUBLIC, PBPO, PRIVATE = range(3)
@@ -106,21 +104,14 @@ class BedTargets:
     dementia: int
 
 
-def bed_targets(scenario: Scenario, year: int, baseline: dict, base_pop60: float, pop60: float) -> BedTargets:
-    """Beds, nursing-type beds and dementia beds for ``year`` (``pop60``: agents aged 60+ now;
-    ``base_pop60``: persons aged 60+ in the region's base-year data, for the base dementia-bed rate)."""
-    beds, scale = scenario.policy.beds, scenario.scale
-
-    def lever(spec, key: str) -> float:
-        return path_value(spec, year, scenario.base_year, float(baseline[key]["value"]))
-
-    total = path_value(beds.total, year, scenario.base_year, float(baseline["beds"]["value"])) / scale
-    nursing_share = lever(beds.nursing_share, "nursing_share")
-    base_dementia_per_10k = float(baseline["dementia_beds"]["value"]) / base_pop60 * 1e4
-    dementia = path_value(beds.dementia_per_10k, year, scenario.base_year, base_dementia_per_10k) * pop60 / 1e4
+def bed_targets(beds, scale: float, pop60: float) -> BedTargets:
+    """Beds, nursing-type beds and dementia beds the year's bed levers (``beds``: total, nursing share,
+    dementia beds per 10,000) ask for, in agents' places (``pop60``: agents aged 60+ now)."""
+    total = beds.total / scale
+    dementia = beds.dementia_per_10k * pop60 / 1e4
     return BedTargets(
         total=int(round(total)),
-        nursing=int(np.ceil(nursing_share * round(total) - 1e-9)),  # reach the share, not just below it
+        nursing=int(np.ceil(beds.nursing_share * round(total) - 1e-9)),  # reach the share, not just below it
         dementia=int(np.ceil(dementia - 1e-9)),
     )
 
@@ -132,6 +123,7 @@ class Homes:
         self.homes: list[CareHome] = []
         self.added_beds = 0  # beds added since the base year, and of them in public homes
         self.added_public = 0
+        self.converted = 0  # general beds converted to nursing-type or dementia beds since the base year
 
     def __len__(self) -> int:
         return len(self.homes)
@@ -218,6 +210,7 @@ class Homes:
         k = share_out(self._free(occupied)[:, frm], need)
         for h in np.flatnonzero(k):
             self.homes[h].beds = self.homes[h].beds + k[h] * (_ONE[to] - _ONE[frm])
+        self.converted += int(k.sum())
 
     def _close(self, n: int, occupied: np.ndarray) -> None:
         """Close ``n`` free beds, general first, then nursing, then dementia, every home closing the same

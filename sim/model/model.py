@@ -28,12 +28,12 @@ from sim.data.fits import resolve as resolve_calibration
 from sim.data.levels import N_LEVELS
 from sim.data.parameters import Parameters, care_baseline
 from sim.data.regions import load_region, register_user_region
-from sim.model import care, characteristics, entrants, families, health, homes, money, rules, workforce
+from sim.model import care, characteristics, costs, entrants, families, health, homes, money, rules, workforce
 from sim.model.elders import COLUMNS, INCOME_GROUPS, INSTITUTION, Elders, pool_cells
-from sim.model.record import CareSnapshot, YearRecord, observe_care, population_year
+from sim.model.record import CareSnapshot, CostYear, YearRecord, observe_care, population_year
 from sim.model.streams import ensemble_member, replicate_rng
 from sim.scenario import Scenario
-from sim.scenario.levers import path_value
+from sim.scenario.levers import year_levers
 
 
 class AgeingModel(mesa.Model):
@@ -59,11 +59,15 @@ class AgeingModel(mesa.Model):
         fitted = member_parameters(self.calibration, self.member) if self.calibration else {}
         self.p = Parameters(fitted, scenario.data.parameters)
         self.baseline = care_baseline(scenario.region)
+        # every lever of every year, resolved once: the submodels read the year's, never the scenario
+        self.levers = year_levers(scenario, self.baseline, self.region.population_total(), self.region.last_year)
         self.elders = Elders(COLUMNS if care else {})
         self.record: list[YearRecord] = []  # the years' records, in persons
         self.last_care: CareSnapshot | None = None  # the latest year's care system, for inspection
+        self.recorded_care: CareSnapshot | None = None  # last year's, for the year's flows (beds built...)
+        self.cost_to_date: dict[str, float] = {}  # the plan's public cost since the base year, by group
 
-        persons = entrants.base_population(self.region, scenario)
+        persons = entrants.base_population(self.region, scenario.data)
         urban = entrants.urban_share(self.region, self.year)
         _, rows = entrants.add(self.elders, persons, urban, self.region, self.scale, self.rng)
         self.dementia_prevalence = characteristics.dementia_by_level(self.elders.counts().sum(axis=(0, 1, 2)), self.p)
@@ -81,13 +85,14 @@ class AgeingModel(mesa.Model):
 
     def step(self) -> None:
         exposure = self.counts
-        thresholds, outcomes = health.yearly_outcomes(self.region, self.config, self.year, exposure)
+        prevention = self.levers[self.year + 1].health.onset_multiplier  # from the year it reaches
+        thresholds, outcomes = health.yearly_outcomes(self.region, self.config.data, prevention, self.year, exposure)
         deaths = pool_cells(self.elders.live_one_year(thresholds, outcomes, self.rng))
         self.elders.age_one_year()
         self.year += 1
         joined, rows = entrants.add(
             self.elders,
-            entrants.turning_60(self.region, self.config, self.year),
+            entrants.turning_60(self.region, self.config.data, self.year),
             entrants.urban_share(self.region, self.year),
             self.region,
             self.scale,
@@ -114,7 +119,11 @@ class AgeingModel(mesa.Model):
         population = population_year(self.year, self.counts, self.scale, deaths, exposure, joined)
         care_record = None
         if self.last_care is not None:
-            care_record = observe_care(self.last_care, self.scale, self.counts.sum() * self.scale)
+            yearly = costs.plan_costs(self.last_care, self.recorded_care, self.scale)
+            self.cost_to_date = {group: self.cost_to_date.get(group, 0.0) + c for group, c in yearly.items()}
+            spent = CostYear(yearly, dict(self.cost_to_date))
+            care_record = observe_care(self.last_care, self.scale, self.counts.sum() * self.scale, spent)
+            self.recorded_care = self.last_care
         self.record.append(YearRecord(population, care_record))
 
     # --- the phases ---------------------------------------------------------------------------------
@@ -152,9 +161,7 @@ class AgeingModel(mesa.Model):
     def _update_workforce(self, occupied: np.ndarray, load: np.ndarray) -> None:
         workforce.labour_market(  # workers are counted in persons
             self.workforce,
-            self.config,
-            self.year,
-            self.baseline,
+            self.levers[self.year].workforce,
             self.homes.beds() * self.scale,
             occupied * self.scale,
             load * self.scale,
@@ -163,41 +170,32 @@ class AgeingModel(mesa.Model):
         )
 
     def _build_beds(self, occupied: np.ndarray) -> None:
-        targets = homes.bed_targets(
-            self.config, self.year, self.baseline, self.region.population_total(), self.counts.sum()
-        )
+        beds = self.levers[self.year].beds
         self.homes.build(
             self,
-            targets,
+            homes.bed_targets(beds, self.scale, self.counts.sum()),
             occupied,
-            self.config.policy.beds.public_share_of_new,
+            beds.public_share_of_new,
             self.mean_home_size,
             self.p,
             self.care_rng,
         )
 
-    def _lever(self, spec, base: float) -> float:
-        return path_value(spec, self.year, self.config.base_year, base)
-
     def _capacity(self) -> care.Capacity:
-        beds = self.config.policy.beds
-
-        def places(spec, key: str) -> int:
-            return int(round(self._lever(spec, float(self.baseline[key]["value"])) / self.scale))
-
+        beds = self.levers[self.year].beds
         return care.Capacity(
-            family_beds=places(beds.family_beds, "family_beds"),
-            day_care_places=places(beds.day_care_places, "day_care_places"),
+            family_beds=int(round(beds.family_beds / self.scale)),
+            day_care_places=int(round(beds.day_care_places / self.scale)),
             home_care_hours_per_week=self.workforce.home_care_hours(self.p) / self.scale,
         )
 
     def _arrange_care(self, everyone_reviews: bool) -> None:
         capacity = self._capacity()
         staff, _ = self.workforce.staff_by_employer(len(self.homes))
-        benefits = money.benefits_of_year(self.config, self.year, self.baseline)
+        levers = self.levers[self.year]
+        benefits = money.benefits_of_year(levers, self.year)
         self.ltci_eligible, self.ltci_applicants = money.assess(self.elders, benefits, self.year, self.p, self.care_rng)
-        fam = self.config.policy.family
-        trained = stochastic_round(self._lever(fam.carers_trained_per_year, 0.0) / self.scale, self.care_rng)
+        trained = stochastic_round(levers.family.carers_trained_per_year / self.scale, self.care_rng)
         if trained and self.year > self.config.base_year:
             self.carers_trained += families.train_carers(self.elders, trained)
         year = care.arrange(
@@ -208,7 +206,7 @@ class AgeingModel(mesa.Model):
             staff / self.scale,  # in agents' worth of staff, as residents' load
             capacity,
             benefits,
-            self._lever(fam.respite_days, 0.0),
+            levers.family.respite_days,
             self.p,
             self.care_rng,
             everyone_reviews=everyone_reviews,
@@ -223,7 +221,7 @@ class AgeingModel(mesa.Model):
         if not benefits.active:
             self.fund.idle()
             return
-        ins = self.config.policy.insurance
+        ins = benefits.insurance
         contributors = rules.contributors(
             ins.coverage,
             float(self.baseline["population_all_ages"]["value"]),
@@ -261,5 +259,10 @@ class AgeingModel(mesa.Model):
             fund=dict(self.fund.flows),
             ltci_eligible=self.ltci_eligible,
             ltci_applicants=self.ltci_applicants,
+            beds_added=self.homes.added_beds,
+            beds_added_public=self.homes.added_public,
+            beds_converted=self.homes.converted,
+            pay_uplift=self.levers[self.year].workforce.pay_uplift,
+            certification_bonus=self.levers[self.year].workforce.certification_bonus_monthly,
             p=self.p,
         )

@@ -15,7 +15,7 @@ poor and disabled, the old-age allowance from 80, and service vouchers for the p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
@@ -24,8 +24,6 @@ from sim.data.parameters import Parameters
 from sim.model import rules
 from sim.model.elders import INSTITUTION, Elders
 from sim.model.prices import DAYS_PER_MONTH, bill, gross_price, price_terms
-from sim.scenario import Insurance, Scenario
-from sim.scenario.levers import path_value
 
 
 class BenefitTerms(NamedTuple):
@@ -41,9 +39,9 @@ class BenefitTerms(NamedTuple):
 
 @dataclass
 class Benefits:
-    """The insurance and subsidies in force in a year."""
+    """The insurance and subsidies in force in a year (``insurance``: the year's insurance levers)."""
 
-    insurance: Insurance
+    insurance: Any
     active: bool
     nursing_subsidy: float
     old_age_allowance: float
@@ -90,20 +88,15 @@ def _eligible(rows, scheme, urban, level, t):  # pragma: no cover - compiled
     return out
 
 
-def benefits_of_year(scenario: Scenario, year: int, baseline: dict) -> Benefits:
-    """The insurance and subsidies the scenario's levers set for ``year``."""
-    pol = scenario.policy
-
-    def lever(spec, key: str | None) -> float:
-        return path_value(spec, year, scenario.base_year, float(baseline[key]["value"]) if key else 0.0)
-
-    ins = pol.insurance
+def benefits_of_year(levers, year: int) -> Benefits:
+    """The insurance and subsidies the year's levers (``sim.scenario.levers.year_levers``) set."""
+    ins = levers.insurance
     return Benefits(
         insurance=ins,
         active=ins.start_year is not None and year >= ins.start_year,
-        nursing_subsidy=lever(pol.subsidies.nursing_subsidy_monthly, "nursing_subsidy_monthly"),
-        old_age_allowance=lever(pol.subsidies.old_age_allowance_monthly, "old_age_allowance_monthly"),
-        voucher=lever(pol.subsidies.service_voucher_monthly, None),
+        nursing_subsidy=levers.subsidies.nursing_subsidy_monthly,
+        old_age_allowance=levers.subsidies.old_age_allowance_monthly,
+        voucher=levers.subsidies.service_voucher_monthly,
     )
 
 
@@ -131,7 +124,7 @@ class Fund:
     premium: float | None = None  # yuan per contributor a year; None: the scenario's until first revised
     flows: dict[str, float] = field(default_factory=dict)
 
-    def settle(self, contributors: float, premium: float, spending: float, insurance: Insurance) -> None:
+    def settle(self, contributors: float, premium: float, spending: float, insurance) -> None:
         """The year's income and spending; a deficit topped up from public money; with the fund rule
         ``revise_premium`` next year's premium set to pay next year's spending (taken as this year's) and
         close a third of the gap to a reserve of ``reserve_months`` of spending."""

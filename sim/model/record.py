@@ -51,6 +51,11 @@ class CareSnapshot:
     fund: dict
     ltci_eligible: int  # agents
     ltci_applicants: int
+    beds_added: int  # agents' beds added since the base year, and of them in public homes
+    beds_added_public: int
+    beds_converted: int  # agents' beds converted to nursing-type or dementia beds since the base year
+    pay_uplift: float  # the year's workforce levers
+    certification_bonus: float
     p: object  # the parameters
 
 
@@ -136,11 +141,20 @@ class MoneyYear:
 
 
 @dataclass(frozen=True)
+class CostYear:
+    """The plan's public cost by group (``sim.model.costs``), the year's and since the base year."""
+
+    yearly: dict[str, float]
+    cumulative: dict[str, float]
+
+
+@dataclass(frozen=True)
 class CareRecord:
     arrangements: Arrangements
     homes: HomesYear
     workforce: WorkforceYear
     money: MoneyYear
+    costs: CostYear
 
 
 @dataclass(frozen=True)
@@ -162,14 +176,15 @@ def population_year(year: int, counts, scale: float, deaths=None, exposure=None,
     return PopulationYear(year, counts * scale, *(persons or (None, None, None)))
 
 
-def observe_care(snap: CareSnapshot, scale: float, pop60: float) -> CareRecord:
+def observe_care(snap: CareSnapshot, scale: float, pop60: float, costs: CostYear) -> CareRecord:
     """The care system's record of a year (``snap``: the model's care snapshot, in agents; ``pop60``:
-    persons aged 60+)."""
+    persons aged 60+; ``costs``: the plan's cost, in yuan)."""
     return CareRecord(
         _arrangements(snap, pop60, scale),
         _homes(snap, pop60, scale),
         _workforce(snap, pop60, scale),
         _money(snap, scale),
+        costs,
     )
 
 

@@ -22,8 +22,6 @@ import numpy as np
 from sim.common.rounding import round_to_total, stochastic_round
 from sim.data.parameters import Parameters
 from sim.model.homes import resident_load
-from sim.scenario import Scenario
-from sim.scenario.levers import path_value
 
 CERT_LEVELS = ("none", "junior", "intermediate", "advanced")
 HOME_CARE_PROVIDERS = -1  # employer code of the home-care providers, taken together
@@ -130,30 +128,21 @@ def vacancies(wf: Workforce, beds: np.ndarray, occupied: np.ndarray, load: np.nd
 
 def labour_market(
     wf: Workforce,
-    scenario: Scenario,
-    year: int,
-    baseline: dict,
+    levers,
     beds: np.ndarray,
     occupied: np.ndarray,
     load: np.ndarray,
     p: Parameters,
     rng: np.random.Generator,
 ) -> None:
-    """One year of the workforce: leaving and ageing, training, then hiring into the vacancies (``beds``,
-    ``occupied`` and ``load`` by home, in persons)."""
-    pol = scenario.policy.workforce
-
-    def lever(spec, base: float) -> float:
-        return path_value(spec, year, scenario.base_year, base)
-
-    uplift = lever(pol.pay_uplift, 0.0)
-    bonus = lever(pol.certification_bonus_monthly, 0.0)
+    """One year of the workforce under the year's workforce levers: leaving and ageing, training, then hiring
+    into the vacancies (``beds``, ``occupied`` and ``load`` by home, in persons)."""
     certified = (wf.level > 0).mean() if len(wf) else 0.0
-    pay_ratio = (p.care_worker_wage_monthly * (1 + uplift) + bonus * certified) / p.care_worker_wage_monthly
-    wf.leave_and_age(pay_ratio, pol.attrition_multiplier, p, rng)
-    trained = lever(pol.trained_per_year, float(baseline["trained_per_year"]["value"]))
-    newcomers = wf.train_and_promote(stochastic_round(trained, rng), pol.entry_share, p, rng)
-    migrants = stochastic_round(lever(pol.migrants_per_year, 0.0), rng)
+    pay = p.care_worker_wage_monthly * (1 + levers.pay_uplift) + levers.certification_bonus_monthly * certified
+    pay_ratio = pay / p.care_worker_wage_monthly
+    wf.leave_and_age(pay_ratio, levers.attrition_multiplier, p, rng)
+    newcomers = wf.train_and_promote(stochastic_round(levers.trained_per_year, rng), levers.entry_share, p, rng)
+    migrants = stochastic_round(levers.migrants_per_year, rng)
 
     open_posts = vacancies(wf, beds, occupied, load, p)
     market = p.attrition_rate * wf.base_size * pay_ratio**p.recruit_pay_elasticity

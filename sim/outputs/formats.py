@@ -10,7 +10,10 @@ import math
 
 from sim.catalogues.indicators import catalogue
 
-MILLIONS = {"yuan": "million yuan"}  # units shown in millions, and the unit they are then shown in
+MILLIONS = {
+    "yuan": "million yuan",
+    "yuan (cumulative)": "million yuan (cumulative)",
+}  # units shown in millions, and the unit they are then shown in
 
 
 def missing(v: float | None) -> bool:

@@ -9,6 +9,7 @@ from functools import cache
 import yaml
 
 from sim.catalogues.indicators import LANGS
+from sim.catalogues.levers import lever_catalogue
 from sim.data.regions import DATA
 from sim.outputs.fonts import chinese_font_path
 from sim.results.folder import Run
@@ -32,14 +33,15 @@ def labels(lang: str) -> dict:
 
 
 def key_label(key: str, L: dict) -> str:
-    """The label table's name for a scenario key path (a lever or data key: sweep factors, evaluation
-    levers), with the year when its last part is one; else the key path."""
-    names = L["sweep"]["factors"]
+    """The name of a scenario key path (sweep factors, evaluation levers): a lever's label from the lever
+    catalogue, a data key's from the label table, with the year when its last part is one; else the key."""
+    levers = lever_catalogue()
+    names = {k: lever.label(L["lang"]) for k, lever in levers.levers.items()} | L["sweep"]["factors"]
     if key in names:
         return names[key]
-    lever, _, last = key.rpartition(".")
-    if lever in names and len(last) == 4 and last.isdigit():
-        return L["sweep"]["in_year"].format(name=names[lever], year=last)
+    head, _, last = key.rpartition(".")
+    if head in names and len(last) == 4 and last.isdigit():
+        return L["sweep"]["in_year"].format(name=names[head], year=last)
     return key
 
 

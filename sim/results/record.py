@@ -105,6 +105,7 @@ def care_rows(year: YearRecord) -> list[tuple]:
     _homes(add, year.care)
     _workforce(add, year.care)
     _money(add, year.care)
+    _costs(add, year.care)
     return rows
 
 
@@ -190,6 +191,14 @@ def _money(add, care: CareRecord) -> None:
     for group, spent in m.public_spending.items():
         add("public_spending", spent, group=group)
     add("out_of_pocket", m.out_of_pocket)
+
+
+def _costs(add, care: CareRecord) -> None:
+    """The plan's public cost by lever group, the year's and since the base year."""
+    for indicator, by_group in (("plan_cost", care.costs.yearly), ("plan_cost_cumulative", care.costs.cumulative)):
+        add(indicator, sum(by_group.values()))
+        for group, yuan in by_group.items():
+            add(indicator, yuan, group=group)
 
 
 def summarise(results: pd.DataFrame) -> pd.DataFrame:

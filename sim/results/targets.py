@@ -47,7 +47,7 @@ def check_targets(
         if scenario is not None and info.kind == "commitment":
             from sim.scenario.levers import scheduled
 
-            planned = scheduled(scenario, info, t.year)
+            planned = scheduled(scenario, t.indicator, t.year)
         series = value(summary, indicator, group=group, column="mean")
         ok = series >= t.value if t.direction == "at_least" else series <= t.value
         at_year = series.get(t.year, np.nan)

@@ -2,7 +2,8 @@
 YAML file, checked against the schema, and refused in one line when wrong."""
 
 from sim.scenario.files import apply_overrides, load_scenario, read_scenario_file, set_value
-from sim.scenario.schema import Insurance, Scenario, Target, parse_scenario
+from sim.scenario.policy import Insurance
+from sim.scenario.schema import Scenario, Target, parse_scenario
 
 __all__ = [
     "Insurance",

@@ -1,17 +1,26 @@
-"""Levers that change over the years: a value per year from a few given points.
+"""Levers year by year: what each lever of the catalogue (``sim/catalogues/levers.yaml``) is in every year of
+a run, resolved once, and changes to a lever's path (for plan targets and `sim evaluate`).
 
-A lever is written in a scenario either as one number (constant) or as a mapping from year to value.
-A mapping with one year is a *target to reach by that year*; with several years it is a *schedule*.
+A schedule lever is written in a scenario either as one number (constant) or as a mapping from year to
+value. A mapping with one year is a *target to reach by that year*; with several years it is a *schedule*.
 Between given years the value moves linearly; before the first given year it moves linearly from the
-base-year value; after the last it stays. So ``{2025: 100000}`` from a base of 76,000 beds in 2020
-means 80,800 in 2021, ... 100,000 in 2025 and after.
+base-year value (the lever's ``base``: a number, or the region's base-year figure); after the last it stays.
+So ``{2025: 100000}`` from a base of 76,000 beds in 2020 means 80,800 in 2021, ... 100,000 in 2025 and after.
+
+``year_levers`` gives the model one immutable object per year, ``levers.beds.total``,
+``levers.insurance.coverage`` ...: the submodels read the year's levers from it, never the scenario.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections import namedtuple
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from sim.catalogues.levers import Lever, lever_catalogue
+from sim.scenario.policy import SECTIONS, lever_value
 
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
@@ -30,16 +39,54 @@ def path_value(spec: float | dict[int, float] | None, year: int, base_year: int,
     return float(np.interp(year, years, values))
 
 
+def base_value(lever: Lever, baseline: dict, population_60plus: float) -> float:
+    """Where a schedule lever starts in the base year: its number, or the region's base-year figure
+    (``baseline``: the region's care supply; per 10,000 of ``population_60plus`` where the catalogue says)."""
+    if lever.region_base is None:
+        return float(lever.base)
+    figure = float(baseline[lever.region_base]["value"])
+    return figure / population_60plus * 1e4 if lever.base.get("per_10k_older") else figure
+
+
+@cache
+def _year_types() -> tuple[type, dict[str, type]]:
+    names = {s: [lever.name for lever in lever_catalogue().in_section(s)] for s in SECTIONS}
+    sections = {s: namedtuple(f"{s.title()}Levers", names[s]) for s in SECTIONS}
+    whole = namedtuple("YearLevers", SECTIONS)
+    globals().update({t.__name__: t for t in (whole, *sections.values())})  # by name, so they pickle
+    return whole, sections
+
+
+def year_levers(
+    scenario: Scenario, baseline: dict, population_60plus: float, last_year: int | None = None
+) -> dict[int, Any]:
+    """Every lever's value in every year of the run (to ``last_year`` if later than the horizon: a run may be
+    stepped on to the region's last year), one immutable ``YearLevers`` a year (sections as attributes, levers
+    as their attributes). ``baseline``: the region's base-year care supply; ``population_60plus``: the
+    region's persons aged 60+ in its base-year data (for rates per 10,000)."""
+    whole, sections = _year_types()
+    catalogue = lever_catalogue()
+    starts = {
+        lever.key: base_value(lever, baseline, population_60plus)
+        for lever in catalogue.levers.values()
+        if lever.type == "schedule"
+    }
+    out = {}
+    for year in range(scenario.base_year, max(scenario.horizon, last_year or 0) + 1):
+        values = {}
+        for section in SECTIONS:
+            row = []
+            for lever in catalogue.in_section(section):
+                value = lever_value(scenario.policy, lever)
+                if lever.type == "schedule":
+                    value = path_value(value, year, scenario.base_year, starts[lever.key])
+                row.append(value)
+            values[section] = sections[section](*row)
+        out[year] = whole(**values)
+    return out
+
+
 # --- a lever's values year by year, and changes to them (for plan targets and `sim evaluate`) ---------
-LEVER_BASE = {  # the region's base-year value of each lever that has one (the others start from 0)
-    "policy.beds.total": "beds",
-    "policy.beds.nursing_share": "nursing_share",
-    "policy.beds.family_beds": "family_beds",
-    "policy.beds.day_care_places": "day_care_places",
-    "policy.workforce.trained_per_year": "trained_per_year",
-}
-
-
 def lever_spec(scenario: Scenario, lever: str):
     node = scenario
     for part in lever.split(".")[:-1]:
@@ -57,20 +104,14 @@ def with_lever(scenario: Scenario, lever: str, spec) -> Scenario:
     return type(scenario).model_validate(raw)
 
 
-def _base_value(scenario: Scenario, lever: str) -> float:
-    """The lever's base-year value; NaN where the region's data give none here (the dementia-bed rate), so
-    a path that depends on it is NaN until the scenario's first given year."""
-    key = LEVER_BASE.get(lever)
-    if key:
-        from sim.data.parameters import care_baseline
+def lever_path(scenario: Scenario, key: str) -> dict[int, float]:
+    """A schedule lever's value in every year of the run."""
+    from sim.data.parameters import care_baseline
+    from sim.data.regions import load_region
 
-        return float(care_baseline(scenario.region)[key]["value"])
-    return np.nan if lever == "policy.beds.dementia_per_10k" else 0.0
-
-
-def lever_path(scenario: Scenario, lever: str) -> dict[int, float]:
-    """The lever's value in every year of the run."""
-    spec, base = lever_spec(scenario, lever), _base_value(scenario, lever)
+    lever = lever_catalogue()[key]
+    base = base_value(lever, care_baseline(scenario.region), load_region(scenario.region).population_total())
+    spec = lever_spec(scenario, key)
     return {y: path_value(spec, y, scenario.base_year, base) for y in range(scenario.base_year, scenario.horizon + 1)}
 
 
@@ -80,11 +121,14 @@ def cumulative(indicator: str) -> bool:
     return catalogue()[indicator].unit.endswith("(cumulative)")
 
 
-def scheduled(scenario: Scenario, target, year: int) -> float:
-    """What the scenario schedules for a commitment by ``year``: the lever's value, or for a cumulative
-    indicator (trainees) the sum of the lever's yearly values since the base year."""
-    path = lever_path(scenario, target.lever)
-    if cumulative(target.indicator):
+def scheduled(scenario: Scenario, target: str, year: int) -> float:
+    """What the scenario schedules for a commitment (a plan target's name) by ``year``: its lever's value, or
+    for a cumulative indicator (trainees) the sum of the lever's yearly values since the base year."""
+    from sim.catalogues.indicators import catalogue
+
+    lever, _ = lever_catalogue().for_target(target)
+    path = lever_path(scenario, lever)
+    if cumulative(catalogue().target(target).indicator):
         return float(sum(v for y, v in path.items() if scenario.base_year < y <= year))
     return path[year]
 

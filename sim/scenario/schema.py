@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim.catalogues.indicators import catalogue
 from sim.common.errors import FieldError, ScenarioError, Strict, parse_mapping
@@ -19,6 +19,7 @@ from sim.data.regions import (
     register_user_region,
     user_region,
 )
+from sim.scenario.policy import Policy, check_levers
 
 
 class DataOverrides(Strict):
@@ -59,7 +60,8 @@ class DataOverrides(Strict):
     )
     parameters: dict[str, Any] = Field(
         default_factory=dict,
-        description="Care-system parameters by name (sim/data/care_parameters.yaml lists them with units and sources).",
+        description="Care-system parameters and unit costs by name (sim/data/care_parameters.yaml and plan_costs.yaml"
+        " list them with units and sources).",
     )
 
     @field_validator("disability_trend")
@@ -81,127 +83,7 @@ class DataOverrides(Strict):
         return v
 
 
-# Money a user can set, far above any plan's (Tianjin's insurance: 70 yuan a day, 2,100 a month, 240 a year):
-# a typing slip beyond them would overflow the accounts into infinity and NaN.
-MAX_DAILY, MAX_MONTHLY, MAX_YEARLY = 10_000.0, 100_000.0, 1_000_000.0
-
 NAME = re.compile(r"[\w\-][\w.\-]*")
-YearPath = float | dict[int, float]  # a constant, or year -> value (one year: a target; several: a schedule)
-
-
-def _path(description: str, default=None, ge: float = 0, le: float | None = None):
-    return Field(default, description=description, json_schema_extra={"minimum": ge, "maximum": le})
-
-
-class Beds(Strict):
-    """Institutional beds and home-based capacity. Counts are persons/places, shares in 0-1."""
-
-    total: YearPath | None = _path("Institutional beds of all types (schedule or target; default: the region's count).")
-    nursing_share: YearPath | None = _path("Nursing-type beds as a share of institutional beds.", le=1)
-    dementia_per_10k: YearPath | None = _path("Dementia-care beds per 10,000 older people.", le=10000)
-    public_share_of_new: float = Field(0.2, ge=0, le=1, description="Share of new beds built in public homes.")
-    family_beds: YearPath | None = _path("Family elderly-care beds (家庭养老床位): institutional-grade care at home.")
-    day_care_places: YearPath | None = _path("Day-care places in community care centres.")
-
-
-class Insurance(Strict):
-    """Long-term-care insurance (长期护理保险). Defaults are Tianjin's pilot rules (2020)."""
-
-    start_year: int | None = Field(None, description="First year benefits are paid; null = no insurance.")
-    coverage: str = Field("urban_employees", description="Who is covered: urban_employees, urban or all.")
-    eligible_from: str = Field("severe", description="Lowest capacity level that qualifies: moderate, severe or total.")
-    institution_daily: float = Field(
-        70.0, ge=0, le=MAX_DAILY, description="Standard daily amount for institutional care, yuan."
-    )
-    institution_share: float = Field(0.70, ge=0, le=1, description="Share of the daily amount the fund pays.")
-    home_monthly_cap: float = Field(
-        2100.0, ge=0, le=MAX_MONTHLY, description="Monthly cap on home-care services, yuan."
-    )
-    home_share: float = Field(
-        0.75, ge=0, le=1, description="Share of home-care spending (up to the cap) the fund pays."
-    )
-    family_cash_monthly: float = Field(
-        0.0, ge=0, le=MAX_MONTHLY, description="Monthly cash for family carers of eligible people, yuan."
-    )
-    premium_per_person: float = Field(
-        240.0, ge=0, le=MAX_YEARLY, description="Yearly contribution per covered person (all ages), yuan."
-    )
-    fund_rule: str = Field(
-        "carry_over",
-        description="What a surplus or deficit does: carry_over (surplus kept, deficit topped up from public "
-        "money) or revise_premium (next year's premium pays this year's spending and closes a third of the "
-        "gap to the reserve).",
-    )
-    reserve_months: float = Field(
-        6.0, ge=0, le=120, description="Reserve the fund aims at under revise_premium, months of spending."
-    )
-
-    @field_validator("fund_rule")
-    @classmethod
-    def _fund_rule(cls, v: str) -> str:
-        if v not in ("carry_over", "revise_premium"):
-            raise ValueError("must be one of carry_over, revise_premium")
-        return v
-
-    @field_validator("coverage")
-    @classmethod
-    def _coverage(cls, v: str) -> str:
-        if v not in ("urban_employees", "urban", "all"):
-            raise ValueError("must be one of urban_employees, urban, all")
-        return v
-
-    @field_validator("eligible_from")
-    @classmethod
-    def _eligible(cls, v: str) -> str:
-        if v not in ("moderate", "severe", "total"):
-            raise ValueError("must be one of moderate, severe, total")
-        return v
-
-
-class Subsidies(Strict):
-    nursing_subsidy_monthly: YearPath | None = _path(
-        "Nursing subsidy for poor elders at moderate loss or worse, yuan/month.", le=MAX_MONTHLY
-    )
-    old_age_allowance_monthly: YearPath | None = _path("Allowance for everyone aged 80+, yuan/month.", le=MAX_MONTHLY)
-    service_voucher_monthly: YearPath | None = _path(
-        "Voucher for formal care services, poor elders with a care need, yuan/month.", le=MAX_MONTHLY
-    )
-
-
-class Workforce(Strict):
-    trained_per_year: YearPath | None = _path(
-        "Care workers trained and certified per year (new entrants and upgrades)."
-    )
-    entry_share: float = Field(0.3, ge=0, le=1, description="Share of trainees who are new to care work.")
-    migrants_per_year: YearPath | None = _path("Care workers recruited from outside the region per year.")
-    pay_uplift: YearPath | None = _path("Pay rise for care workers as a share of the base wage.", le=5)
-    certification_bonus_monthly: YearPath | None = _path(
-        "Post allowance for certified workers, yuan/month.", le=MAX_MONTHLY
-    )
-    attrition_multiplier: float = Field(1.0, ge=0, le=5, description="Multiplier on the yearly leaving rate.")
-
-
-class Family(Strict):
-    carers_trained_per_year: YearPath | None = _path("Family carers trained per year.")
-    respite_days: YearPath | None = _path(
-        "Respite days per year for each family caring for an elder at severe loss or worse.", le=365
-    )
-
-
-class Health(Strict):
-    onset_multiplier: YearPath | None = _path("Prevention: multiplier on the onset of capacity loss, by year.", le=10)
-
-
-class Policy(Strict):
-    """Policy levers. A lever is a number, or a mapping year -> value: one year is a target reached by
-    that year along a straight line from the base year, several years a schedule."""
-
-    beds: Beds = Field(default_factory=Beds)
-    insurance: Insurance = Field(default_factory=Insurance)
-    subsidies: Subsidies = Field(default_factory=Subsidies)
-    workforce: Workforce = Field(default_factory=Workforce)
-    family: Family = Field(default_factory=Family)
-    health: Health = Field(default_factory=Health)
 
 
 class Target(Strict):
@@ -365,60 +247,9 @@ class Scenario(Strict):
                 load_observations(Path(self.observed), self.base_year, self.horizon)
             except ScenarioError as e:
                 raise FieldError("observed", self.observed, str(e).removeprefix(f"{self.observed}: ")) from None
-        _check_paths(self.policy, "policy", self.base_year, self.horizon)
+        check_levers(self.policy, self.base_year, self.horizon, float(region.population_by_age[:, 20:].sum()))
         _check_targets(self.targets, self.base_year, self.horizon)
-        start = self.policy.insurance.start_year
-        if start is not None and not self.base_year <= start <= self.horizon:
-            raise FieldError(
-                "policy.insurance.start_year",
-                start,
-                f"must be from {self.base_year} to the horizon ({self.horizon}); null for no insurance",
-            )
-        _check_counts(self, region)
         return self
-
-
-def _check_paths(model: BaseModel, prefix: str, base_year: int, horizon: int) -> None:
-    """Every lever path: years within the run, values within the lever's range."""
-    for name, field in type(model).model_fields.items():
-        value = getattr(model, name)
-        key = f"{prefix}.{name}"
-        if isinstance(value, BaseModel):
-            _check_paths(value, key, base_year, horizon)
-            continue
-        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else None
-        if extra is None or value is None:
-            continue
-        lo, hi = extra["minimum"], extra["maximum"]
-        values = list(value.values()) if isinstance(value, dict) else [value]
-        if isinstance(value, dict) and any(not base_year <= y <= horizon for y in value):
-            raise FieldError(key, value, f"years must be from {base_year} to {horizon}")
-        if any(v < lo or (hi is not None and v > hi) for v in values):
-            allowed = f"between {lo:g} and {hi:g}" if hi is not None else f">= {lo:g}"
-            raise FieldError(key, value, f"must be {allowed}" + (" in every year" if isinstance(value, dict) else ""))
-
-
-COUNT_LEVERS = (
-    "policy.beds.total",
-    "policy.beds.family_beds",
-    "policy.beds.day_care_places",
-    "policy.workforce.trained_per_year",
-    "policy.workforce.migrants_per_year",
-    "policy.family.carers_trained_per_year",
-)
-
-
-def _check_counts(scenario: Scenario, region) -> None:
-    """Beds, places and people trained or recruited a year at most the region's people aged 60+ in the base
-    year: more is a typing slip (and would fill the memory with empty beds, or with one row per worker)."""
-    older = float(region.population_by_age[:, 20:].sum())
-    for key in COUNT_LEVERS:
-        node = scenario
-        for part in key.split("."):
-            node = getattr(node, part)
-        values = list(node.values()) if isinstance(node, dict) else [] if node is None else [node]
-        if any(v > older for v in values):
-            raise FieldError(key, node, f"must be at most the region's people aged 60+ ({older:,.0f})")
 
 
 def _check_targets(targets: list[Target], base_year: int, horizon: int) -> None:
