@@ -8,7 +8,6 @@ from submodel_helpers import elders_with, model
 from sim.data.levels import INTACT, MILD, MODERATE, SEVERE, TOTAL
 from sim.data.parameters import Parameters
 from sim.model.care import Capacity, care_census, care_in_homes, hours_at_home, places_left, reviewing
-from sim.model.choice import O_BED, O_DAY
 from sim.model.elders import (
     DAY_CARE,
     DESTITUTE,
@@ -22,6 +21,7 @@ from sim.model.elders import (
 )
 from sim.model.homes import NURSING, PUBLIC, Homes
 from sim.model.need import hours_given, hours_terms
+from sim.model.options import O_BED, O_DAY
 
 # the residents per worker these cases were worked out with (one grade, so the grade does not matter)
 P = Parameters({"residents_per_worker": {"grade_1": [10, 8, 5, 3, 2.5]}, "staffing_grade": 1})
@@ -36,17 +36,19 @@ def test_the_census_counts_those_at_home_with_a_need_or_waiting_and_everyone_ent
         income=[LOW, LOW, MINIMUM_INCOME, LOW, DESTITUTE, LOW],
         applies=[0.5, 0.5, 0.3, 0.5, 0.7, 0.5],
     )
-    rows, (subsidy, allowance) = care_census(
+    before = elders.setting.copy()
+    rows, lost, (subsidy, allowance) = care_census(
         elders.level, elders.setting, elders.waiting_since, elders.income, elders.age, elders.applies, 1.0
     )
     assert rows.tolist() == [1, 3, 4]  # in need at home, or waiting; not the resident
     assert subsidy == 2 and allowance == 2  # poor at moderate loss or worse (the resident too); 80 and over
-    _, (applied, _) = care_census(
+    _, _, (applied, _) = care_census(
         elders.level, elders.setting, elders.waiting_since, elders.income, elders.age, elders.applies, 0.6
     )
     assert applied == 1  # at a take-up of 0.6 only the one whose propensity is 0.3 applies
-    # those at home who need nothing and wait for nothing lose any arrangement they had
-    assert elders.setting.tolist() == [NO_NEED, NO_NEED, INSTITUTION, NO_NEED, FAMILY, NO_NEED]
+    # those at home who need nothing and wait for nothing lose any arrangement they had (the care step applies it)
+    assert lost.tolist() == [0, 5]
+    assert np.array_equal(elders.setting, before)  # the census itself changes nothing
 
 
 def test_who_reconsiders():
@@ -76,9 +78,11 @@ def test_places_left_are_what_the_keepers_do_not_hold_and_a_shrinking_lever_send
     candidates = np.arange(6)
     review = np.array([False, False, False, False, True, False])
     capacity = Capacity(family_beds=2, day_care_places=5, home_care_hours_per_week=0.0)
-    places = places_left(elders, candidates, review, capacity, np.random.default_rng(3))
+    given = review.copy()
+    review, places = places_left(elders, candidates, given, capacity, np.random.default_rng(3))
     assert places == {O_BED: 0, O_DAY: 4}  # day care: one keeper; family beds: two of three keep theirs
     assert review.tolist() == [False, False, True, False, True, False]  # the least dependent gives it up
+    assert given.tolist() == [False, False, False, False, True, False]  # what it was given is left as it was
 
 
 def test_hours_at_home_are_each_arrangements_hours_while_home_care_workers_can_deliver_them():

@@ -1,4 +1,5 @@
-"""The care choice: ``sample_logit`` against the logit probabilities, and what ``utilities`` rules out."""
+"""The care choice: ``sample_logit`` against the logit probabilities, and what ``utilities`` rules out, on the
+prices the price phase gives (``net_prices``)."""
 
 import numpy as np
 import pytest
@@ -7,24 +8,11 @@ from submodel_helpers import elders_with
 
 from sim.data.levels import MILD, MODERATE, SEVERE, TOTAL
 from sim.data.parameters import Parameters
-from sim.model.choice import (
-    N_OPTIONS,
-    O_BED,
-    O_DAY,
-    O_FAMILY,
-    O_HOME,
-    O_PRIVATE,
-    O_PUBLIC,
-    OPTION_SETTING,
-    OPTIONS,
-    choice_terms,
-    current_option,
-    sample_logit,
-    utilities,
-)
+from sim.model.choice import choice_terms, current_option, sample_logit, utilities
 from sim.model.elders import DAY_CARE, FAMILY, FAMILY_BED, HOME_CARE, INSTITUTION, NO_NEED
 from sim.model.need import hours_terms
-from sim.model.prices import WEEKS_PER_MONTH, PriceTerms
+from sim.model.options import N_OPTIONS, O_BED, O_DAY, O_FAMILY, O_HOME, O_PRIVATE, O_PUBLIC, OPTION_SETTING, OPTIONS
+from sim.model.prices import WEEKS_PER_MONTH, PriceTerms, net_prices
 
 P = Parameters()
 
@@ -109,8 +97,8 @@ def utility_of(
     available=(True,) * N_OPTIONS,
     prices=PRICES,
 ) -> np.ndarray:
-    """One elder's utilities by option."""
-    return utilities(
+    """One elder's utilities by option: its net prices (the price phase), then the choice's weights."""
+    return many_utilities(
         np.array([need]),
         np.array([family]),
         np.array([[public, private]]),
@@ -122,10 +110,14 @@ def utility_of(
         np.array([burden], dtype=np.float32),
         np.array([level], dtype=np.int8),
         np.array(available),
-        hours_terms(P),
         prices,
-        TERMS,
     )[0]
+
+
+def many_utilities(need, family, home_price, eligible, voucher, destitute, income, current, burden, level, available,
+                   prices=PRICES):  # fmt: skip
+    net = net_prices(need, family, home_price, eligible, voucher, destitute, hours_terms(P), prices)
+    return utilities(need, family, net, destitute, income, current, burden, level, available, hours_terms(P), TERMS)
 
 
 def test_utilities_are_constant_plus_cost_over_income_plus_unmet_share():
@@ -210,7 +202,7 @@ def test_utilities_of_many_elders_are_each_elders_own():
         burden=rng.uniform(0, 2.5, n).astype(np.float32),
         level=rng.integers(MILD, TOTAL + 1, n).astype(np.int8),
     )
-    together = utilities(
+    together = many_utilities(
         args["need"],
         args["family"],
         np.stack([args["public"], args["private"]], axis=1),
@@ -222,9 +214,6 @@ def test_utilities_of_many_elders_are_each_elders_own():
         args["burden"],
         args["level"],
         np.ones(N_OPTIONS, dtype=bool),
-        hours_terms(P),
-        PRICES,
-        TERMS,
     )
     for i in range(n):
         alone = utility_of(**{k: v[i] for k, v in args.items()})

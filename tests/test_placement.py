@@ -7,9 +7,9 @@ from submodel_helpers import elders_with, model
 
 from sim.data.levels import INTACT, MILD, MODERATE, SEVERE, TOTAL
 from sim.data.parameters import Parameters
-from sim.model.choice import N_OPTIONS, O_BED, O_DAY, O_FAMILY, O_HOME, O_PRIVATE, O_PUBLIC, OPTION_SETTING
 from sim.model.elders import DESTITUTE, FAMILY_BED, HIGH, INSTITUTION, LOW, MIDDLE, MINIMUM_INCOME, NO_NEED
 from sim.model.homes import GENERAL, NURSING, PRIVATE, PUBLIC, Homes
+from sim.model.options import N_OPTIONS, O_BED, O_DAY, O_FAMILY, O_HOME, O_PRIVATE, O_PUBLIC, OPTION_SETTING
 from sim.model.placement import admit_to_homes, by_priority, keep_within, ration, settle_at_home
 
 # the residents per worker these cases were worked out with (one grade, so the grade does not matter)
@@ -121,23 +121,24 @@ def test_public_homes_admit_by_priority_class_then_level_then_waiting_time_and_t
     choice = np.array([O_PUBLIC] * 6 + [O_PRIVATE] * 3 + [O_HOME])
     bed = np.array([NURSING] * 6 + [GENERAL] * 4)
     empty = np.array([], dtype=np.int64)
-    placed, adm = admit_to_homes(
+    before = {c: getattr(elders, c).copy() for c in ("setting", "home", "bed", "waiting_since")}
+    home, bed_type, waiting_since, adm = admit_to_homes(
         elders, choosers, choice, bed, 2022, homes, empty, np.array([10.0, 10.0]), P, np.random.default_rng(7)
     )
+    placed = home >= 0
     # destitute, then poor and disabled, then the more dependent; the rest wait, longest first
     assert adm.public.tolist() == [3, 2, 1] and adm.public_joined.tolist() == [2022] * 3
     assert placed[:6].tolist() == [False, True, True, True, False, False]
     assert sorted(adm.waiting.tolist()) == [0, 4, 5]
-    assert elders.waiting_since.tolist() == [2019, 0, 0, 0, 2020, 2018, 0, 0, 0, 0]
+    assert waiting_since.tolist() == [2019, 0, 0, 0, 2020, 2018, 0, 0, 0, 0]
     # private homes: two of the three who chose one, at random; no waiting list
     assert placed[6:9].sum() == 2 and not placed[9]
     assert sorted(adm.rows.tolist()) == sorted(np.flatnonzero(placed).tolist())
     inside = np.flatnonzero(placed)
-    assert (elders.setting[inside] == INSTITUTION).all()
-    assert (
-        elders.home[inside].tolist() == [0, 0, 0, 1, 1] and elders.bed[inside].tolist() == [NURSING] * 3 + [GENERAL] * 2
-    )
-    assert (elders.setting[~placed] == NO_NEED).all() and (elders.home[~placed] == -1).all()
+    assert home[inside].tolist() == [0, 0, 0, 1, 1] and bed_type[inside].tolist() == [NURSING] * 3 + [GENERAL] * 2
+    assert (home[~placed] == -1).all() and (bed_type[~placed] == -1).all()
+    for column, values in before.items():  # the elders' columns are the care step's to change
+        assert np.array_equal(getattr(elders, column), values), column
 
 
 def test_the_waiting_list_is_first_come_first_served_within_a_class_over_the_years():
@@ -159,12 +160,13 @@ def test_the_waiting_list_is_first_come_first_served_within_a_class_over_the_yea
             np.random.default_rng(seed),
         )
 
-    year(2021, np.array([1, 2]), 8)  # no beds: both join the list
-    assert elders.waiting_since.tolist() == [0, 2021, 2021]
+    _, _, waiting_since, _ = year(2021, np.array([1, 2]), 8)  # no beds: both join the list
+    assert waiting_since.tolist() == [2021, 2021]
+    elders.waiting_since[[1, 2]] = waiting_since
     homes.homes[0].beds = np.array([0, 2, 0])
-    placed, adm = year(2022, np.array([0, 1, 2]), 9)  # the earliest row joins a year later: it waits
-    assert placed.tolist() == [False, True, True] and adm.public_joined.tolist() == [2021, 2021]
-    assert elders.waiting_since.tolist() == [2022, 0, 0] and adm.waiting.tolist() == [0]
+    home, _, waiting_since, adm = year(2022, np.array([0, 1, 2]), 9)  # the earliest row joins a year later: it waits
+    assert (home >= 0).tolist() == [False, True, True] and adm.public_joined.tolist() == [2021, 2021]
+    assert waiting_since.tolist() == [2022, 0, 0] and adm.waiting.tolist() == [0]
 
 
 def test_admission_counts_residents_and_staff_already_there():
@@ -172,7 +174,7 @@ def test_admission_counts_residents_and_staff_already_there():
     elders.home[0], elders.bed[0] = 0, NURSING
     homes = homes_of((PUBLIC, [0, 3, 0]))
     staff = np.array([0.2 + 0.3])  # the resident takes 0.2 of a worker; 0.3 left
-    placed, _ = admit_to_homes(
+    home, _, _, _ = admit_to_homes(
         elders,
         np.array([1, 2]),
         np.full(2, O_PUBLIC),
@@ -184,7 +186,7 @@ def test_admission_counts_residents_and_staff_already_there():
         P,
         np.random.default_rng(10),
     )
-    assert placed.tolist() == [False, True]  # total loss takes 0.4 of a worker: only the moderate one fits
+    assert (home >= 0).tolist() == [False, True]  # total loss takes 0.4 of a worker: only the moderate one fits
 
 
 # --- settling at home ----------------------------------------------------------------------------------
@@ -199,14 +201,15 @@ def test_those_not_admitted_choose_again_at_home_within_the_places():
     elders.setting[:10] = INSTITUTION
     elders.home[:10] = 0
     utility = np.zeros((n, N_OPTIONS))
-    settle_at_home(elders, choosers, choice, utility, placed, {O_BED: 20, O_DAY: 5}, np.random.default_rng(11))
+    chosen = choice.copy()
+    at_home = settle_at_home(
+        elders, choosers, choice, utility, placed, {O_BED: 20, O_DAY: 5}, np.random.default_rng(11)
+    )
     home = ~placed
-    assert not np.isin(choice[home], [O_PUBLIC, O_PRIVATE]).any()
-    assert (elders.setting[home] == OPTION_SETTING[choice[home]]).all()
-    assert (elders.home[home] == -1).all() and (elders.bed[home] == -1).all()
-    assert (elders.setting[home] == FAMILY_BED).sum() == 20 and (choice[home] == O_DAY).sum() <= 5
-    assert (elders.setting[placed] == INSTITUTION).all() and (elders.home[placed] == 0).all()
-    assert np.isinf(utility[:, [O_PUBLIC, O_PRIVATE]]).all()
+    assert not np.isin(at_home[home], [O_PUBLIC, O_PRIVATE]).any()
+    assert (OPTION_SETTING[at_home[home]] == FAMILY_BED).sum() == 20 and (at_home[home] == O_DAY).sum() <= 5
+    assert (at_home[placed] == O_PUBLIC).all()  # the admitted keep their choice
+    assert np.array_equal(choice, chosen) and (utility == 0).all()  # what it was given is left as it was
     # those who chose a home and were not admitted spread over the options at home
-    again = choice[n // 2 :]
+    again = at_home[n // 2 :]
     assert (again == O_FAMILY).sum() > 0 and (again == O_HOME).sum() > 0

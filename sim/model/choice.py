@@ -16,16 +16,9 @@ import numpy as np
 
 from sim.data.levels import TOTAL
 from sim.data.parameters import Parameters
-from sim.model.elders import DAY_CARE, FAMILY, FAMILY_BED, HOME_CARE, INSTITUTION, NO_NEED, Elders
+from sim.model.elders import NO_NEED, Elders
 from sim.model.need import HoursTerms, hours_given
-from sim.model.prices import PriceTerms, bill, gross_price
-
-OPTIONS = ("family", "home_care", "day_care", "family_bed", "public_home", "private_home")
-N_OPTIONS = len(OPTIONS)
-O_FAMILY, O_HOME, O_DAY, O_BED, O_PUBLIC, O_PRIVATE = range(N_OPTIONS)
-OPTION_SETTING = np.array([FAMILY, HOME_CARE, DAY_CARE, FAMILY_BED, INSTITUTION, INSTITUTION])
-HOME_OPTIONS = (O_PUBLIC, O_PRIVATE)  # the options that are a care home
-SETTING_OPTION = np.array([O_FAMILY, O_FAMILY, O_HOME, O_DAY, O_BED, O_PUBLIC])  # by setting code
+from sim.model.options import N_OPTIONS, O_DAY, O_FAMILY, O_PRIVATE, O_PUBLIC, OPTION_SETTING, OPTIONS, SETTING_OPTION
 
 
 class ChoiceTerms(NamedTuple):
@@ -62,9 +55,7 @@ def current_option(elders: Elders, rows: np.ndarray) -> np.ndarray:
 def utilities(
     need: np.ndarray,
     family: np.ndarray,
-    home_price: np.ndarray,
-    eligible: np.ndarray,
-    voucher: np.ndarray,
+    net: np.ndarray,
     destitute: np.ndarray,
     income: np.ndarray,
     current: np.ndarray,
@@ -72,26 +63,19 @@ def utilities(
     level: np.ndarray,
     available: np.ndarray,
     hours: HoursTerms,
-    prices: PriceTerms,
     terms: ChoiceTerms,
 ) -> np.ndarray:  # pragma: no cover - compiled
     """[elder, option] utilities, -inf where the option is ruled out. Per elder: ``need`` and ``family``
-    hours a week, the monthly ``home_price`` of a public and a private home for the bed they need,
-    insurance ``eligible``, ``voucher`` entitlement, ``destitute``, monthly ``income`` (public cash
-    included), ``current`` option (-1 none: no inertia), family ``burden``, capacity ``level``;
-    ``available``: whether each option has places (or homes of its kind) at all."""
+    hours a week, the monthly ``net`` price of each option (``prices.net_prices``), ``destitute``, monthly
+    ``income`` (public cash included), ``current`` option (-1 none: no inertia), family ``burden``, capacity
+    ``level``; ``available``: whether each option has places (or homes of its kind) at all."""
     n = need.size
     utility = np.empty((n, N_OPTIONS))
     for i in range(n):
         for o in range(N_OPTIONS):
-            setting = OPTION_SETTING[o]
-            formal, informal = hours_given(need[i], family[i], setting, hours)
+            formal, informal = hours_given(need[i], family[i], OPTION_SETTING[o], hours)
             unmet_share = max(need[i] - informal - formal, 0.0) / need[i] if need[i] > 0 else 0.0
-            price = home_price[i, 0] if o == O_PUBLIC else (home_price[i, 1] if o == O_PRIVATE else 0.0)
-            gross = gross_price(setting, formal, price, prices)
-            insurance, cash, paid_voucher, support = bill(setting, gross, eligible[i], voucher[i], destitute[i], prices)
-            net = gross - insurance - paid_voucher - support - cash
-            u = terms.constant[o] + terms.cost * net / income[i] + terms.unmet * unmet_share
+            u = terms.constant[o] + terms.cost * net[i, o] / income[i] + terms.unmet * unmet_share
             if o == current[i]:
                 u += terms.inertia
             if o == O_FAMILY:
@@ -99,7 +83,7 @@ def utilities(
                 # strain is stored in, as everywhere else)
                 out = burden[i] > np.float32(terms.burden_limit)
             else:
-                out = net > terms.max_cost_to_income * income[i] or not available[o]
+                out = net[i, o] > terms.max_cost_to_income * income[i] or not available[o]
                 out = out or (o == O_DAY and level[i] == TOTAL) or (o == O_PRIVATE and destitute[i])
             utility[i, o] = -np.inf if out else u
     return utility

@@ -154,19 +154,22 @@ def _family_hours(
 
 
 def accumulate_strain(
-    elders: Elders, rows: np.ndarray, given: np.ndarray, capacity: np.ndarray, respite_days: np.ndarray, p: Parameters
-) -> None:
-    """Carry last year's strain forward and add this year's (hours given over hours the family can give);
+    burden: np.ndarray, given: np.ndarray, capacity: np.ndarray, respite_days: np.ndarray, p: Parameters
+) -> np.ndarray:
+    """Families' strain carried into next year (a new array, at the precision strain is stored in): last
+    year's ``burden`` carried forward, plus this year's (hours ``given`` over the hours the family can give);
     respite days take time off the year's strain."""
-    _strain(rows, given, capacity, respite_days, float(p.burden_decay), elders.burden)
+    return _strain(burden, given, capacity, respite_days, float(p.burden_decay))
 
 
 @numba.njit(cache=True, nogil=True)
-def _strain(rows, given, capacity, respite_days, decay, burden):  # pragma: no cover - compiled
-    for k in range(rows.size):
+def _strain(burden, given, capacity, respite_days, decay):  # pragma: no cover - compiled
+    out = np.empty(burden.size, dtype=np.float32)
+    for k in range(burden.size):
         strain = given[k] / capacity[k] if capacity[k] > 0 else 0.0
         strain *= 1.0 - min(respite_days[k], 365.0) / 365.0
-        burden[rows[k]] = np.float32(decay * burden[rows[k]] + strain)
+        out[k] = np.float32(decay * burden[k] + strain)
+    return out
 
 
 def train_carers(elders: Elders, n: int) -> int:

@@ -29,6 +29,7 @@ from sim.data.levels import N_LEVELS
 from sim.data.parameters import Parameters, care_baseline
 from sim.data.regions import load_region, register_user_region
 from sim.model import care, characteristics, costs, entrants, families, health, homes, money, rules, workforce
+from sim.model.care import Clock
 from sim.model.elders import COLUMNS, INCOME_GROUPS, INSTITUTION, Elders, pool_cells
 from sim.model.record import CareSnapshot, CostYear, YearRecord, observe_care, population_year
 from sim.model.streams import ensemble_member, replicate_rng
@@ -63,6 +64,7 @@ class AgeingModel(mesa.Model):
         self.levers = year_levers(scenario, self.baseline, self.region.population_total(), self.region.last_year)
         self.elders = Elders(COLUMNS if care else {})
         self.record: list[YearRecord] = []  # the years' records, in persons
+        self.clock = Clock()  # seconds by phase of the step, over the run (benchmarks/bench_care.py)
         self.last_care: CareSnapshot | None = None  # the latest year's care system, for inspection
         self.recorded_care: CareSnapshot | None = None  # last year's, for the year's flows (beds built...)
         self.cost_to_date: dict[str, float] = {}  # the plan's public cost since the base year, by group
@@ -84,30 +86,41 @@ class AgeingModel(mesa.Model):
         self.running = self.year < scenario.horizon
 
     def step(self) -> None:
+        """One year, phase by phase (``self.clock`` adds up the seconds each takes)."""
+        clock = self.clock
         exposure = self.counts
-        prevention = self.levers[self.year + 1].health.onset_multiplier  # from the year it reaches
-        thresholds, outcomes = health.yearly_outcomes(self.region, self.config.data, prevention, self.year, exposure)
-        deaths = pool_cells(self.elders.live_one_year(thresholds, outcomes, self.rng))
-        self.elders.age_one_year()
+        with clock("health"):
+            prevention = self.levers[self.year + 1].health.onset_multiplier  # from the year it reaches
+            thresholds, outcomes = health.yearly_outcomes(
+                self.region, self.config.data, prevention, self.year, exposure
+            )
+            deaths = pool_cells(self.elders.live_one_year(thresholds, outcomes, self.rng))
+            self.elders.age_one_year()
         self.year += 1
-        joined, rows = entrants.add(
-            self.elders,
-            entrants.turning_60(self.region, self.config.data, self.year),
-            entrants.urban_share(self.region, self.year),
-            self.region,
-            self.scale,
-            self.rng,
-        )
-        self.counts = self.elders.counts()
+        with clock("entrants"):
+            joined, rows = entrants.add(
+                self.elders,
+                entrants.turning_60(self.region, self.config.data, self.year),
+                entrants.urban_share(self.region, self.year),
+                self.region,
+                self.scale,
+                self.rng,
+            )
+            self.counts = self.elders.counts()
         if self.with_care:
-            self._describe_newcomers(rows)
-            self.residents = homes.residents(self.elders)
-            self._update_families()
-            occupied, load = homes.occupancy(self.elders, self.residents, len(self.homes), self.p)
-            self._update_workforce(occupied, load)
-            self._build_beds(occupied)
-            self._arrange_care(everyone_reviews=False)
-        self._record_year(deaths, exposure, joined)
+            with clock("entrants"):
+                self._describe_newcomers(rows)
+            with clock("families"):
+                self.residents = homes.residents(self.elders)
+                self._update_families()
+            with clock("workforce"):
+                occupied, load = homes.occupancy(self.elders, self.residents, len(self.homes), self.p)
+                self._update_workforce(occupied, load)
+            with clock("beds"):
+                self._build_beds(occupied)
+            self._arrange_care(everyone_reviews=False)  # its phases timed by care.arrange
+        with clock("record"):
+            self._record_year(deaths, exposure, joined)
         self.running = self.year < self.config.horizon
 
     def run(self) -> list[YearRecord]:
@@ -194,10 +207,14 @@ class AgeingModel(mesa.Model):
         staff, _ = self.workforce.staff_by_employer(len(self.homes))
         levers = self.levers[self.year]
         benefits = money.benefits_of_year(levers, self.year)
-        self.ltci_eligible, self.ltci_applicants = money.assess(self.elders, benefits, self.year, self.p, self.care_rng)
-        trained = stochastic_round(levers.family.carers_trained_per_year / self.scale, self.care_rng)
-        if trained and self.year > self.config.base_year:
-            self.carers_trained += families.train_carers(self.elders, trained)
+        with self.clock("insurance"):
+            self.ltci_eligible, self.ltci_applicants = money.assess(
+                self.elders, benefits, self.year, self.p, self.care_rng
+            )
+        with self.clock("families"):
+            trained = stochastic_round(levers.family.carers_trained_per_year / self.scale, self.care_rng)
+            if trained and self.year > self.config.base_year:
+                self.carers_trained += families.train_carers(self.elders, trained)
         year = care.arrange(
             self.elders,
             self.year,
@@ -210,12 +227,15 @@ class AgeingModel(mesa.Model):
             self.p,
             self.care_rng,
             everyone_reviews=everyone_reviews,
+            clock=self.clock,
         )
-        self.residents = year.rows[year.setting == INSTITUTION]
-        self.workforce.home_care_demand = year.home_care_asked * self.scale  # providers hire for what was asked
-        self._settle_fund(benefits, year)
-        self.last_year, self.last_capacity = year, capacity
-        self.last_care = self._care_snapshot(year, capacity, staff)
+        with self.clock("account"):
+            self.residents = year.rows[year.setting == INSTITUTION]
+            self.workforce.home_care_demand = year.home_care_asked * self.scale  # providers hire for what was asked
+            self._settle_fund(benefits, year)
+        with self.clock("record"):
+            self.last_year, self.last_capacity = year, capacity
+            self.last_care = self._care_snapshot(year, capacity, staff)
 
     def _settle_fund(self, benefits: money.Benefits, year: care.CareYear) -> None:
         if not benefits.active:

@@ -15,9 +15,10 @@ import numpy as np
 
 from sim.data.parameters import Parameters
 from sim.model import rules
-from sim.model.choice import HOME_OPTIONS, O_PUBLIC, OPTION_SETTING, sample_logit
+from sim.model.choice import sample_logit
 from sim.model.elders import INSTITUTION, Elders
 from sim.model.homes import PUBLIC, Homes, admit, occupancy, resident_load
+from sim.model.options import HOME_OPTIONS, O_PUBLIC, OPTION_SETTING
 
 
 @dataclass
@@ -31,6 +32,43 @@ class Admissions:
     waiting: np.ndarray
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where each chooser ends up this year (new arrays, by chooser): the setting, the care home and bed type
+    (-1 at home), the year they joined the public waiting list (0: not waiting), and the admissions."""
+
+    setting: np.ndarray
+    home: np.ndarray
+    bed: np.ndarray
+    waiting_since: np.ndarray
+    admissions: Admissions
+
+
+def place(
+    elders: Elders,
+    choosers: np.ndarray,
+    choice: np.ndarray,
+    utility: np.ndarray,
+    bed: np.ndarray,
+    year: int,
+    homes: Homes,
+    residents: np.ndarray,
+    staff: np.ndarray,
+    places: dict[int, int],
+    p: Parameters,
+    rng: np.random.Generator,
+) -> Placement:
+    """Care homes admit those who chose them (``admit_to_homes``), then those not admitted settle at home
+    within the places left (``settle_at_home``)."""
+    home, bed_type, waiting_since, admissions = admit_to_homes(
+        elders, choosers, choice, bed, year, homes, residents, staff, p, rng
+    )
+    placed = home >= 0
+    at_home = settle_at_home(elders, choosers, choice, utility, placed, places, rng)
+    setting = np.where(placed, INSTITUTION, OPTION_SETTING[at_home])
+    return Placement(setting, home, np.where(placed, bed_type, -1), waiting_since, admissions)
+
+
 def admit_to_homes(
     elders: Elders,
     choosers: np.ndarray,
@@ -42,16 +80,17 @@ def admit_to_homes(
     staff: np.ndarray,
     p: Parameters,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, Admissions]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Admissions]:
     """Admit those who chose a home (positions in ``choosers``), needing ``bed``, to homes where
-    ``residents`` (rows) live; update the waiting list. Returns whether each chooser was admitted, and the
-    admissions."""
+    ``residents`` (rows) live. Returns, by chooser, the home and bed type admitted to (-1: not admitted) and
+    the year each joined the public waiting list (0: not on it), and the admissions."""
     occupied, load = occupancy(elders, residents, len(homes), p)
     free_beds = homes.beds() - occupied if len(homes) else np.zeros((0, 3), dtype=np.int64)
     free_staff = staff - load
     public_homes = homes.ownership() == PUBLIC if len(homes) else np.zeros(0, dtype=bool)
     joined = np.where(elders.waiting_since[choosers] > 0, elders.waiting_since[choosers], year)
-    placed = np.zeros(choosers.size, dtype=bool)
+    home = np.full(choosers.size, -1, dtype=np.int64)
+    bed_type = np.full(choosers.size, -1, dtype=np.int64)
     admitted = []
     for option in HOME_OPTIONS:
         queue = np.flatnonzero(choice == option)
@@ -63,39 +102,22 @@ def admit_to_homes(
         else:
             order = rng.permutation(queue.size)
             homes_in_turn = rng.permutation(np.flatnonzero(~public_homes))
-        got = _place(elders, choosers, queue[order], bed, homes, homes_in_turn, free_beds, free_staff, p)
-        placed[got] = True
+        in_turn = queue[order]
+        if in_turn.size and homes_in_turn.size:
+            got_home, got_bed = admit(
+                homes_in_turn, bed[in_turn], resident_load(elders.level[choosers[in_turn]], p), free_beds, free_staff
+            )
+            home[in_turn], bed_type[in_turn] = got_home, got_bed
+            got = in_turn[got_home >= 0]
+        else:
+            got = np.empty(0, dtype=np.int64)
         admitted.append(choosers[got])
         if option == O_PUBLIC:
             public, public_joined = choosers[got], joined[got]
-    waiting = np.flatnonzero((choice == O_PUBLIC) & ~placed)
-    elders.waiting_since[choosers] = 0
-    elders.waiting_since[choosers[waiting]] = joined[waiting]
-    return placed, Admissions(np.concatenate(admitted), public, public_joined, choosers[waiting])
-
-
-def _place(
-    elders: Elders,
-    choosers: np.ndarray,
-    candidates: np.ndarray,
-    bed: np.ndarray,
-    homes: Homes,
-    homes_in_turn: np.ndarray,
-    free_beds: np.ndarray,
-    free_staff: np.ndarray,
-    p: Parameters,
-) -> np.ndarray:
-    """Admit ordered candidates (positions in ``choosers``) to ``homes_in_turn`` (see ``homes.admit``).
-    Returns the admitted positions."""
-    if candidates.size == 0 or homes_in_turn.size == 0:
-        return np.empty(0, dtype=np.int64)
-    rows = choosers[candidates]
-    home, bed_type = admit(homes_in_turn, bed[candidates], resident_load(elders.level[rows], p), free_beds, free_staff)
-    got = home >= 0
-    elders.setting[rows[got]] = INSTITUTION
-    elders.home[rows[got]] = home[got]
-    elders.bed[rows[got]] = bed_type[got]
-    return candidates[got]
+    waiting = np.flatnonzero((choice == O_PUBLIC) & (home < 0))
+    waiting_since = np.zeros(choosers.size, dtype=elders.waiting_since.dtype)
+    waiting_since[waiting] = joined[waiting]
+    return home, bed_type, waiting_since, Admissions(np.concatenate(admitted), public, public_joined, choosers[waiting])
 
 
 def settle_at_home(
@@ -106,18 +128,17 @@ def settle_at_home(
     placed: np.ndarray,
     places: dict[int, int],
     rng: np.random.Generator,
-) -> None:
-    """Those not admitted to a home choose again among the arrangements at home; family beds and
-    day-care places are rationed until each holds what it has; everyone not in a home gets the setting
-    chosen. ``places``: family beds and day-care places free for the choosers."""
+) -> np.ndarray:
+    """The arrangement at home of every chooser not admitted to a home (a new array of options; the admitted
+    keep their choice): those not admitted choose again among the arrangements at home, then family beds and
+    day-care places are rationed until each holds what it has. ``places``: family beds and day-care places
+    free for the choosers."""
+    choice, utility = choice.copy(), utility.copy()
     utility[:, list(HOME_OPTIONS)] = -np.inf
     again = np.flatnonzero(~placed & np.isin(choice, HOME_OPTIONS))
     choice[again] = sample_logit(utility[again], rng)
     ration(elders, choosers, choice, utility, ~placed, places, rng)
-    at_home = choosers[~placed]
-    elders.setting[at_home] = OPTION_SETTING[choice[~placed]]
-    elders.home[at_home] = -1
-    elders.bed[at_home] = -1
+    return choice
 
 
 def ration(

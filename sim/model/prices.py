@@ -13,9 +13,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numba
+import numpy as np
 
 from sim.data.parameters import Parameters
 from sim.model.elders import DAY_CARE, FAMILY, FAMILY_BED, HOME_CARE, INSTITUTION
+from sim.model.need import HoursTerms, hours_given
+from sim.model.options import N_OPTIONS, O_PRIVATE, O_PUBLIC, OPTION_SETTING
 
 WEEKS_PER_MONTH = 52.0 / 12.0
 DAYS_PER_MONTH = 365.0 / 12.0
@@ -80,3 +83,31 @@ def bill(
     voucher = min(voucher_entitlement, gross - insurance) if setting != FAMILY else 0.0
     support = gross - insurance - voucher if setting == INSTITUTION and destitute else 0.0
     return insurance, cash, voucher, support
+
+
+@numba.njit(cache=True, nogil=True)
+def net_prices(
+    need: np.ndarray,
+    family: np.ndarray,
+    home_price: np.ndarray,
+    eligible: np.ndarray,
+    voucher: np.ndarray,
+    destitute: np.ndarray,
+    hours: HoursTerms,
+    t: PriceTerms,
+) -> np.ndarray:  # pragma: no cover - compiled
+    """[elder, option] monthly price net of the insurance, vouchers, destitute support and family cash, for
+    elders who need ``need`` hours a week of which their families give ``family``: each arrangement's hours
+    (``need.hours_given``), its gross price and who pays it (``bill``). ``home_price``: the monthly price of a
+    public and a private home for the bed each needs."""
+    n = need.size
+    net = np.empty((n, N_OPTIONS))
+    for i in range(n):
+        for o in range(N_OPTIONS):
+            setting = OPTION_SETTING[o]
+            formal, _ = hours_given(need[i], family[i], setting, hours)
+            price = home_price[i, 0] if o == O_PUBLIC else (home_price[i, 1] if o == O_PRIVATE else 0.0)
+            gross = gross_price(setting, formal, price, t)
+            insurance, cash, paid_voucher, support = bill(setting, gross, eligible[i], voucher[i], destitute[i], t)
+            net[i, o] = gross - insurance - paid_voucher - support - cash
+    return net

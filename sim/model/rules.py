@@ -8,13 +8,12 @@ import numba
 import numpy as np
 
 from sim.data.levels import MODERATE, SEVERE, TOTAL
-from sim.model.elders import DESTITUTE, EMPLOYEE, FAMILY_BED, HOME_CARE, MINIMUM_INCOME, SETTINGS
+from sim.model.elders import DESTITUTE, EMPLOYEE, FAMILY_BED, HOME_CARE, MINIMUM_INCOME
 
 OLD_AGE_ALLOWANCE_AGE = 80  # 高龄津贴: everyone aged 80 and over
 ELIGIBLE_FROM = {"moderate": MODERATE, "severe": SEVERE, "total": TOTAL}  # lowest level the insurance pays
 COVERAGE = ("urban_employees", "urban", "all")  # who the insurance covers (and who pays its premium)
 URBAN_EMPLOYEES, URBAN, EVERYONE = range(len(COVERAGE))
-VISITED_SETTINGS = (HOME_CARE, FAMILY_BED)  # care delivered at home by home-care workers
 RESPITE_FROM = SEVERE  # respite days go to families caring for an elder at severe loss or worse
 
 
@@ -84,9 +83,7 @@ def contributors(coverage: str, population_all_ages: float, urban_share: float, 
     return population_all_ages * share
 
 
-_VISITED = np.isin(np.arange(len(SETTINGS)), VISITED_SETTINGS)
-
-
-def visited(setting: np.ndarray) -> np.ndarray:
-    """Whether each setting is one home-care workers deliver."""
-    return _VISITED[setting]
+@numba.njit(cache=True, nogil=True)
+def visited(setting):
+    """Whether a setting (or each of an array of them) is one home-care workers deliver."""
+    return (setting == HOME_CARE) | (setting == FAMILY_BED)
