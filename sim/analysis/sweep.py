@@ -330,6 +330,9 @@ def run_session(
     except RunError as e:
         session["error"] = str(e)
         raise SweepFailed(f"{exp.path}: a run failed: {e}; the {done} finished runs are stored") from None
+    except ExecutorError as e:  # e.g. no worker left on the Dask scheduler
+        session["error"] = str(e)
+        raise SweepError(f"{e}; the {done} finished runs are stored: continue with --resume") from None
     finally:
         session["wall_seconds"] = round(time.perf_counter() - session_start, 3)
         write_json(out / MANIFEST, manifest)
