@@ -84,3 +84,27 @@ def test_dask_map_keeps_the_order():
             assert list(ex.map(math.factorial, items)) == [math.factorial(x) for x in items]
             assert dict(ex.as_completed(math.factorial, items)) == {i: math.factorial(x) for i, x in enumerate(items)}
             assert ex.describe()["workers"] == 2
+
+
+def test_a_dask_worker_that_joined_later_is_asked_by_its_first_task_and_refused_in_one_line():
+    """A worker that joins after the start (a new `dask worker`) was not asked which code it runs: its first task
+    asks, and runs nothing on code other than the client's. Simulated by a client that believes itself at
+    another commit."""
+    from dask.distributed import LocalCluster
+
+    from sim.analysis.executors import ExecutorError, _digest
+
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+    ) as cluster:
+        with make_executor(scheduler=cluster.scheduler_address) as ex:
+            ex._identity = {**ex._identity, "code": {**ex._identity["code"], "git_commit": "0" * 40}}
+            ex._digest = _digest(ex._identity)
+            for run in (lambda: list(ex.map(abs, [-1, -2])), lambda: dict(ex.as_completed(abs, [-1, -2]))):
+                with pytest.raises(ExecutorError) as refused:
+                    run()
+                message = str(refused.value)
+                assert "\n" not in message
+                assert f"--scheduler = '{cluster.scheduler_address}': worker tcp://" in message
+                assert "runs other code than this client" in message and " against sim " in message
+                assert " 0000000000" in message and message.endswith("; start the workers from the same installation")

@@ -27,6 +27,7 @@ from sim.analysis.sweep import Job, evaluate, run_sweep
 from sim.catalogues.indicators import LANGS, catalogue
 from sim.cli import app
 from sim.data.regions import data_file_hashes
+from sim.model.model import AgeingModel
 from sim.outputs.labels import labels as chart_labels
 from sim.outputs.sweep_charts import PLANE_LABELS, factor_label, morris_plane_figure, outcome_label, sweep_figures
 from sim.results.query import value as table_value
@@ -431,31 +432,59 @@ def test_a_killed_sweep_resumes_to_the_same_results_with_no_run_lost_or_repeated
     assert sorted(everything.session.unique()) == [0, 1]
 
 
-def test_a_failed_run_stops_the_sweep_with_one_line_and_keeps_what_finished(reference, tmp_path, monkeypatch):
-    import sim.analysis.sweep
+FEWEST_BEDS = 3500  # below this 2024 bed target, step_that_fails raises
 
+
+def step_that_fails(model) -> None:
+    """The model's yearly step, failing in 2024 where the plan has fewer than FEWEST_BEDS beds by then."""
+    beds = model.config.policy.beds.total or {}
+    if model.year == 2023 and beds.get(2024, FEWEST_BEDS) < FEWEST_BEDS:
+        raise FloatingPointError(f"{beds[2024]:g} beds in 2024: too few for this test's model")
+    REAL_STEP(model)
+
+
+REAL_STEP = AgeingModel.step
+
+
+def test_a_failed_run_keeps_its_traceback_and_stops_the_sweep_with_one_line(reference, tmp_path, monkeypatch):
+    """A factor value at which the model raises: `sim sweep` stops (exit code 1) in one line naming the file
+    that keeps the run's traceback; the runs finished before are stored, and --resume with a model that
+    works gives the results of an uninterrupted sweep."""
     path = write(tmp_path, TINY)
     out = tmp_path / "sweep"
-    real = sim.analysis.sweep.evaluate
-
-    def broken(job, point, replicate, values):
-        if point == 5:
-            raise ValueError("the model broke")
-        return real(job, point, replicate, values)
-
-    monkeypatch.setattr(sim.analysis.sweep, "evaluate", broken)
+    design = make_design(load_experiment(path))
+    # in this process, one run at a time in design order: the first point with too few beds fails first
+    point = next(p for p, v in enumerate(design.values) if v[0] < FEWEST_BEDS)
+    monkeypatch.setattr(AgeingModel, "step", step_that_fails)
     result = runner.invoke(app, ["sweep", str(path), "--out", str(out), "--workers", "1", "--chunk", "1"])
     assert result.exit_code == 1
-    values = make_design(load_experiment(path)).values[5]
+    details = out / "errors" / f"point-{point}-replicate-0.txt"
+    why = f"point {point}, replicate 0 {design.values[point]}: FloatingPointError: 3000 beds in 2024: too few for "
+    why += "this test's model"
     assert result.output.strip() == (
-        f"error: {path}: a run failed: point 5, replicate 0 {values}: ValueError: the model broke; "
-        "the 10 finished runs are stored"
+        f"error: {path}: a run failed: {why}; its traceback is in {details}; the {2 * point} finished runs are stored"
     )
-    assert len(stored_rows(out)) == 10 and not (out / "outcomes.csv").exists()
-    monkeypatch.setattr(sim.analysis.sweep, "evaluate", real)
+    text = details.read_text(encoding="utf-8")
+    assert text.startswith(why + "\n\nTraceback (most recent call last):\n")
+    assert "model.run()" in text and "in step_that_fails" in text  # the model's frames, down to where it raised
+    assert sorted(p.name for p in (out / "errors").iterdir()) == [details.name]  # written whole, no debris
+    assert len(stored_rows(out)) == 2 * point and not (out / "outcomes.csv").exists()
+
+    monkeypatch.setattr(AgeingModel, "step", REAL_STEP)
     resumed = runner.invoke(app, ["sweep", str(path), "--out", str(out), "--workers", "1", "--resume", "--no-charts"])
     assert resumed.exit_code == 0, resumed.output
     assert (out / "indices.csv").read_bytes() == (reference.out / "indices.csv").read_bytes()
+
+
+def test_a_run_error_comes_back_from_a_worker_with_its_traceback():
+    """Local and Dask workers send a failure back pickled: the one line and the traceback both arrive."""
+    import pickle
+
+    from sim.analysis.sweep import RunError
+
+    error = RunError("point 3, replicate 1 (1.0,): ValueError: no", 3, 1, "point 3 ...\n\nTraceback ...")
+    back = pickle.loads(pickle.dumps(error))
+    assert (str(back), back.point, back.replicate, back.details) == (str(error), 3, 1, error.details)
 
 
 def test_resume_refuses_a_changed_experiment_and_other_folders(reference, tmp_path):

@@ -11,6 +11,8 @@ A sweep folder holds:
 - ``runs/``: the run store, a Parquet dataset of part files, one per finished task (a few runs), each
   written under a temporary name and renamed into place: a part is whole or absent whatever stops the
   process, so a killed sweep loses at most the tasks that were running;
+- ``errors/``: for a run that failed, ``point-P-replicate-R.txt`` with its traceback (the one-line error
+  names the file);
 - when complete: ``outcomes.csv`` (one row per point and replicate: factor values and outcomes),
   ``indices.csv`` (tidy: outcome, factor, index, value, conf), ``convergence.csv`` (the same on nested
   designs) and ``charts/``.
@@ -26,6 +28,7 @@ import copy
 import json
 import math
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,9 +43,10 @@ from sim.analysis.design import Design, make_design, point_seed
 from sim.analysis.executors import Executor, ExecutorError, make_executor
 from sim.analysis.experiment import Experiment
 from sim.analysis.outcomes import Reader, read_outcomes
-from sim.results.files import MANIFEST, OutputError, check_output_dir, write_atomic, write_json
+from sim.results.files import MANIFEST, OutputError, check_output_dir, write_atomic, write_json, write_text
 
 RUNS = "runs"
+ERRORS = "errors"
 MODEL_CHUNK = 8  # model runs per task: about 2 s at 100 persons per agent, the most a kill loses per worker
 TASKS_PER_WORKER = 4  # fewer, larger tasks for cheap runs (test functions, tiny sweeps)
 
@@ -52,7 +56,14 @@ class SweepError(Exception):
 
 
 class RunError(Exception):
-    """A run that failed: which point and replicate, and why."""
+    """A run that failed: which point and replicate and why, in one line; ``details`` has its traceback."""
+
+    def __init__(self, message: str, point: int, replicate: int, details: str):
+        super().__init__(message, point, replicate, details)  # all of them: it is pickled back from a worker
+        self.point, self.replicate, self.details = point, replicate, details
+
+    def __str__(self) -> str:
+        return self.args[0]
 
 
 class SweepFailed(SweepError):
@@ -116,7 +127,8 @@ def run_task(job: Job, task: list[tuple[int, int, tuple]]) -> list[tuple]:
             outcomes = evaluate(job, point, replicate, values)
         except Exception as e:
             why = " ".join(str(e).split())  # one line, whatever the exception says
-            raise RunError(f"point {point}, replicate {replicate} {values}: {type(e).__name__}: {why}") from None
+            message = f"point {point}, replicate {replicate} {values}: {type(e).__name__}: {why}"
+            raise RunError(message, point, replicate, f"{message}\n\n{traceback.format_exc()}") from None
         rows.append((point, replicate, time.perf_counter() - start, *outcomes))
     return rows
 
@@ -330,7 +342,14 @@ def run_session(
                 progress(done, total)
     except RunError as e:
         session["error"] = str(e)
-        raise SweepFailed(f"{exp.path}: a run failed: {e}; the {done} finished runs are stored") from None
+        (out / ERRORS).mkdir(exist_ok=True)
+        details = write_text(out / ERRORS / f"point-{e.point}-replicate-{e.replicate}.txt", e.details)
+        raise SweepFailed(
+            f"{exp.path}: a run failed: {e}; its traceback is in {details}; the {done} finished runs are stored"
+        ) from None
+    except ExecutorError as e:  # e.g. no worker left on the Dask scheduler
+        session["error"] = str(e)
+        raise SweepError(f"{e}; the {done} finished runs are stored: continue with --resume") from None
     finally:
         session["wall_seconds"] = round(time.perf_counter() - session_start, 3)
         write_json(out / MANIFEST, manifest)
