@@ -5,8 +5,10 @@ whole `sim run` command.
 
 Runs the scenario at one agent per person, 2020 -> 2035, in a fresh process per run, and prints wall
 seconds (creating the agents, every yearly step and the tidy results table; reading the packaged data
-and loading the compiled kernels are start-up and not timed), peak memory, and the ratio to the same
-scenario run with the population engine only. Then times `sim run SCENARIO` as a user runs it, the whole
+and loading the compiled kernels are start-up and not timed), the seconds of each phase of the step
+(health, entrants, census, families, workforce, beds, insurance, the care step's need, price, choose,
+place and account, record), peak memory, and the ratio to the same scenario run with the population
+engine only. Then times `sim run SCENARIO` as a user runs it, the whole
 process (start-up, run, results files and the six default charts), best of ``--repeat``.
 """
 
@@ -36,7 +38,9 @@ def _run(scenario_path: str, care: bool, queue) -> None:
     model = AgeingModel(scenario, care=care)
     model.run()
     rows = len(record_table(model.record))
-    queue.put(dict(wall=time.perf_counter() - start, peak_mb=peak_mb(), rows=rows, agents=len(model.elders)))
+    wall = time.perf_counter() - start
+    phases = {k: round(v, 3) for k, v in sorted(model.clock.seconds.items(), key=lambda kv: -kv[1])}
+    queue.put(dict(wall=wall, peak_mb=peak_mb(), rows=rows, agents=len(model.elders), phases=phases))
 
 
 def main() -> None:
@@ -55,6 +59,7 @@ def main() -> None:
         "population_only_wall_s": round(alone["wall"], 2),
         "population_only_peak_mb": round(alone["peak_mb"]),
         "ratio_to_population_only": round(full["wall"] / alone["wall"], 1),
+        "seconds_by_phase": full["phases"],  # the step's phases over the run (model.clock), creation excluded
     }
     out["sim_run_wall_s"] = round(min(_sim_run(args.scenario) for _ in range(args.repeat)), 2)
     print(json.dumps(out, indent=1))

@@ -53,3 +53,13 @@ def levers_of(scenario, year: int, baseline: dict | None = None, population_60pl
     baseline = baseline if baseline is not None else care_baseline(scenario.region)
     population = population_60plus if population_60plus is not None else load_region(scenario.region).population_total()
     return year_levers(scenario, baseline, population)[year]
+
+
+def census_of(elders, benefits=None, take_up: float = 1.0):
+    """The year's census of ``elders`` (``sim.model.census``), under ``benefits`` (default: no insurance)."""
+    from sim.model.census import take_census
+    from sim.model.money import Benefits
+    from sim.scenario.policy import Insurance
+
+    benefits = benefits if benefits is not None else Benefits(Insurance(), False, 0.0, 0.0, 0.0)
+    return take_census(elders, benefits.terms, take_up)

@@ -97,15 +97,13 @@ def test_cancel_stops_the_running_replicates_and_stores_nothing(tmp_path):
         while job.progress() < 0.05:
             time.sleep(0.05)
         assert job.status() == "running"
-        asked = time.perf_counter()
         queue.cancel(job.key)
-        while job.active:
+        while job.active:  # an event, however busy the machine: the job has ended
             time.sleep(0.05)
-        stopped = time.perf_counter() - asked
         assert job.state == "cancelled" and job.error == ""
-        # the running replicates stopped at their next year (a year of Tianjin takes well under a second)
-        # rather than finishing theirs and the two queued ones (15 s or more)
-        assert stopped < 4.0, stopped
+        # the running replicates stopped at their next year rather than finishing theirs, and the queued ones
+        # never started: not one of the four replicates (several seconds each) ran to its end
+        assert job.replicates_done == 0
         assert queue.stored(job.key) is None and not job.folder.exists()
         assert not job.job_dir.exists()
         # the workers are free again: a small run goes through at once

@@ -3,11 +3,11 @@ home cut to what home-care workers can deliver, and the care residents get from 
 
 import numpy as np
 import pytest
-from submodel_helpers import elders_with, model
+from submodel_helpers import census_of, elders_with, model
 
 from sim.data.levels import INTACT, MILD, MODERATE, SEVERE, TOTAL
 from sim.data.parameters import Parameters
-from sim.model.care import Capacity, care_census, care_in_homes, hours_at_home, places_left, reviewing
+from sim.model.care import Capacity, care_in_homes, hours_at_home, places_left, reviewing
 from sim.model.elders import (
     DAY_CARE,
     DESTITUTE,
@@ -27,7 +27,7 @@ from sim.model.options import O_BED, O_DAY
 P = Parameters({"residents_per_worker": {"grade_1": [10, 8, 5, 3, 2.5]}, "staffing_grade": 1})
 
 
-def test_the_census_counts_those_at_home_with_a_need_or_waiting_and_everyone_entitled():
+def test_the_census_finds_those_at_home_with_a_need_or_waiting_and_everyone_entitled():
     elders = elders_with(
         [INTACT, MILD, TOTAL, INTACT, MODERATE, INTACT],
         ages=[85, 70, 90, 64, 79, 60],
@@ -37,17 +37,13 @@ def test_the_census_counts_those_at_home_with_a_need_or_waiting_and_everyone_ent
         applies=[0.5, 0.5, 0.3, 0.5, 0.7, 0.5],
     )
     before = elders.setting.copy()
-    rows, lost, (subsidy, allowance) = care_census(
-        elders.level, elders.setting, elders.waiting_since, elders.income, elders.age, elders.applies, 1.0
-    )
-    assert rows.tolist() == [1, 3, 4]  # in need at home, or waiting; not the resident
-    assert subsidy == 2 and allowance == 2  # poor at moderate loss or worse (the resident too); 80 and over
-    _, _, (applied, _) = care_census(
-        elders.level, elders.setting, elders.waiting_since, elders.income, elders.age, elders.applies, 0.6
-    )
-    assert applied == 1  # at a take-up of 0.6 only the one whose propensity is 0.3 applies
+    census = census_of(elders, take_up=1.0)
+    assert census.candidates.tolist() == [1, 3, 4]  # in need at home, or waiting; not the resident
+    assert census.residents.tolist() == [2]
+    assert census.entitled == (2, 2)  # poor at moderate loss or worse (the resident too); 80 and over
+    assert census_of(elders, take_up=0.6).entitled[0] == 1  # at 0.6 only the one whose propensity is 0.3 applies
     # those at home who need nothing and wait for nothing lose any arrangement they had (the care step applies it)
-    assert lost.tolist() == [0, 5]
+    assert census.lost.tolist() == [0, 5]
     assert np.array_equal(elders.setting, before)  # the census itself changes nothing
 
 

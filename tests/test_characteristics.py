@@ -3,7 +3,7 @@ residence, dementia by level, and dementia kept at its prevalence by level."""
 
 import numpy as np
 import pytest
-from submodel_helpers import many_elders, sd_bound
+from submodel_helpers import census_of, many_elders, sd_bound
 
 from sim.data.demography import AGE_MIN, N_AGES
 from sim.data.levels import N_LEVELS
@@ -102,7 +102,7 @@ def test_dementia_is_aligned_to_the_prevalence_of_each_level_and_never_removed()
     elders.dementia[rng.choice(at_2, 100, replace=False)] = True  # more than its prevalence: kept
     elders.dementia[np.flatnonzero(elders.level == 3)[:5]] = True
     before = elders.dementia.copy()
-    align_dementia(elders, DEMENTIA, rng)
+    align_dementia(elders, census_of(elders).demented_by_level, DEMENTIA, rng)
     by_level = np.bincount(elders.level, weights=elders.dementia, minlength=N_LEVELS)
     assert by_level.tolist() == [10, 25, 100, 40, 30]  # round(prevalence x persons), or more
     assert elders.dementia[before].all()  # no case removed
@@ -113,7 +113,9 @@ def test_new_dementia_cases_are_picked_at_random_among_the_non_demented_of_their
     for seed in range(300):
         elders = mixed([0, 25, 0, 0, 0])  # 100 at mild loss, in four blocks
         elders.dementia[::2] = True  # half of them already: 50 free
-        align_dementia(elders, np.array([0, 0.6, 0, 0, 0]), np.random.default_rng(seed))  # 10 new cases
+        align_dementia(
+            elders, census_of(elders).demented_by_level, np.array([0, 0.6, 0, 0, 0]), np.random.default_rng(seed)
+        )  # 10 new cases
         new = np.flatnonzero(elders.dementia[1::2])
         assert new.size == 10
         picked = np.concatenate([picked, new])

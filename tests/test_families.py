@@ -3,7 +3,7 @@ carers, and spouses outside the model."""
 
 import numpy as np
 import pytest
-from submodel_helpers import elders_with, many_elders, sd_bound
+from submodel_helpers import census_of, elders_with, many_elders, sd_bound
 
 from sim.data.demography import AGE_MIN, N_AGES
 from sim.data.levels import INTACT, MILD, MODERATE, N_LEVELS, SEVERE, TOTAL
@@ -182,11 +182,11 @@ def test_carers_are_trained_in_the_most_strained_families_still_caring_at_home()
         burden=[1.0, 9.0, 1.5, 0.2, 5.0, 3.0, 0.9, 2.0],
         carer_trained=[False, False, False, False, False, True, False, False],
     )
-    assert train_carers(elders, 3) == 3
+    assert train_carers(elders, census_of(elders).caring, 3) == 3
     assert np.flatnonzero(elders.carer_trained).tolist() == [0, 2, 5, 7]  # 7 (2.0), 2 (1.5), 0 (1.0)
-    assert train_carers(elders, 10) == 2  # the rest: the family bed and day care
+    assert train_carers(elders, census_of(elders).caring, 10) == 2  # the rest: the family bed and day care
     assert np.flatnonzero(elders.carer_trained).tolist() == [0, 2, 3, 5, 6, 7]
-    assert train_carers(elders, 5) == 0
+    assert train_carers(elders, census_of(elders).caring, 5) == 0
 
 
 def test_top_is_the_head_of_a_full_stable_sort():
@@ -206,7 +206,7 @@ def test_spouses_outside_the_model_die_at_the_other_sexs_rate_some_years_younger
     q = np.zeros((2, N_AGES))
     q[1, 70 - 3 - 60] = 1.0  # women aged 67 die
     q[0, 0] = 1.0  # men aged 60 (the rate of any man under 60)
-    update_outside_spouses(elders, q, P, np.random.default_rng(5))
+    update_outside_spouses(elders, census_of(elders).outside_spouses, q, P, np.random.default_rng(5))
     # the man of 70 is widowed; the woman of 70 (her husband 67) is not; the man of 62 (wife 59, age 60's rate)
     # is not; links among elders are untouched; the woman of 110 (husband 107: men at 47 of the table) is not
     assert elders.spouse.tolist() == [-1, -2, -2, -1, 3, -2]
@@ -218,5 +218,5 @@ def test_spouses_outside_the_model_die_at_the_rate_given():
     elders.spouse[:] = SPOUSE_OUTSIDE
     q = np.full((2, N_AGES), 0.3)
     q[0] = 0.1  # husbands
-    update_outside_spouses(elders, q, P, np.random.default_rng(6))
+    update_outside_spouses(elders, census_of(elders).outside_spouses, q, P, np.random.default_rng(6))
     assert (elders.spouse == -1).mean() == pytest.approx(0.1, abs=sd_bound(0.1, n))

@@ -4,7 +4,7 @@ accounts against each row's bill."""
 import numpy as np
 import pytest
 from conftest import make_scenario
-from submodel_helpers import elders_with, levers_of
+from submodel_helpers import census_of, elders_with, levers_of
 
 from sim.data.levels import INTACT, MILD, MODERATE, SEVERE, TOTAL
 from sim.data.parameters import Parameters, care_baselines
@@ -80,16 +80,18 @@ def test_only_applicants_assessed_are_paid_and_those_no_longer_eligible_stop():
     n = 40_000
     elders = elders_with([SEVERE] * n + [MILD] * n, scheme=EMPLOYEE, urban=True)
     b = Benefits(Insurance(start_year=2021, coverage="urban_employees", eligible_from="severe"), True, 0, 0, 0)
-    eligible, applicants = assess(elders, b, 2021, P, np.random.default_rng(1))
+    eligible, applicants = assess(elders, census_of(elders, b), b, 2021, P, np.random.default_rng(1))
     assert eligible == n and abs(applicants - n * P.ltci_application_rate) < 5 * np.sqrt(n * 0.25)
     assert (elders.ltci_from[n:] == 0).all() and set(np.unique(elders.ltci_from[:n])) == {0, 2021}
     paid = b.pays(elders, np.arange(2 * n))
     assert paid.sum() == applicants and not paid[n:].any()
-    _, more = assess(elders, b, 2022, P, np.random.default_rng(2))  # the rest apply at the same rate
+    _, more = assess(
+        elders, census_of(elders, b), b, 2022, P, np.random.default_rng(2)
+    )  # the rest apply at the same rate
     assert abs(more - (n - applicants) * P.ltci_application_rate) < 5 * np.sqrt(n * 0.25)
     assert (elders.ltci_from[:n] == 2021).sum() == applicants  # earlier beneficiaries keep their year
     off = Benefits(b.insurance, False, 0, 0, 0)
-    assess(elders, off, 2023, P, np.random.default_rng(3))
+    assess(elders, census_of(elders, off), off, 2023, P, np.random.default_rng(3))
     assert (elders.ltci_from == 0).all()  # no insurance in force: no one is a beneficiary
 
 

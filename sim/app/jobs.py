@@ -215,8 +215,8 @@ class RunQueue:
             future.cancel()
 
     def _finish(self, job: Job, command: list[str], changes: list[str]) -> None:
-
         tables, seconds = [None] * len(job.futures), [0.0] * len(job.futures)
+        state = "failed"
         try:
             for r, future in enumerate(job.futures):
                 tables[r], seconds[r] = future.result()
@@ -228,7 +228,7 @@ class RunQueue:
             else:
                 with self._write_lock:
                     write_task(job.scenario, tables, seconds, wall, str(job.folder), command, changes)
-            job.state = "done"
+            state = "done"
         except BaseException as e:  # noqa: BLE001 - a worker's failure is the job's, never the server's
             cancelled = (job.job_dir / CANCEL).exists()
             job.error = "" if cancelled else f"{type(e).__name__}: {e}".splitlines()[0][:300]
@@ -240,7 +240,8 @@ class RunQueue:
                     future.result()
                 except BaseException:  # noqa: BLE001, S110 - cancelled or stopped, as asked
                     pass
-            job.state = "cancelled" if cancelled else "failed"
+            state = "cancelled" if cancelled else "failed"
         finally:
             job.seconds = time.perf_counter() - job.started
             shutil.rmtree(job.job_dir, ignore_errors=True)
+            job.state = state  # last: once a job is no longer active, nothing of it is left to clean up

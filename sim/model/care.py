@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from sim.data.levels import MILD
 from sim.data.parameters import Parameters
 from sim.model import rules
+from sim.model.census import Census
 from sim.model.characteristics import monthly_income
 from sim.model.choice import choice_terms, current_option, sample_logit, utilities
 from sim.model.elders import DAY_CARE, FAMILY, FAMILY_BED, INSTITUTION, NO_NEED, SETTINGS, Elders
@@ -118,6 +118,7 @@ class CareYear:
 
 def arrange(
     elders: Elders,
+    census: Census,
     year: int,
     homes: Homes,
     residents: np.ndarray,
@@ -130,11 +131,12 @@ def arrange(
     everyone_reviews: bool = False,
     clock: Clock | None = None,
 ) -> CareYear:
-    """The year's care (see the module docstring). ``residents``: rows living in a care home; ``staff``:
-    care workers by home, in agents; ``clock``: where the phases' seconds are added up."""
+    """The year's care (see the module docstring). ``census``: the year's census (``sim.model.census``);
+    ``residents``: rows living in a care home; ``staff``: care workers by home, in agents; ``clock``: where
+    the phases' seconds are added up."""
     clock = clock or Clock()
     with clock("need"):
-        need = find_need(elders, homes, capacity, p, rng, everyone_reviews)
+        need = find_need(elders, census, homes, capacity, p, rng, everyone_reviews)
         elders.setting[need.lost] = NO_NEED
     reviewers = need.reviewers
     with clock("price"):
@@ -158,56 +160,31 @@ def arrange(
 
 # --- 1. need -------------------------------------------------------------------------------------------
 def find_need(
-    elders: Elders, homes: Homes, capacity: Capacity, p: Parameters, rng: np.random.Generator, everyone_reviews: bool
+    elders: Elders,
+    census: Census,
+    homes: Homes,
+    capacity: Capacity,
+    p: Parameters,
+    rng: np.random.Generator,
+    everyone_reviews: bool,
 ) -> Need:
-    candidates, lost, entitled = care_census(
-        elders.level,
-        elders.setting,
-        elders.waiting_since,
-        elders.income,
-        elders.age,
-        elders.applies,
-        float(p.nursing_subsidy_take_up),
-    )
+    """Who is counted (the census's candidates and those who lose their arrangement), who reconsiders, the
+    places left for them, and the hours and beds they need."""
+    candidates = census.candidates
     review = np.ones(candidates.size, dtype=bool) if everyone_reviews else reviewing(elders, candidates, p, rng)
     review, places = places_left(elders, candidates, review, capacity, rng)
     reviewers = candidates[review]
     dementia_beds = bool(homes.beds()[:, DEMENTIA].sum() > 0) if len(homes) else False
     return Need(
         candidates=candidates,
-        lost=lost,
-        entitled=entitled,
+        lost=census.lost,
+        entitled=census.entitled,
         review=review,
         places=places,
         need=need_hours(elders.level[candidates], elders.dementia[candidates], p),
         family=family_hours(elders, candidates, p),  # need and family hours are fixed within the year
         bed=needed_bed(elders.level[reviewers], elders.dementia[reviewers], dementia_beds),
     )
-
-
-@numba.njit(cache=True, nogil=True)
-def care_census(level, setting, waiting_since, income, age, applies, take_up):  # pragma: no cover - compiled
-    """The one pass over everyone the care step makes: rows at home with a care need (mild loss or worse)
-    or on the waiting list, rows at home with neither that still hold an arrangement (they lose it), and how
-    many receive the nursing subsidy and the old-age allowance."""
-    rows = np.empty(level.size, dtype=np.int64)
-    lost = np.empty(level.size, dtype=np.int64)
-    n = 0
-    n_lost = 0
-    subsidy = 0
-    allowance = 0
-    for i in range(level.size):
-        subsidy += rules.nursing_subsidy_due(income[i], level[i], applies[i], take_up)
-        allowance += rules.old_age_allowance_due(age[i])
-        if setting[i] == INSTITUTION:
-            continue
-        if level[i] >= MILD or waiting_since[i] > 0:
-            rows[n] = i
-            n += 1
-        elif setting[i] != NO_NEED:
-            lost[n_lost] = i
-            n_lost += 1
-    return rows[:n], lost[:n_lost], (subsidy, allowance)
 
 
 def reviewing(elders: Elders, candidates: np.ndarray, p: Parameters, rng: np.random.Generator) -> np.ndarray:

@@ -95,23 +95,14 @@ def dementia_by_level(counts_by_level: np.ndarray, p: Parameters) -> np.ndarray:
     return np.minimum(weights * k, p.dementia_prevalence_max)
 
 
-def align_dementia(elders: Elders, prevalence: np.ndarray, rng: np.random.Generator) -> None:
-    """New dementia cases among the non-demented at each level, as many as keep the level's prevalence
-    (its share at the base year), picked at random."""
+def align_dementia(elders: Elders, demented: np.ndarray, prevalence: np.ndarray, rng: np.random.Generator) -> None:
+    """New dementia cases among the non-demented at each level (``demented``: the census's count by level),
+    as many as keep the level's prevalence (its share at the base year), picked at random."""
     persons = elders.counts().sum(axis=(0, 1, 2))
-    demented = _demented_by_level(elders.level, elders.dementia)
     new_cases = np.maximum(np.round(prevalence * persons) - demented, 0).astype(np.int64)
     free = persons - demented
     picks = [np.sort(rng.choice(free[lvl], size=new_cases[lvl], replace=False)) for lvl in range(N_LEVELS)]
     _mark(elders.level, elders.dementia, np.concatenate(picks), np.cumsum([0, *new_cases]))
-
-
-@numba.njit(cache=True, nogil=True)
-def _demented_by_level(level, dementia):  # pragma: no cover - compiled
-    out = np.zeros(N_LEVELS, dtype=np.int64)
-    for i in range(level.size):
-        out[level[i]] += dementia[i]
-    return out
 
 
 @numba.njit(cache=True, nogil=True)

@@ -21,7 +21,7 @@ from sim.data.demography import AGE_MAX, AGE_MIN
 from sim.data.levels import MILD
 from sim.data.parameters import Parameters
 from sim.data.regions import load_region
-from sim.model.elders import FAMILY, FAMILY_BED, Elders
+from sim.model.elders import Elders
 
 CHILD_PLACES = ("none", "farther", "county", "neighbourhood", "coresident")
 NONE, FARTHER, COUNTY, NEIGHBOURHOOD, CORESIDENT = range(5)
@@ -103,11 +103,12 @@ def form_families(
     elders.child_working[rows] = rng.random(sex.size) < p.coresident_child_working
 
 
-def update_outside_spouses(elders: Elders, q: np.ndarray, p: Parameters, rng: np.random.Generator) -> None:
-    """Spouses outside the model die too, at the death rate ``q[sex, age - 60]`` of the other sex
-    ``outside_spouse_age_gap`` years younger (at least age 60's rate). Spouses among the elders are widowed
-    as the dead are removed."""
-    outside = np.flatnonzero(elders.spouse == SPOUSE_OUTSIDE)
+def update_outside_spouses(
+    elders: Elders, outside: np.ndarray, q: np.ndarray, p: Parameters, rng: np.random.Generator
+) -> None:
+    """Spouses outside the model (of the rows ``outside``, the census's) die too, at the death rate
+    ``q[sex, age - 60]`` of the other sex ``outside_spouse_age_gap`` years younger (at least age 60's rate).
+    Spouses among the elders are widowed as the dead are removed."""
     ages = np.clip(elders.age[outside] - int(p.outside_spouse_age_gap) - 60, 0, q.shape[1] - 1)
     gone = outside[rng.random(outside.size) < q[1 - elders.sex[outside], ages]]
     elders.spouse[gone] = -1
@@ -172,11 +173,9 @@ def _strain(burden, given, capacity, respite_days, decay):  # pragma: no cover -
     return out
 
 
-def train_carers(elders: Elders, n: int) -> int:
-    """Train carers in the ``n`` most strained families still caring at home; returns how many."""
-    caring = np.flatnonzero(
-        (elders.level >= MILD) & (elders.setting >= FAMILY) & (elders.setting <= FAMILY_BED) & ~elders.carer_trained
-    )
+def train_carers(elders: Elders, caring: np.ndarray, n: int) -> int:
+    """Train carers in the ``n`` most strained of the families ``caring`` (the census's: caring at home for an
+    elder at mild loss or worse, their carer not yet trained); returns how many."""
     pick = caring[top(elders.burden[caring], n)]
     elders.carer_trained[pick] = True
     return pick.size

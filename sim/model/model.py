@@ -30,7 +30,8 @@ from sim.data.parameters import Parameters, care_baseline
 from sim.data.regions import load_region, register_user_region
 from sim.model import care, characteristics, costs, entrants, families, health, homes, money, rules, workforce
 from sim.model.care import Clock
-from sim.model.elders import COLUMNS, INCOME_GROUPS, INSTITUTION, Elders, pool_cells
+from sim.model.census import take_census
+from sim.model.elders import COLUMNS, INSTITUTION, Elders, pool_cells
 from sim.model.record import CareSnapshot, CostYear, YearRecord, observe_care, population_year
 from sim.model.streams import ensemble_member, replicate_rng
 from sim.scenario import Scenario
@@ -78,7 +79,8 @@ class AgeingModel(mesa.Model):
         if care:
             self._describe_newcomers(rows)
             self._start_care_system()
-            self.residents = np.empty(0, dtype=np.int64)
+            self._take_census()
+            self.residents = self.census.residents  # none yet: the first arrangement places them
             self._arrange_care(everyone_reviews=True)
             if self.p.staffing_grade == 0:  # homes keep the standard their base-year workforce affords
                 self._keep_base_year_staffing()
@@ -110,8 +112,10 @@ class AgeingModel(mesa.Model):
         if self.with_care:
             with clock("entrants"):
                 self._describe_newcomers(rows)
+            with clock("census"):
+                self._take_census()
             with clock("families"):
-                self.residents = homes.residents(self.elders)
+                self.residents = self.census.residents
                 self._update_families()
             with clock("workforce"):
                 occupied, load = homes.occupancy(self.elders, self.residents, len(self.homes), self.p)
@@ -166,10 +170,17 @@ class AgeingModel(mesa.Model):
         self.p.values["staffing_grade"] = grade
         self.last_care = self._care_snapshot(self.last_year, self.last_capacity, staff)
 
+    def _take_census(self) -> None:
+        """Who each submodel works on this year, in one pass over everyone (``sim.model.census``)."""
+        benefits = money.benefits_of_year(self.levers[self.year], self.year)
+        self.census = take_census(self.elders, benefits.terms, float(self.p.nursing_subsidy_take_up))
+
     def _update_families(self) -> None:
         q = self.region.mortality.death_probability(self.year - 0.5, AGES, self.config.data.mortality_multiplier)
-        families.update_outside_spouses(self.elders, q, self.p, self.care_rng)
-        characteristics.align_dementia(self.elders, self.dementia_prevalence, self.care_rng)
+        families.update_outside_spouses(self.elders, self.census.outside_spouses, q, self.p, self.care_rng)
+        characteristics.align_dementia(
+            self.elders, self.census.demented_by_level, self.dementia_prevalence, self.care_rng
+        )
 
     def _update_workforce(self, occupied: np.ndarray, load: np.ndarray) -> None:
         workforce.labour_market(  # workers are counted in persons
@@ -209,14 +220,15 @@ class AgeingModel(mesa.Model):
         benefits = money.benefits_of_year(levers, self.year)
         with self.clock("insurance"):
             self.ltci_eligible, self.ltci_applicants = money.assess(
-                self.elders, benefits, self.year, self.p, self.care_rng
+                self.elders, self.census, benefits, self.year, self.p, self.care_rng
             )
         with self.clock("families"):
             trained = stochastic_round(levers.family.carers_trained_per_year / self.scale, self.care_rng)
             if trained and self.year > self.config.base_year:
-                self.carers_trained += families.train_carers(self.elders, trained)
+                self.carers_trained += families.train_carers(self.elders, self.census.caring, trained)
         year = care.arrange(
             self.elders,
+            self.census,
             self.year,
             self.homes,
             self.residents,
@@ -261,7 +273,7 @@ class AgeingModel(mesa.Model):
             care=year,
             elders_level=self.elders.level[year.rows],
             elders_income=self.elders.income[year.rows],
-            income_counts=np.bincount(self.elders.income, minlength=len(INCOME_GROUPS)),
+            income_counts=self.census.income_counts,
             homes_beds=self.homes.beds(),
             homes_ownership=self.homes.ownership(),
             occupied=occupied,

@@ -100,20 +100,17 @@ def benefits_of_year(levers, year: int) -> Benefits:
     )
 
 
-def assess(elders: Elders, benefits: Benefits, year: int, p: Parameters, rng: np.random.Generator) -> tuple[int, int]:
-    """The year's applications: eligible elders not yet beneficiaries apply with ``ltci_application_rate``
-    and become beneficiaries from ``year``; beneficiaries no longer eligible stop. Returns (eligible,
-    applicants), in agents."""
-    if not benefits.active:  # no one qualifies: skip the pass over everyone (most years of most scenarios)
-        elders.ltci_from[:] = 0
+def assess(elders: Elders, census, benefits: Benefits, year: int, p: Parameters, rng: np.random.Generator):
+    """The year's applications (``census``: who qualifies, who lapsed, who waits): eligible elders not yet
+    beneficiaries apply with ``ltci_application_rate`` and become beneficiaries from ``year``; beneficiaries
+    no longer eligible stop. Returns (eligible, applicants), in agents."""
+    elders.ltci_from[census.ltci_lapsed] = 0
+    if not benefits.active:  # no one qualifies (most years of most scenarios): no draws
         return 0, 0
-    everyone = np.arange(len(elders))
-    eligible = benefits.eligible(elders, everyone)
-    elders.ltci_from[~eligible] = 0
-    waiting = np.flatnonzero(eligible & (elders.ltci_from == 0))
+    waiting = census.ltci_waiting
     applying = waiting[rng.random(waiting.size) < p.ltci_application_rate]
     elders.ltci_from[applying] = year
-    return int(eligible.sum()), int(applying.size)
+    return census.ltci_eligible, int(applying.size)
 
 
 @dataclass
