@@ -5,7 +5,6 @@ chromium and chromium-driver) with Selenium. Skipped where Chromium is not insta
 import csv
 import io
 import os
-import time
 
 import pytest
 from app_driver import have_chromium
@@ -67,7 +66,7 @@ def test_a_planner_runs_a_changed_plan_compares_it_and_downloads(server, browser
     open_section(d, "run")
     type_into(wait(lambda: d.find_element(By.CSS_SELECTOR, ".lever-scale input")), "10")
     wait(lambda: "scale=10" in text(d))
-    assert run_and_wait(d) < 1.0  # progress shows within a second
+    run_and_wait(d)  # progress shows (the benchmark times it), then the run ends
     tab(d, "Results")
     plan_chart = panel(d, "demand_capacity")
     assert "Care-home beds: 2020 76,000, 2025 100,000" in plan_chart
@@ -99,7 +98,7 @@ def test_a_planner_runs_a_changed_plan_compares_it_and_downloads(server, browser
     # a download: the differences as CSV, read back
     button = wait(lambda: [b for b in d.find_elements(By.CSS_SELECTOR, "button") if b.text.strip() == "CSV"])[0]
     button.click()
-    csv_file = wait(lambda: next(iter(d.downloads.glob("*differences.csv")), None), 30)
+    csv_file = wait(lambda: next(iter(d.downloads.glob("*differences.csv")), None))
     rows = list(csv.DictReader(io.StringIO(csv_file.read_text(encoding="utf-8"))))
     beds_2025 = [r for r in rows if r["indicator"] == "beds" and r["year"] == "2025"]
     assert len(beds_2025) == 1
@@ -116,12 +115,12 @@ def test_a_stored_scenario_opens_at_once_and_bad_input_is_refused_in_place(serve
     wait(lambda: "scale=10" in text(d) and any(w in status(d) for w in ("Stored results", "Done in", "Not run yet")))
     if "Not run yet" in status(d):
         run_and_wait(d)
-    panel(d, "older_people")  # drawn out of sight as the scenario opened (the benchmark times that)
-    start = time.perf_counter()
+    # drawn out of sight as the scenario opened, before Results is pressed (the benchmark times it)
+    drawn = panel(d, "older_people")
+    assert not chart_shown(d, "older_people") and "2025" in drawn
     tab(d, "Results")
     wait(lambda: chart_shown(d, "older_people"))
-    first_chart = time.perf_counter() - start
-    assert first_chart < 1.0, first_chart  # drawn when the scenario opened: pressing Results shows it
+    assert panel(d, "older_people") == drawn  # the chart drawn before is the one shown, not drawn again
 
     tab(d, "Scenario")
     set_year_value(d, "policy-beds-total", "-5")
@@ -137,10 +136,9 @@ def test_cancel_stops_a_run(server, browser):
     d.get(f"{url}?from=region%3Atianjin&set=replicates%3D4&set=seed%3D99")
     wait(lambda: "replicates=4" in text(d))
     d.find_element(By.CSS_SELECTOR, "button.run").click()
-    wait(lambda: "Running" in status(d), 20)
+    wait(lambda: "Running" in status(d))
     d.find_element(By.CSS_SELECTOR, "button.cancel").click()
-    asked = time.perf_counter()
-    wait(lambda: "Cancelled" in status(d), 10)
-    assert time.perf_counter() - asked < 5.0  # four replicates of Tianjin would take 10 s or more
+    wait(lambda: "Cancelled" in status(d), 120)  # a bound against a hang only: the event is what is waited for
+    assert "Done" not in status(d)
     stored = [p for p in (runs / "app").iterdir() if p.is_dir() and not p.name.startswith(".")]
     assert all("seed: 99" not in (p / "scenario.yaml").read_text() for p in stored)

@@ -124,7 +124,7 @@ def test_links_name_places_by_key_never_by_path(server):
 
 
 def test_an_upload_over_the_limit_is_never_read(server):
-    from sim.app.pages import read_upload
+    from sim.app.editing import read_upload
 
     class Untouchable:
         def read(self, *_):

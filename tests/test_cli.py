@@ -68,7 +68,8 @@ BAD = {
     ),
     "unknown_parameter": (
         "region: tianjin\ndata:\n  parameters:\n    happiness: 3\n",
-        "data.parameters.happiness = 3: unknown parameter (sim/data/care_parameters.yaml and plan_costs.yaml list them)",
+        "data.parameters.happiness = 3: unknown parameter (sim/data/care_parameters.yaml and plan_costs.yaml list"
+        " them)",
     ),
     "parameter_wrong_shape": (
         "region: tianjin\ndata:\n  parameters:\n    need_hours_per_week: [1, 2]\n",

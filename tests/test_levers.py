@@ -29,7 +29,7 @@ def test_the_schema_offers_exactly_the_catalogue_with_its_defaults():
 
 
 def test_the_app_offers_exactly_the_catalogue_with_its_labels():
-    from sim.app.pages import lever_sections, section_title
+    from sim.app.editing import lever_sections, section_title
     from sim.app.texts import choice_label, lever_label
 
     sections = lever_sections()

@@ -7,13 +7,16 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from sim.data.levels import MODERATE, SEVERE, TOTAL
+from sim.catalogues.levers import lever_catalogue
+from sim.data.levels import LEVELS, MODERATE, SEVERE
 from sim.model.elders import DESTITUTE, EMPLOYEE, FAMILY_BED, HOME_CARE, MINIMUM_INCOME
 
 OLD_AGE_ALLOWANCE_AGE = 80  # 高龄津贴: everyone aged 80 and over
-ELIGIBLE_FROM = {"moderate": MODERATE, "severe": SEVERE, "total": TOTAL}  # lowest level the insurance pays
-COVERAGE = ("urban_employees", "urban", "all")  # who the insurance covers (and who pays its premium)
-URBAN_EMPLOYEES, URBAN, EVERYONE = range(len(COVERAGE))
+# the insurance's choices, as the lever catalogue declares them: who it covers (and who pays its premium), and
+# the lowest level it pays (a level of the national standard by name)
+COVERAGE = tuple(lever_catalogue()["policy.insurance.coverage"].choices)
+URBAN_EMPLOYEES, URBAN, EVERYONE = (COVERAGE.index(c) for c in ("urban_employees", "urban", "all"))
+ELIGIBLE_FROM = {name: LEVELS.index(name) for name in lever_catalogue()["policy.insurance.eligible_from"].choices}
 RESPITE_FROM = SEVERE  # respite days go to families caring for an elder at severe loss or worse
 
 

@@ -1,0 +1,226 @@
+"""Results and comparisons: the key indicators, the targets, the interactive charts and the downloads of a
+run, and up to four runs overlaid on a baseline; each table and chart drawn once per run and language for
+every user."""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from pathlib import Path
+
+import solara
+
+from sim.app import downloads
+from sim.app.panels import panel_option, panels_for
+from sim.app.state import (
+    MAX_COMPARED,
+    asked_at,
+    compared,
+    draft,
+    guarded,
+    log,
+    session_id,
+    shown,
+)
+from sim.app.texts import t
+from sim.outputs.labels import run_description, run_title
+from sim.results.folder import Run
+
+
+# --- results ------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=64)
+def load_run(folder: str, mtime: float) -> Run:
+    return Run.load(Path(folder))
+
+
+def run_at(folder: str) -> Run:
+    from sim.results.files import recover
+
+    recover(Path(folder))  # a write killed between its two renames left the previous results aside
+    return load_run(folder, (Path(folder) / "manifest.json").stat().st_mtime)
+
+
+def drawn_once(what: str, panel: str | None, runs: list[Run], language: str):
+    """A chart's option or a table's HTML, made once per run (folder and its manifest's time) and language for
+    every user: a stored scenario's results then open without recomputing them."""
+    return _drawn(
+        what, panel, tuple((str(r.folder), (r.folder / "manifest.json").stat().st_mtime) for r in runs), language
+    )
+
+
+_drawing = threading.Lock()  # users opening the same results at once: drawn once, the others wait for it
+
+
+def _drawn(what: str, panel: str | None, folders: tuple, language: str):
+    with _drawing:
+        return _drawn_cached(what, panel, folders, language)
+
+
+@functools.lru_cache(maxsize=512)
+def _drawn_cached(what: str, panel: str | None, folders: tuple, language: str):
+    from sim.outputs.report_content import differences, key_indicator_table, targets_table
+
+    runs = [run_at(folder) for folder, _ in folders]
+    if what == "panel":
+        return panel_option(panel, runs, language)
+    if what == "key_numbers":
+        return table_html(key_indicator_table(runs, language), "key-numbers", index=True)
+    if what == "targets":
+        return table_html(targets_table(runs, language), "targets")
+    return table_html(differences_shown(differences(runs), runs, language), "differences")
+
+
+def table_html(frame, classes: str, index: bool = False) -> str:
+    return frame.to_html(classes=classes, border=0, na_rep="-", escape=True, index=index)
+
+
+@solara.component
+def Charts(runs: list[Run], language: str):
+    with solara.Row(style={"flex-wrap": "wrap"}):
+        for panel in panels_for(runs):
+            with solara.Column(style={"width": "560px"}, classes=["panel", f"panel-{panel}"]):
+                option = drawn_once("panel", panel, runs, language)
+                solara.FigureEcharts(option=option, attributes={"style": "height: 380px;"})
+
+
+@solara.component
+def Downloads(runs: list[Run], language: str, raw: dict | None = None):
+    """One button per file kind: the chart and its format are chosen, not a button for each of 21 files
+    (a page of buttons is slower to draw for every user)."""
+    from sim.outputs.labels import labels
+
+    stem = "_vs_".join(r.name for r in runs)[:80]
+    charts = {labels(language)["charts"].get(c, {}).get("title", c): c for c in downloads.chart_names(runs)}
+    chart, set_chart = solara.use_state(next(iter(charts)))
+    fmt, set_fmt = solara.use_state("png")
+    chart = chart if chart in charts else next(iter(charts))
+    with solara.Card(t("downloads", language), classes=["downloads"]):
+        with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
+            solara.Select(t("chart_files", language), values=list(charts), value=chart, on_value=set_chart)
+            formats = list(downloads.CHART_FORMATS)
+            solara.Select("", values=formats, value=fmt, on_value=set_fmt, style="max-width: 90px")
+            solara.FileDownload(
+                functools.partial(downloads.chart_file, runs, charts[chart], fmt, language),
+                filename=f"{stem}_{charts[chart]}_{language}.{fmt}",
+                label=fmt.upper(),
+            )
+        with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
+            solara.Text(t("report_files", language), style={"font-weight": "500"})
+            for kind in downloads.REPORT_FORMATS:
+                solara.FileDownload(
+                    functools.partial(downloads.report_file, runs, kind, language),
+                    filename=f"{stem}_report_{language}.{kind}",
+                    label=kind.upper(),
+                )
+            solara.Text(t("table_files", language), style={"font-weight": "500"})
+            for kind in downloads.TABLE_FORMATS:
+                solara.FileDownload(
+                    functools.partial(downloads.table_file, runs, kind, language),
+                    filename=f"{stem}_{'summary' if len(runs) == 1 else 'differences'}.{kind}",
+                    label=kind.upper(),
+                )
+            if raw is not None:
+                solara.FileDownload(
+                    functools.partial(downloads.scenario_file, raw),
+                    filename=f"{raw.get('name') or stem}.yaml",
+                    label=t("scenario_file", language),
+                )
+
+
+@solara.component
+def ResultsTab(language: str):
+    def drawn():
+        asked = asked_at.pop(f"results {session_id()}", None)
+        if asked is not None:
+            log.info("results drawn on the server in %.3f s", time.perf_counter() - asked)
+
+    solara.use_effect(drawn, [shown.value, language])
+    if shown.value is None:
+        solara.Info(t("no_results", language))
+        return
+    run = run_at(shown.value)
+    solara.Markdown(f"## {run_title(run, language)}")
+    if run_description(run, language):
+        solara.Text(run_description(run, language))
+    if run.manifest["replicates"] == 1:
+        solara.Text(t("one_replicate", language), style={"color": "#666"})
+    with solara.Row():
+        full = len(compared.value) > MAX_COMPARED
+        solara.Button(
+            t("add_compare", language),
+            on_click=guarded(lambda: compared.set([*compared.value, shown.value])),
+            disabled=full or shown.value in compared.value,
+            classes=["add-compare"],
+        )
+        if full:
+            solara.Text(t("compare_full", language, n=MAX_COMPARED))
+    solara.Markdown(f"### {t('key_numbers', language)}")
+    solara.HTML("div", drawn_once("key_numbers", None, [run], language))
+    if not run.targets.empty:
+        solara.Markdown(f"### {t('targets', language)}")
+        solara.HTML("div", drawn_once("targets", None, [run], language))
+    solara.Markdown(f"### {t('charts', language)}")
+    Charts([run], language)
+    d = draft.value
+    raw = d.raw() if d is not None else None
+    if raw is not None and run.name != raw.get("name"):
+        raw = dict(raw, name=run.name)
+    Downloads([run], language, raw)
+
+
+def differences_shown(table, runs: list[Run], language: str):
+    """``sim compare``'s differences as a reader reads them: the indicator in words, numbers in the report's
+    format, each run by its title (the CSV download keeps the plain columns)."""
+    import pandas as pd
+
+    from sim.catalogues.indicators import BREAKDOWN, catalogue
+    from sim.outputs.formats import shown, shown_label
+
+    rows = []
+    for row in table.to_dict("records"):
+        breakdown = {k: row[k] for k in BREAKDOWN if k in row and k != "sex"}
+        unit = catalogue()[row["indicator"]].unit
+        shown_row = {t("indicator", language): shown_label(row["indicator"], language, **breakdown)}
+        shown_row[t("year", language)] = row["year"]
+        for i, run in enumerate(runs):
+            shown_row[run_title(run, language)] = shown(row[run.name], unit)
+            if i:
+                value = row[f"{run.name} - {runs[0].name}"]
+                sign = "+" if value > 0 else ""
+                shown_row[f"Δ {i}"] = sign + shown(value, unit)
+        rows.append(shown_row)
+    return pd.DataFrame(rows)
+
+
+@solara.component
+def CompareTab(language: str):
+    folders = [f for f in compared.value if (Path(f) / "manifest.json").is_file()]
+    solara.Text(t("compare_help", language))
+    if not folders:
+        solara.Info(t("compare_empty", language))
+        return
+    runs = [run_at(f) for f in folders]
+    for i, run in enumerate(runs):
+        with solara.Row(style={"align-items": "center"}, classes=["compared"]):
+            solara.Text(("★ " + t("baseline", language) + ": " if i == 0 else "") + run_title(run, language))
+            if i:
+                solara.Button(
+                    t("make_baseline", language),
+                    text=True,
+                    on_click=guarded(lambda f=folders[i]: compared.set([f, *(x for x in folders if x != f)])),
+                )
+            solara.Button(
+                t("remove", language),
+                text=True,
+                on_click=guarded(lambda f=folders[i]: compared.set([x for x in folders if x != f])),
+            )
+    if len(runs) < 2:
+        return
+    if any(not r.targets.empty for r in runs):
+        solara.Markdown(f"### {t('targets', language)}")
+        solara.HTML("div", drawn_once("targets", None, runs, language))
+    solara.Markdown(f"### {t('differences', language)}")
+    solara.HTML("div", drawn_once("differences", None, runs, language))
+    Charts(runs, language)
+    Downloads(runs, language)

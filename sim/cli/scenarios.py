@@ -1,0 +1,113 @@
+"""Commands on scenarios and regions: run, validate, schema, regions, region-template."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sim.cli.common import (
+    SetOption,
+    app,
+    check_output,
+    console,
+    err,
+    fail,
+    load_scenario_option,
+)
+from sim.outputs.terminal import (
+    headline_table,
+    progress_bar,
+    regions_table,
+    targets_table,
+)
+from sim.scenario import Scenario
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    out: Annotated[Path | None, typer.Option(help="Results folder (default: runs/<scenario name>).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
+    replicates: Annotated[int | None, typer.Option(help="Override the number of replicates.")] = None,
+    set_: SetOption = None,
+    charts: Annotated[
+        bool, typer.Option(help="Also draw the default charts (PNG, English) into DIR/charts/en.")
+    ] = True,
+) -> None:
+    """Run a scenario and write yearly results, a summary, targets, charts and a manifest into a folder."""
+    from sim.outputs.charts import draw_default_charts
+    from sim.results.files import OutputError, check_output_dir
+    from sim.results.runs import run_scenario, write_run
+
+    s = load_scenario_option(scenario, seed, replicates, set_)
+    out = out or Path("runs") / s.name
+    try:
+        check_output_dir(out)
+    except OutputError as e:
+        fail(str(e))
+    with progress_bar(err, "replicates") as progress:
+        task = progress.add_task(s.name, total=s.replicates)
+        result = run_scenario(s, on_replicate_done=lambda _: progress.advance(task))
+    try:
+        changes = [*(set_ or []), *([f"seed={seed}"] if seed is not None else [])]
+        drawn = draw_default_charts if charts else None
+        write_run(result, out, command=["sim", *sys.argv[1:]], charts=drawn, changes=changes)
+    except OutputError as e:
+        fail(str(e))
+    except OSError as e:
+        fail(f"{out}: results not written ({e}); nothing was changed there", code=1)
+    console.print(headline_table(result))
+    if not result.targets.empty:
+        console.print(targets_table(result))
+    console.print(f"Results in [bold]{out}[/] ({result.wall_seconds:.1f} s)")
+
+
+@app.command()
+def validate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    set_: SetOption = None,
+) -> None:
+    """Check a scenario without running it."""
+    s = load_scenario_option(scenario, None, None, set_)
+    console.print(
+        f"{scenario}: valid ({s.region}, {s.base_year}-{s.horizon}, {s.replicates} replicate(s), scale {s.scale:g})"
+    )
+
+
+@app.command()
+def schema() -> None:
+    """Print the scenario JSON Schema (for editors that complete and check YAML)."""
+    print(json.dumps(Scenario.model_json_schema(), indent=2, ensure_ascii=False))
+
+
+@app.command()
+def regions() -> None:
+    """List the packaged regions (China, the 31 provinces, the plans' cities) with their names in English and
+    Chinese, base year, population aged 60+ and data sources."""
+    table, sources = regions_table()
+    console.print(table)
+    for line in sources:
+        console.print(line, highlight=False)
+
+
+@app.command("region-template")
+def region_template(
+    province: Annotated[str, typer.Argument(help="The province the city is in: key, English or Chinese name.")],
+    out: Annotated[Path, typer.Option(help="File to write (refused if it exists).")] = Path("my-city.yaml"),
+) -> None:
+    """Write a commented region file for your own city in PROVINCE, to fill in and name in a scenario as
+    `region: FILE` (README, "Add your city")."""
+    from sim.data.regions import PROVINCES, find_region
+    from sim.data.user_region import template
+    from sim.results.files import write_text
+
+    key = find_region(province)
+    if key not in PROVINCES:
+        fail(f"PROVINCE = {province!r}: not one of the 31 provinces (e.g. zhejiang, 浙江, Inner Mongolia)")
+    check_output(out, kind="file", overwrite=False)
+    write_text(out, template(key))
+    console.print(f"Template for a city in {key} in {out}: fill in every null, then `region: {out}` in a scenario")
