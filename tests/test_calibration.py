@@ -13,6 +13,7 @@ from sim.analysis.fitting import CalibrationSpec, FitTarget, calibrate, load_spe
 from sim.catalogues.indicators import catalogue
 from sim.cli import app
 from sim.data.fits import resolve, shipped, with_values
+from sim.data.parameters import behaviour_sha256
 from sim.data.parameters import defaults as parameter_defaults
 from sim.data.regions import region_keys
 from sim.model.model import AgeingModel
@@ -119,6 +120,22 @@ def test_shipped_calibration_reproduces_its_targets(name):
     assert len(targets) >= 2
     assert targets.within.all(), targets[~targets.within][["label", "observed", "simulated"]]
     assert not result.notes  # the packaged data are those the fit was made with
+
+
+def test_a_fit_is_stale_when_a_parameters_value_changes_not_when_its_source_is_reworded(monkeypatch):
+    import sim.analysis.fitting as fitting
+    from sim.data.regions import DATA
+
+    fit = yaml.safe_load((ROOT / "sim" / "data" / "calibrations" / "tianjin-2020.yaml").read_text())["fit"]
+    text = DATA.joinpath("care_parameters.yaml").read_text(encoding="utf-8")
+    reworded = text.replace("unit: yuan per month\n", "unit: yuan a month\n", 1)
+    changed = text.replace("attrition_rate:\n  value: 0.25", "attrition_rate:\n  value: 0.3", 1)
+    assert reworded != text and changed != text
+    for edited, stale in ((reworded, []), (changed, ["care_parameters.yaml"])):
+        hashes = {**fitting.data_file_hashes(), "care_parameters.yaml": "edited"}
+        monkeypatch.setattr(fitting, "data_file_hashes", lambda hashes=hashes: hashes)
+        monkeypatch.setattr(fitting, "behaviour_sha256", lambda edited=edited: behaviour_sha256(edited))
+        assert fitting.stale_data(fit) == stale
 
 
 def test_scenarios_use_their_regions_calibration_by_default():

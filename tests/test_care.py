@@ -334,6 +334,36 @@ def test_targets_report_whether_when_and_by_how_much():
     assert report.loc["waiting_list", "gap_at_target_year"] == -100
 
 
+@pytest.mark.parametrize(
+    ("target", "values"),
+    [  # [just within, just beyond] the tolerance: 0.5% of a count, half a percentage point of a share
+        ({"indicator": "beds_total", "value": 100000}, [99500, 99499]),
+        ({"indicator": "occupancy", "value": 0.80, "direction": "at_most"}, [0.805, 0.8051]),
+        ({"indicator": "nursing_share", "value": 0.55}, [0.545, 0.5449]),
+    ],
+)
+def test_a_target_is_met_within_its_stated_tolerance_and_no_further(target, values):
+    from sim.catalogues.indicators import catalogue
+
+    scenario = make_scenario(region="tianjin", horizon=2023, targets=[{**target, "year": 2021}])
+    indicator, group = catalogue().target(target["indicator"]).indicator, catalogue().target(target["indicator"]).group
+    summary = pd.DataFrame(
+        {
+            "year": [2020, 2021],
+            "indicator": indicator,
+            "group": group,
+            "sex": "all",
+            "age_group": "60+",
+            "capacity": "all",
+            "residence": "all",
+            "mean": values,
+        }
+    )
+    report = check_targets(summary, scenario.targets).iloc[0]
+    assert report["first_year_met"] == 2020 and not report["met_at_target_year"]
+    assert report["tolerance"] == pytest.approx(catalogue().target(target["indicator"]).margin(target["value"]))
+
+
 def test_severe_share_cannot_exceed_need():
     table = run(horizon=2022)
     severe = outcome(table, "persons_with_unmet_need", 2022, capacity="severe")

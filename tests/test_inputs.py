@@ -5,6 +5,7 @@ of malformed inputs from the shipped files and checks that rule for each."""
 import copy
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -44,6 +45,8 @@ def _one_line(result, path=None) -> str:
         ("data.parameters.dementia_prevalence_60plus=1.5", "dementia_prevalence_60plus = 1.5: must be between 0 and"),
         ("data.parameters.attrition_rate=-0.25", "data.parameters.attrition_rate = -0.25: must be between 0 and 1"),
         ("data.parameters.need_hours_per_week=[0, 7, 21, .inf, 63]", "need_hours_per_week.3 = inf: must be a finite"),
+        ("data.parameters.staffing_grade=0.5", "staffing_grade = 0.5: must be 0 (derive it: the grade the base-year"),
+        ("data.parameters.empty_bed_level=2.5", "empty_bed_level = 2.5: must be a whole number between 0 and 4"),
         ("data.parameters.children_location={none: 0.5}", "children_location = {'none': 0.5}: its shares must sum"),
         ("targets.0.value=.nan", "targets.0.value = nan: must be a finite number"),
         ("name=../../escaped", "name = '../../escaped': must be letters, digits"),
@@ -124,14 +127,50 @@ def _dead_pid() -> int:
     return child.pid
 
 
-def test_the_previous_results_come_back_after_a_crash_between_the_renames(tmp_path):
-    out = tmp_path / "run"
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("finished") / "run"
     result = runner.invoke(app, ["run", str(PLAN), "--set", "horizon=2026", "--out", str(out), "--no-charts"])
-    assert result.exit_code == 0
-    aside = tmp_path / f".run.old-{_dead_pid()}"  # what a writer killed after its first rename leaves
-    out.rename(aside)
-    assert runner.invoke(app, ["plot", str(out), "--chart", "occupancy"]).exit_code == 0  # reading restores it
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _killed_between_the_renames(finished: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of a results folder as a writer killed after its first rename leaves it: only aside."""
+    out = tmp_path / "run"
+    aside = tmp_path / f".run.old-{_dead_pid()}"
+    shutil.copytree(finished, aside)
+    return out, aside
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["plot", "{out}", "--chart", "occupancy", "--out", "{tmp}/charts"],
+        ["compare", "{out}", "{out}", "--out", "{tmp}/compare.csv"],
+        ["report", "{out}", "--out", "{tmp}/report.md"],
+    ],
+)
+def test_every_command_that_reads_results_restores_a_write_killed_between_the_renames(finished_run, tmp_path, command):
+    out, aside = _killed_between_the_renames(finished_run, tmp_path)
+    args = [a.format(out=out, tmp=tmp_path) for a in command]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
     assert (out / "manifest.json").exists() and not aside.exists()
+
+
+def test_the_app_restores_a_stored_run_killed_between_the_renames(finished_run, tmp_path):
+    from sim.analysis.executors import LocalProcesses
+    from sim.app.jobs import RunQueue
+    from sim.app.results_view import run_at
+
+    with LocalProcesses(1) as executor:
+        queue = RunQueue(tmp_path, executor)
+        queue.store.mkdir(parents=True)
+        out, aside = _killed_between_the_renames(finished_run, queue.store)
+        assert queue.stored(out.name) == out  # found stored, not run again
+    assert run_at(str(out)).manifest == json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert not aside.exists()
 
 
 def test_debris_of_a_killed_writer_is_cleaned_and_a_live_one_is_left(tmp_path):

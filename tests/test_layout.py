@@ -42,3 +42,21 @@ def test_no_module_is_longer_than_one_reads_in_one_pass():
         if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES and str(p.relative_to(ROOT)) not in LONGER
     }
     assert not long, long
+
+
+def test_the_model_description_names_every_parameter_lever_indicator_and_submodel():
+    """docs/model.md is the model's description (ODD): a parameter, lever, indicator or submodel added
+    without its description there fails here."""
+    from sim.catalogues.indicators import catalogue
+    from sim.catalogues.levers import lever_catalogue
+    from sim.data.parameters import parameter_names
+
+    doc = (ROOT / "docs" / "model.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip() for line in doc.splitlines() if line.startswith("| `")}
+    missing = [f"parameter {n}" for n in parameter_names() if f"`{n}`" not in rows]
+    missing += [f"lever {key}" for key in lever_catalogue().levers if f"`{key}`" not in rows]
+    missing += [f"indicator {name}" for name in catalogue().indicators if f"`{name}`" not in doc]
+    missing += [
+        f"submodel {p.stem}" for p in (SIM / "model").glob("*.py") if p.stem != "__init__" and f"`{p.stem}`" not in doc
+    ]
+    assert not missing, missing

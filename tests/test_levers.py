@@ -28,6 +28,27 @@ def test_the_schema_offers_exactly_the_catalogue_with_its_defaults():
         assert value == (None if lever.type == "schedule" else lever.default), lever.key
 
 
+def test_the_documented_scenario_lists_every_key_with_its_default():
+    """scenarios/tianjin-baseline.yaml is the scenario's reference: every key of the schema, each at the
+    value the schema gives when the key is left out (a lever added without its line there fails here)."""
+
+    def flat(tree, prefix=""):
+        for key, value in tree.items():
+            if isinstance(value, dict) and value and key not in ("title", "description"):
+                yield from flat(value, f"{prefix}{key}.")
+            else:
+                yield f"{prefix}{key}", value
+
+    documented = dict(flat(yaml.safe_load((ROOT / "scenarios" / "tianjin-baseline.yaml").read_text(encoding="utf-8"))))
+    defaults = dict(flat(make_scenario(region="tianjin").model_dump(mode="json")))
+    assert {k for k in defaults if k.startswith("policy.")} == set(LEVERS.levers)
+    missing = sorted(k for k in defaults if k not in documented and k not in ("region_file",))
+    assert not missing, missing
+    for key, value in documented.items():
+        if key not in ("name", "title", "description"):
+            assert value == defaults[key] or (value is None and defaults[key] is None), key
+
+
 def test_the_app_offers_exactly_the_catalogue_with_its_labels():
     from sim.app.editing import lever_sections, section_title
     from sim.app.texts import choice_label, lever_label

@@ -147,7 +147,7 @@ def test_a_users_city_file_round_trips_through_a_run(tmp_path):
     path, city = filled_template(tmp_path, care={"beds": {"value": 30000, "source": "test figure"}})
     scenario = make_scenario(region=str(path), horizon=2022, scale=4, seed=2)
     assert scenario.region == "shaoxing" and scenario.region_file["province"] == "zhejiang"
-    region = load_region("shaoxing")
+    region = load_region("shaoxing", scenario.region_file)
     assert region.population_total() == pytest.approx(city["population_60plus_2020"]["value"], rel=1e-9)
     assert region.base_population()[:, 5:].sum() == pytest.approx(city["population_65plus_2020"]["value"], rel=1e-9)
     # within each band the city has its province's structure by single year and sex
@@ -155,13 +155,16 @@ def test_a_users_city_file_round_trips_through_a_run(tmp_path):
     ratio = region.base_population()[:, 5:] / province[:, 5:]
     assert np.allclose(ratio[province[:, 5:] > 0], ratio[0, 0])
     assert region.mortality_level == load_region("zhejiang").mortality_level
-    care = care_baseline("shaoxing")
+    care = care_baseline("shaoxing", scenario.region_file)
     assert care["beds"] == {"value": 30000, "source": "test figure"}
     share = city["population_60plus_2020"]["value"] / load_region("zhejiang").population_total()
     assert care["homes"]["value"] == round(care_baselines()["zhejiang"]["homes"]["value"] * share)
     assert care["homes"]["source"].startswith("assumption: zhejiang's figure per person aged 60+")
     # its province's calibration until it has its own
-    assert resolve("default", "shaoxing", 2020)["name"] == "zhejiang-2020"
+    assert resolve("default", "shaoxing", 2020, scenario.region_file)["name"] == "zhejiang-2020"
+    # the region lives with the scenario, not in the process: a packaged-name lookup knows no "shaoxing"
+    with pytest.raises(KeyError):
+        load_region("shaoxing")
 
     out = tmp_path / "run"
     scenario_file = tmp_path / "plan.yaml"
@@ -173,8 +176,8 @@ def test_a_users_city_file_round_trips_through_a_run(tmp_path):
     recorded = manifest["scenario"]["region_file"]
     assert recorded["key"] == "shaoxing" and recorded["care"]["beds"]["value"] == 30000
     assert make_scenario(**manifest["scenario"]).region_file == recorded  # the record re-validates
-    with pytest.raises(ScenarioError, match="a user's region is named by its file's path"):
-        make_scenario(region="shaoxing")  # known in this process, but not reproducible without its file
+    with pytest.raises(ScenarioError, match="region = 'shaoxing': unknown region .*or the path of a region file"):
+        make_scenario(region="shaoxing")  # a run elsewhere in the process does not make it a packaged name
     table = (out / "results.csv").read_text(encoding="utf-8")
     assert "shaoxing" in manifest["scenario"]["region"] and table
 
@@ -236,7 +239,8 @@ def test_a_users_city_is_calibrated_from_a_file_naming_its_region_file(tmp_path)
     assert result.exit_code == 0, result.output
     fit = yaml.safe_load((tmp_path / "fit" / "fit.yaml").read_text(encoding="utf-8"))
     assert fit["region"] == "shaoxing" and fit["inherited"]["from"] == "zhejiang-2020"
-    found = resolve(str(tmp_path / "fit" / "fit.yaml"), "shaoxing", 2020)
+    definition = make_scenario(region=str(path)).region_file
+    found = resolve(str(tmp_path / "fit" / "fit.yaml"), "shaoxing", 2020, definition)
     assert found["fitted"] == fit["fitted"] and len(found["ensemble"]) == 16
     with pytest.raises(ValueError, match="is a fit for region shaoxing"):
         resolve(str(tmp_path / "fit" / "fit.yaml"), "zhejiang", 2020)

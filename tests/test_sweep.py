@@ -1,5 +1,6 @@
 """Sensitivity sweeps: experiment errors, identical results whatever runs them, durability, correctness."""
 
+import contextlib
 import json
 import logging
 import math
@@ -398,18 +399,22 @@ def test_a_killed_sweep_resumes_to_the_same_results_with_no_run_lost_or_repeated
     path = write(tmp_path, TINY)
     out = tmp_path / "sweep"
     command = [sys.executable, "-m", "sim.cli", "sweep", str(path), "--out", str(out), "--workers", "2"]
-    proc = subprocess.Popen(
-        [*command, "--chunk", "1", "--no-charts"],
-        start_new_session=True,  # its own process group: the kill takes the workers too
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
+    errors = tmp_path / "stderr.txt"
+    with errors.open("wb") as stderr:
+        proc = subprocess.Popen(
+            [*command, "--chunk", "1", "--no-charts"],
+            start_new_session=True,  # its own process group: the kill takes the workers too
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    deadline = time.monotonic() + 600  # a bound for a hung sweep, not a timing: the kill waits for stored runs
     try:
         while len(list((out / "runs").glob("part-*.parquet"))) < 3 and time.monotonic() < deadline:
+            assert proc.poll() is None, errors.read_text()  # it ended before three runs were stored
             time.sleep(0.01)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # none left if it ended on its own
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     killed = stored_rows(out)
     assert 3 <= len(killed) < 40, "the sweep was not killed midway"

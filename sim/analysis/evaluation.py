@@ -42,6 +42,7 @@ from sim.common.errors import ScenarioError, Strict, show
 from sim.model.model import AgeingModel
 from sim.results.query import value as table_value
 from sim.results.record import table as record_table
+from sim.results.targets import is_met
 from sim.scenario import Scenario
 from sim.scenario.levers import changed_lever, cumulative, lever_path, lever_spec, scheduled, with_lever
 from sim.scenario.observations import ObservedFigure
@@ -169,8 +170,7 @@ class Evaluation:
 
 
 def _met(series: np.ndarray, target, year_index: int) -> np.ndarray:
-    at = series[:, year_index]
-    return at >= target.value if target.direction == "at_least" else at <= target.value
+    return is_met(series[:, year_index], target)
 
 
 def verdict(probability: float, thresholds: Thresholds) -> str:
@@ -220,6 +220,7 @@ def evaluate(
                 "direction": target.direction,
                 "target_value": target.value,
                 "target_year": target.year,
+                "tolerance": info.margin(target.value),
                 "scheduled": np.nan,
                 "expected": float(weights @ s[:, j]),
                 "p05": weighted_quantile(s[:, j], weights, 0.05),

@@ -30,7 +30,7 @@ from sim.catalogues.indicators import CatalogueError, catalogue
 from sim.common.errors import FieldError, ScenarioError, Strict, parse_mapping
 from sim.common.user_files import read_yaml_file
 from sim.data.fits import NONE, check_name, with_values
-from sim.data.parameters import COST_FILES
+from sim.data.parameters import COST_FILES, behaviour_sha256
 from sim.data.parameters import defaults as parameter_defaults
 from sim.data.regions import data_file_hashes
 from sim.model.model import AgeingModel
@@ -453,6 +453,23 @@ class Validation:
     notes: list[str]
 
 
+def stale_data(fit: dict) -> list[str]:
+    """The packaged data files that changed since a fit (its record's ``fit`` section) in a way that changes
+    the model's behaviour: the care parameters by their values (a reworded source or a new bound does not
+    make a fit stale), unit costs never (they change no behaviour), every other file by its bytes."""
+    recorded = fit["data_files_sha256"]
+    changed = []
+    for name, sha in data_file_hashes().items():
+        if name in COST_FILES:
+            continue
+        if name == "care_parameters.yaml" and "parameter_values_sha256" in fit:
+            if fit["parameter_values_sha256"] != behaviour_sha256():
+                changed.append(name)
+        elif recorded.get(name) != sha:
+            changed.append(name)
+    return sorted(changed)
+
+
 def validate(name: str, replicates: int | None = None, workers: int = 1) -> Validation:
     """Re-check a fit (a shipped name or a fit file) against its targets and hold-outs."""
     from sim.data.fits import read_fit, shipped, shipped_path
@@ -473,11 +490,7 @@ def validate(name: str, replicates: int | None = None, workers: int = 1) -> Vali
     if replicates is not None:
         spec = spec.model_copy(update={"check_replicates": replicates})
     notes = []
-    changed = sorted(
-        k
-        for k, v in data_file_hashes().items()
-        if record["fit"]["data_files_sha256"].get(k) != v and k not in COST_FILES  # costs change no behaviour
-    )
+    changed = stale_data(record["fit"])
     if changed:
         notes.append(f"packaged data changed since the fit: {', '.join(changed)}")
     with make_executor(workers) as executor:

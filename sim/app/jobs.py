@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sim.analysis.executors import Executor
-from sim.results.files import MANIFEST
+from sim.results.files import MANIFEST, recover
 from sim.scenario import Scenario
 
 STORE = "app"
@@ -157,6 +157,7 @@ class RunQueue:
     def stored(self, key: str) -> Path | None:
         """The results folder of a run already made, or None."""
         folder = self.folder(key)
+        recover(folder)  # a write killed between its two renames left the previous results aside
         return folder if (folder / MANIFEST).is_file() else None
 
     def job(self, key: str) -> Job | None:

@@ -108,6 +108,18 @@ class Target:
     group: str
     labels: Labels
     kind: str  # commitment (the scenario sets it: scheduled and delivered) or outcome (projected: a verdict)
+    tolerance: float  # how far on the wrong side of the target a value may be and still meet it ...
+    relative: bool  # ... in the indicator's unit, or (relative) as a share of the target
+
+    def margin(self, target_value: float) -> float:
+        """How far (in the indicator's unit) a value may fall short of ``target_value`` and still meet it."""
+        return self.tolerance * abs(target_value) if self.relative else self.tolerance
+
+    def tolerance_text(self, lang: str = "en") -> str:
+        """The tolerance in words: '0.005' or '0.5% of the target' ('目标值的0.5%')."""
+        if not self.relative:
+            return f"{self.tolerance:g}"
+        return f"目标值的{self.tolerance * 100:g}%" if lang == "zh" else f"{self.tolerance * 100:g}% of the target"
 
 
 @dataclass(frozen=True)
@@ -193,6 +205,7 @@ def parse(raw: dict) -> Catalogue:
             str(entry.get("group", "all")),
             _labels(entry, f"targets.{name}"),
             entry["kind"],
+            *_tolerance(entry.get("tolerance"), f"targets.{name}"),
         )
         if t.kind not in ("commitment", "outcome"):
             raise ValueError(f"{FILE}: targets.{name}: kind must be commitment or outcome")
@@ -201,6 +214,18 @@ def parse(raw: dict) -> Catalogue:
             raise ValueError(f"{FILE}: targets.{name}: no indicator {t.indicator} with group {t.group}")
         targets[t.name] = t
     return Catalogue(indicators, targets, units, value_labels)
+
+
+def _tolerance(declared, where: str) -> tuple[float, bool]:
+    """(tolerance, relative) from a declared ``0.005`` (in the indicator's unit) or ``"0.5%"`` (of the target)."""
+    relative = isinstance(declared, str) and declared.endswith("%")
+    try:
+        value = float(declared[:-1]) / 100 if relative else float(declared)
+    except (TypeError, ValueError):
+        value = -1.0
+    if not 0 <= value < 1e9 or isinstance(declared, bool):
+        raise ValueError(f'{FILE}: {where}: tolerance must be a number >= 0 or a percentage such as "0.5%"')
+    return value, relative
 
 
 def _labels(entry: dict, where: str) -> Labels:

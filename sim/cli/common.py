@@ -99,7 +99,7 @@ def note_if_uncalibrated(scenario: Scenario) -> None:
 
     if scenario.calibration != DEFAULT:
         return
-    fit = resolve(DEFAULT, scenario.region, scenario.base_year)
+    fit = resolve(DEFAULT, scenario.region, scenario.base_year, scenario.region_file)
     if fit is not None and scenario.region_file is not None:
         err.print(
             f"note: region {scenario.region} has no calibration of its own: its care choice uses its province's "

@@ -65,16 +65,15 @@ def member_parameters(calibration: dict, member: int | None) -> dict[str, Any]:
     return {**point, **with_values(calibration["ensemble"][member], {**defaults(), **point})}
 
 
-def resolve(name: str, region: str, base_year: int) -> dict | None:
-    """The calibration a scenario asks for, as {name, file, sha256, fitted, parameters, ensemble}, or None.
+def resolve(name: str, region: str, base_year: int, region_file: dict | None = None) -> dict | None:
+    """The calibration a scenario asks for, as {name, file, sha256, fitted, parameters, ensemble}, or None
+    (``region_file``: the definition of a user's region, which takes its province's calibration).
 
     Raises ValueError (saying what is allowed) for an unknown name, an unreadable file or another region's
     fit."""
     if name == NONE:
         return None
-    from sim.data.regions import user_region
-
-    city = user_region(region)
+    city = region_file
     # a user's city takes its province's calibration (its care-choice preferences) until it has its own
     regions = {region} if city is None else {region, city["province"]}
     if name == DEFAULT:

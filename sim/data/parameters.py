@@ -4,12 +4,16 @@ care system's behaviour) and ``sim/data/plan_costs.yaml`` (the unit costs the pl
 A scenario (or a calibration) overrides any of them by name under ``data.parameters``; an override
 must have the shape of the default (a number for a number, a list of the same length, a mapping with
 some of its keys: the others keep their values), and every number in it must be finite and within the
-parameter's declared ``range`` (a list of shares declared with ``sums_to`` must keep its sum).
+parameter's declared ``range`` (a list of shares declared with ``sums_to`` must keep its sum), whole if it
+is declared ``integer``; ``or_exactly: [value, meaning]`` names the one value outside the range that is
+allowed and what it means (``staffing_grade`` 0: derive the grade).
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import math
 from functools import cache
 from typing import Any
@@ -27,7 +31,7 @@ COST_FILES = ("plan_costs.yaml",)  # they price the model's flows and change non
 def _declared() -> dict[str, dict]:
     declared: dict[str, dict] = {}
     for name in PARAMETER_FILES:
-        declared |= yaml.safe_load(DATA.joinpath(name).read_text(encoding="utf-8"))
+        declared |= _declared_in(name)
     return declared
 
 
@@ -37,16 +41,30 @@ def care_baselines() -> dict[str, dict]:
     return yaml.safe_load(DATA.joinpath("care_regions.yaml").read_text(encoding="utf-8"))
 
 
-def care_baseline(region: str) -> dict[str, dict]:
+def care_baseline(region: str, region_file: dict | None = None) -> dict[str, dict]:
     """A region's care supply in the base year, {figure: {value, source}}: packaged, or a user's region's
-    own figures with its province's per person aged 60+ where its file gives none."""
-    from sim.data.regions import load_region, user_region
+    own figures (``region_file``: its definition) with its province's per person aged 60+ where its file
+    gives none."""
+    from sim.data.regions import load_region
     from sim.data.user_region import care_supply
 
-    if (definition := user_region(region)) is None:
+    if region_file is None:
         return care_baselines()[region]
-    province = definition["province"]
-    return care_supply(definition, care_baselines()[province], load_region(province).population_total())
+    province = region_file["province"]
+    return care_supply(region_file, care_baselines()[province], load_region(province).population_total())
+
+
+def behaviour_sha256(text: str | None = None) -> str:
+    """SHA-256 of the care parameters' values (``care_parameters.yaml``, or its ``text``): what changes the
+    model's behaviour, without the units, ranges and sources that document them. A fit is stale when this
+    changes, not when a source is reworded."""
+    declared = yaml.safe_load(text) if text is not None else _declared_in("care_parameters.yaml")
+    values = {name: spec["value"] for name, spec in declared.items()}
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _declared_in(name: str) -> dict[str, dict]:
+    return yaml.safe_load(DATA.joinpath(name).read_text(encoding="utf-8"))
 
 
 def defaults() -> dict[str, Any]:
@@ -100,17 +118,30 @@ def check_overrides(overrides: dict[str, Any]) -> None:
         if problem:
             raise ParameterError(name, value, problem)
         spec = declared[name]
-        low, high = spec["range"]
         for path, number in _numbers(value, name):
-            if not math.isfinite(number):
-                raise ParameterError(path, number, "must be a finite number (not NaN or infinity)")
-            if not low <= number <= high:
-                raise ParameterError(path, number, f"must be between {low:g} and {high:g} ({spec['unit']})")
+            problem = _out_of_range(number, spec)
+            if problem:
+                raise ParameterError(path, number, problem)
         if "sums_to" in spec and isinstance(value, list | dict):
             merged = _merged(spec["value"], value)
             total = sum(merged.values()) if isinstance(merged, dict) else sum(merged)
             if abs(total - spec["sums_to"]) > 1e-6:
                 raise ParameterError(name, value, f"its shares must sum to {spec['sums_to']:g} (they sum to {total:g})")
+
+
+def _out_of_range(number: float, spec: dict) -> str | None:
+    """What is allowed, if ``number`` is not a value the parameter ``spec`` allows."""
+    if not math.isfinite(number):
+        return "must be a finite number (not NaN or infinity)"
+    low, high = spec["range"]
+    whole = spec.get("integer", False)
+    if low <= number <= high and (not whole or number == int(number)):
+        return None
+    allowed = f"{'a whole number ' if whole else ''}between {low:g} and {high:g} ({spec['unit']})"
+    if "or_exactly" not in spec:
+        return f"must be {allowed}"
+    special, meaning = spec["or_exactly"]
+    return None if number == special else f"must be {special:g} ({meaning}) or {allowed}"
 
 
 def _numbers(value: Any, path: str):

@@ -49,19 +49,6 @@ PROVINCES = (
     "ningxia", "xinjiang",
 )  # fmt: skip
 
-# a user's own regions, registered by the scenarios that name their files: key -> validated definition
-_USER_REGIONS: dict[str, dict] = {}
-
-
-def register_user_region(definition: dict) -> str:
-    """Make a region file's region known in this process (each worker registers it from its scenario)."""
-    _USER_REGIONS[definition["key"]] = definition
-    return definition["key"]
-
-
-def user_region(key: str) -> dict | None:
-    return _USER_REGIONS.get(key)
-
 
 def _spelling(text: str) -> str:
     return "".join(str(text).lower().replace("_", " ").replace("-", " ").split())
@@ -80,7 +67,7 @@ def find_region(text: str) -> str | None:
 
 def region_name(key: str, lang: str, region_file: dict | None = None) -> str:
     """A region's name in a language (English or Chinese); a user's region's from its file."""
-    meta = region_file or region_catalogue().get(key) or _USER_REGIONS.get(key)
+    meta = region_file or region_catalogue().get(key)
     if meta is None:
         return key
     return meta["name_zh"] if lang == "zh" else meta["name"]
@@ -276,11 +263,11 @@ class RegionData:
         return float(self.base_population().sum())
 
 
-def load_region(key: str) -> RegionData:
-    """A packaged region, or a user's region registered from its file."""
-    if key in _USER_REGIONS:
-        definition = _USER_REGIONS[key]
-        return _load_user_region(key, definition["sha256"])
+def load_region(key: str, region_file: dict | None = None) -> RegionData:
+    """A packaged region, or a user's region from its file's definition (``region_file``: what a scenario
+    naming the file carries with it, so any process can build the region from the scenario alone)."""
+    if region_file is not None:
+        return _load_user_region(region_file["sha256"], region_file)
     return _load_packaged(key)
 
 
@@ -304,11 +291,15 @@ def _load_packaged(key: str) -> RegionData:
     return _region_data(key, key, meta, _population_by_age(key), demography, float(meta["urban_share_2020"]["value"]))
 
 
-@cache
-def _load_user_region(key: str, sha256: str) -> RegionData:
+_USER_REGIONS: dict[str, RegionData] = {}  # by the SHA-256 of the region file: a cache of content, not names
+
+
+def _load_user_region(sha256: str, city: dict) -> RegionData:
     """The city's totals on its province's structure: each band (40-59, 60-64, 65+) of the province's
     single-year table scaled to the city's count in that band (the 40-59 by the 15-59 ratio)."""
-    city = _USER_REGIONS[key]
+    if sha256 in _USER_REGIONS:
+        return _USER_REGIONS[sha256]
+    key = city["key"]
     province = city["province"]
     demography = dict(_region_demography()[province])
     structure = _population_by_age(province)
@@ -333,7 +324,8 @@ def _load_user_region(key: str, sha256: str) -> RegionData:
             f"{province}'s mortality level and net migration",
         },
     }
-    return _region_data(key, f"{key}:{sha256}", meta, by_age, demography, urban)
+    _USER_REGIONS[sha256] = _region_data(key, f"{key}:{sha256}", meta, by_age, demography, urban)
+    return _USER_REGIONS[sha256]
 
 
 def _region_data(

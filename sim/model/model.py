@@ -27,7 +27,7 @@ from sim.data.fits import member_parameters
 from sim.data.fits import resolve as resolve_calibration
 from sim.data.levels import N_LEVELS
 from sim.data.parameters import Parameters, care_baseline
-from sim.data.regions import load_region, register_user_region
+from sim.data.regions import load_region
 from sim.model import care, characteristics, costs, entrants, families, health, homes, money, rules, workforce
 from sim.model.care import Clock
 from sim.model.census import take_census
@@ -47,12 +47,12 @@ class AgeingModel(mesa.Model):
         self.config = scenario  # the validated scenario (mesa.Model reserves `scenario` for its own class)
         self.with_care = care
         self.care_rng = replicate_rng(scenario.seed, replicate, stream=1)
-        if scenario.region_file is not None:  # a worker process meets the user's region here first
-            register_user_region(scenario.region_file)
-        self.region = load_region(scenario.region)
+        self.region = load_region(scenario.region, scenario.region_file)  # a user's region travels with it
         self.year = scenario.base_year
         self.scale = scenario.scale
-        self.calibration = resolve_calibration(scenario.calibration, scenario.region, scenario.base_year)
+        self.calibration = resolve_calibration(
+            scenario.calibration, scenario.region, scenario.base_year, scenario.region_file
+        )
         self.member = None  # the calibration's ensemble member this replicate uses (None: the point estimate)
         if self.calibration and self.calibration["ensemble"] and scenario.parameter_sets == "ensemble":
             self.member = scenario.parameter_member
@@ -60,7 +60,7 @@ class AgeingModel(mesa.Model):
                 self.member = ensemble_member(scenario.seed, replicate, len(self.calibration["ensemble"]))
         fitted = member_parameters(self.calibration, self.member) if self.calibration else {}
         self.p = Parameters(fitted, scenario.data.parameters)
-        self.baseline = care_baseline(scenario.region)
+        self.baseline = care_baseline(scenario.region, scenario.region_file)
         # every lever of every year, resolved once: the submodels read the year's, never the scenario
         self.levers = year_levers(scenario, self.baseline, self.region.population_total(), self.region.last_year)
         self.elders = Elders(COLUMNS if care else {})

@@ -132,6 +132,7 @@ def targets_numbers(runs: list[Run], lang: str) -> pd.DataFrame:
                     R["target_value"]: float(t.target_value),
                     R["scheduled"]: None if pd.isna(t.scheduled) else float(t.scheduled),
                     R["value_then"]: float(t.value_at_target_year),
+                    R["tolerance"]: float(t.tolerance),
                     R["met"]: bool(t.met_at_target_year),
                 }
             )

@@ -14,6 +14,7 @@ import yaml
 
 from sim.analysis.fitting import PROFILE_STEPS, Fit
 from sim.data.fits import with_values
+from sim.data.parameters import behaviour_sha256
 from sim.data.parameters import defaults as parameter_defaults
 from sim.data.regions import data_file_hashes
 from sim.outputs.formats import number
@@ -59,6 +60,7 @@ def fit_record(fit: Fit, spec_text: str, command: list[str] | None) -> dict:
             "command": command,
             "code": code_version(),
             "data_files_sha256": data_file_hashes(),
+            "parameter_values_sha256": behaviour_sha256(),
             "calibration_file_sha256": hashlib.sha256(spec_text.encode("utf-8")).hexdigest(),
         },
         "posterior": {

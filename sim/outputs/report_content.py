@@ -71,6 +71,7 @@ def targets_table(runs: list[Run], lang: str) -> pd.DataFrame:
                     R["target_value"]: shown(t.target_value, unit),
                     R["scheduled"]: "-" if pd.isna(t.scheduled) else shown(t.scheduled, unit),
                     R["value_then"]: shown(t.value_at_target_year, unit),
+                    R["tolerance"]: catalogue().target(t.target).tolerance_text(lang),
                     R["met"]: (
                         (R["answer_yes"] if t.met_at_target_year else R["answer_no"])
                         if t.kind == "outcome"

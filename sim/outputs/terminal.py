@@ -16,6 +16,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from sim.catalogues.indicators import catalogue
+
 
 class Rate(ProgressColumn):
     """Items done per second, e.g. 7.08 runs/s."""
@@ -61,7 +63,6 @@ HEADLINE = [
 
 
 def headline_table(result) -> Table:
-    from sim.catalogues.indicators import catalogue
     from sim.outputs.formats import shown, shown_label
     from sim.results.query import value
 
@@ -82,8 +83,9 @@ def targets_table(result) -> Table:
     from sim.outputs.formats import number
 
     table = Table(title="Plan targets (commitments: set by the scenario; outcomes: projected)")
-    for col in ("target", "kind", "by", "target value", "scheduled", "value then", "met", "first met", "gap then"):
+    for col in ("target", "kind", "by", "target value", "scheduled", "value then", "met within", "met", "first met"):
         table.add_column(col, justify="left" if col in ("target", "kind") else "right")
+    table.add_column("gap then", justify="right")
     for t in result.targets.itertuples():
         first = "-" if pd.isna(t.first_year_met) else str(int(t.first_year_met))
         if t.kind == "outcome":
@@ -97,6 +99,7 @@ def targets_table(result) -> Table:
             number(t.target_value),
             "-" if pd.isna(t.scheduled) else number(t.scheduled),
             number(t.value_at_target_year),
+            catalogue().target(t.target).tolerance_text(),
             met,
             first,
             number(t.gap_at_target_year),

@@ -102,7 +102,7 @@ def calibration_record(scenario: Scenario) -> dict | None:
     from sim.data.fits import resolve
     from sim.model.streams import ensemble_member
 
-    found = resolve(scenario.calibration, scenario.region, scenario.base_year)
+    found = resolve(scenario.calibration, scenario.region, scenario.base_year, scenario.region_file)
     if found is None:
         return None
     size = len(found["ensemble"]) if scenario.parameter_sets == "ensemble" else 0

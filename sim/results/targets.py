@@ -2,7 +2,8 @@
 whether and when each target is met. A target on a quantity the scenario sets itself (beds built, trainees)
 is a *commitment*: reported with what the scenario schedules and what the model delivers, not as an
 achievement; an *outcome* (occupancy, certified workers per 10,000, waiting list...) is what the model
-projects, and is met or not."""
+projects, and is met or not. A value meets its target when it is at most the target's tolerance (declared
+in the indicator catalogue: half the last digit plans state it to) on the wrong side of it."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ COLUMNS = [
     "direction",
     "target_value",
     "target_year",
+    "tolerance",
     "value_at_target_year",
     "met_at_target_year",
     "first_year_met",
@@ -28,6 +30,15 @@ COLUMNS = [
     "value_at_horizon",
     "share_met",
 ]
+
+
+def is_met(values, target) -> np.ndarray | bool:
+    """Whether each of ``values`` meets ``target`` (a scenario's target: indicator, direction, value), within
+    the tolerance the catalogue states for it."""
+    margin = catalogue().target(target.indicator).margin(target.value)
+    if target.direction == "at_least":
+        return values >= target.value - margin
+    return values <= target.value + margin
 
 
 def check_targets(
@@ -49,7 +60,7 @@ def check_targets(
 
             planned = scheduled(scenario, t.indicator, t.year)
         series = value(summary, indicator, group=group, column="mean")
-        ok = series >= t.value if t.direction == "at_least" else series <= t.value
+        ok = is_met(series, t)
         at_year = series.get(t.year, np.nan)
         gap = (t.value - at_year) if t.direction == "at_least" else (at_year - t.value)
         rows.append(
@@ -60,6 +71,7 @@ def check_targets(
                 t.direction,
                 t.value,
                 t.year,
+                info.margin(t.value),
                 at_year,
                 bool(ok.get(t.year, False)),
                 int(ok[ok].index.min()) if ok.any() else None,
@@ -75,5 +87,5 @@ def _share_met(results: pd.DataFrame, t, indicator: str, group: str | None) -> f
     met = []
     for _, replicate in results.groupby("replicate"):
         v = value(replicate, indicator, group=group, column="value").get(t.year, np.nan)
-        met.append(v >= t.value if t.direction == "at_least" else v <= t.value)
+        met.append(is_met(v, t))
     return float(np.mean(met)) if met else np.nan

@@ -110,7 +110,8 @@ def lever_path(scenario: Scenario, key: str) -> dict[int, float]:
     from sim.data.regions import load_region
 
     lever = lever_catalogue()[key]
-    base = base_value(lever, care_baseline(scenario.region), load_region(scenario.region).population_total())
+    region, region_file = scenario.region, scenario.region_file
+    base = base_value(lever, care_baseline(region, region_file), load_region(region, region_file).population_total())
     spec = lever_spec(scenario, key)
     return {y: path_value(spec, y, scenario.base_year, base) for y in range(scenario.base_year, scenario.horizon + 1)}
 

@@ -39,8 +39,8 @@ def coarsest_faithful_scale(scenario: Scenario) -> Limit:
     from sim.data.parameters import care_baseline
     from sim.data.regions import load_region
 
-    base = {k: v["value"] for k, v in care_baseline(scenario.region).items()}
-    persons = scenario.data.population_60plus or load_region(scenario.region).population_total()
+    base = {k: v["value"] for k, v in care_baseline(scenario.region, scenario.region_file).items()}
+    persons = scenario.data.population_60plus or load_region(scenario.region, scenario.region_file).population_total()
     limits = [
         Limit(
             max(1.0, persons / MIN_AGENTS),
@@ -114,7 +114,7 @@ def peak_agents(scenario: Scenario) -> float:
     if nobody died."""
     from sim.data.regions import load_region
 
-    region = load_region(scenario.region)
+    region = load_region(scenario.region, scenario.region_file)
     persons = scenario.data.population_60plus or region.population_total()
     joining = sum(
         float(region.entrants(year, scenario.data.mortality_multiplier).sum()) * scenario.data.entrants_multiplier

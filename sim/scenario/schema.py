@@ -16,8 +16,6 @@ from sim.data.regions import (
     find_region,
     load_region,
     region_keys,
-    register_user_region,
-    user_region,
 )
 from sim.scenario.policy import Policy, check_levers
 
@@ -193,27 +191,25 @@ class Scenario(Strict):
             except ScenarioError as e:
                 raise FieldError("region_file", raw["region_file"].get("key"), str(e)) from None
         else:
-            raw["region"] = find_region(raw["region"]) or raw["region"]
+            key = find_region(raw["region"])
+            if key is None:
+                raise FieldError(
+                    "region",
+                    raw["region"],
+                    f"unknown region (allowed: a key, English or Chinese name from `sim regions`, e.g. "
+                    f"{', '.join(region_keys()[:6])}, ...; or the path of a region file ending .yaml)",
+                )
+            raw["region"] = key
             return raw
-        raw["region"] = register_user_region(raw["region_file"])
+        raw["region"] = raw["region_file"]["key"]  # the region travels with the scenario: no registry
         return raw
-
-    @field_validator("region")
-    @classmethod
-    def _known_region(cls, v: str) -> str:
-        if v not in region_keys() and user_region(v) is None:
-            raise ValueError(
-                f"unknown region (allowed: a key, English or Chinese name from `sim regions`, e.g. "
-                f"{', '.join(region_keys()[:6])}, ...; or the path of a region file ending .yaml)"
-            )
-        return v
 
     @model_validator(mode="after")
     def _years(self) -> Scenario:
         if self.region not in region_keys() and (self.region_file or {}).get("key") != self.region:
             # a user's region only with its file: the scenario must be reproducible in a fresh process
             raise FieldError("region", self.region, "unknown region: a user's region is named by its file's path")
-        region = load_region(self.region)
+        region = load_region(self.region, self.region_file)
         if self.base_year != region.base_year:
             raise FieldError(
                 "base_year", self.base_year, f"must be {region.base_year}, the base year of region {self.region}"
@@ -225,7 +221,7 @@ class Scenario(Strict):
         from sim.data.fits import resolve
 
         try:
-            found = resolve(self.calibration, self.region, self.base_year)
+            found = resolve(self.calibration, self.region, self.base_year, self.region_file)
         except ValueError as e:
             raise FieldError("calibration", self.calibration, str(e)) from None
         if self.parameter_member is not None:
