@@ -3,6 +3,7 @@ hands its submodels and the app's fields offer exactly what it lists, with its r
 
 import copy
 
+import pandas as pd
 import pytest
 import yaml
 from conftest import ROOT, make_scenario
@@ -10,10 +11,12 @@ from typer.testing import CliRunner
 
 from sim.catalogues.levers import COST_GROUPS, lever_catalogue, parse
 from sim.cli import app
-from sim.scenario.levers import path_value, year_levers
+from sim.scenario import load_scenario
+from sim.scenario.levers import lever_path, path_value, year_levers
 from sim.scenario.policy import SECTION_MODELS, Policy
 
 LEVERS = lever_catalogue()
+runner = CliRunner()
 
 
 def test_the_schema_offers_exactly_the_catalogue_with_its_defaults():
@@ -122,3 +125,52 @@ def test_a_catalogue_missing_a_label_or_naming_an_unknown_target_is_refused():
     broken["levers"]["policy.beds.nursing_share"]["moves"] = {"beds_total": 1}
     with pytest.raises(ValueError, match="beds_total is moved by policy.beds.total and policy.beds.nursing_share"):
         parse(broken)
+
+
+@pytest.mark.parametrize(
+    ("profile", "path"),
+    [  # beds from Tianjin's 76,000 in 2020 to 120,000 by 2025: the change done by each year
+        ("linear", [76000, 84800, 93600, 102400, 111200, 120000, 120000]),
+        ("front_loaded", [76000, 91840, 104160, 112960, 118240, 120000, 120000]),
+        ("back_loaded", [76000, 77760, 83040, 91840, 104160, 120000, 120000]),
+        ("step", [76000, 76000, 76000, 76000, 76000, 120000, 120000]),
+    ],
+)
+def test_a_named_profile_shapes_the_change(profile, path):
+    total = {"to": 120000, "by": 2025, "profile": profile}
+    scenario = make_scenario(region="tianjin", policy={"beds": {"total": total}})
+    assert list(lever_path(scenario, "policy.beds.total").values())[:7] == pytest.approx(path)
+
+
+def test_a_profile_starts_when_told_and_round_trips_through_a_run(tmp_path):
+    spec = "{to: 120000, by: 2023, profile: back_loaded, start: 2021}"
+    out = tmp_path / "run"
+    plan = ROOT / "scenarios" / "tianjin-14th-fyp.yaml"  # it names an observations file, relative to itself
+    sets = ["--set", f"policy.beds.total={spec}", "--set", "horizon=2025", "--set", "scale=16"]
+    assert runner.invoke(app, ["run", str(plan), *sets, "--out", str(out), "--no-charts"]).exit_code == 0
+    scenario = load_scenario(out / "scenario.yaml")
+    assert list(lever_path(scenario, "policy.beds.total").values()) == pytest.approx([76000, 76000, 87000, *[120000] * 3])
+    again = tmp_path / "again"
+    result = runner.invoke(app, ["run", str(out / "scenario.yaml"), "--out", str(again), "--no-charts"])
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"), pd.read_parquet(again / "results.parquet"))
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("{to: 120000, by: 2025, profile: wobbly}", "policy.beds.total.profile = 'wobbly': must be one of linear,"),
+        ("{to: 120000, by: 2040}", "policy.beds.total.by = 2040: must be after the base year (2020) and at most 2035"),
+        ("{to: 120000, by: 2025, start: 2025}", "policy.beds.total.start = 2025: must be from 2020 to before `by`"),
+        ("{to: .nan, by: 2025}", "policy.beds.total.to = nan: must be a finite number"),
+        ("{to: -5, by: 2025}", "policy.beds.total.to = -5: must be >= 0"),
+        ("{to: 120000}", "policy.beds.total.by: is required"),
+        ("{to: 120000, by: 2025, colour: red}", "policy.beds.total.colour = 'red': unknown key (allowed: by, profile,"),
+    ],
+)
+def test_a_bad_profile_is_one_line(tmp_path, spec, expected):
+    out = tmp_path / "run"
+    plan = ROOT / "scenarios" / "tianjin-14th-fyp.yaml"
+    result = runner.invoke(app, ["run", str(plan), "--set", f"policy.beds.total={spec}", "--out", str(out)])
+    assert result.exit_code == 2 and expected in result.output and len(result.output.strip().splitlines()) == 1
+    assert not out.exists()

@@ -46,6 +46,7 @@ from sim.results.targets import is_met
 from sim.scenario import Scenario
 from sim.scenario.levers import changed_lever, cumulative, lever_path, lever_spec, scheduled, with_lever
 from sim.scenario.observations import ObservedFigure
+from sim.scenario.policy import Profile
 
 VERDICTS = ("on track", "at risk", "off track")
 
@@ -280,7 +281,7 @@ def _check_lever(scenario: Scenario, lever: str) -> None:
         spec = lever_spec(scenario, lever)
     except AttributeError:
         raise ScenarioError(f"--lever = {show(lever)}: {problem}") from None
-    if not lever.startswith("policy.") or not (spec is None or isinstance(spec, int | float | dict)):
+    if not lever.startswith("policy.") or not (spec is None or isinstance(spec, int | float | dict | Profile)):
         raise ScenarioError(f"--lever = {show(lever)}: {problem}")
 
 

@@ -5,7 +5,7 @@ most 2035``."""
 from __future__ import annotations
 
 import re
-from typing import Any, get_args, get_origin
+from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -78,16 +78,21 @@ def fields_at(loc: tuple, root: type[BaseModel]) -> list[str]:
     for part in loc[:-1]:
         if isinstance(part, int):  # an item of a list: its schema is the list's item type, taken below
             continue
-        annotation = model.model_fields[part].annotation
-        if get_origin(annotation) is list:
-            annotation = get_args(annotation)[0]
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        models = _models_in(model.model_fields[part].annotation)
+        if len(models) != 1:
             return []
-        model = annotation
+        model = models[0]
     return sorted(model.model_fields)
 
 
-UNION_BRANCH = re.compile(r"(float|int|str|bool|none|(dict|list)\[.*\])")
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The schemas a field's value may take: the model itself, a list's items, a form of a union."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+
+
+UNION_BRANCH = re.compile(r"(float|int|str|bool|none|Profile|(dict|list)\[.*\])")
 
 
 def first_problem(errors: list[dict]) -> dict:
@@ -115,6 +120,8 @@ def describe(err: dict, root: type[BaseModel]) -> str:
         return f"{key} = {show(value)}: must be {bounds[kind]} {limit:g}"
     if kind == "value_error":
         return f"{key} = {show(value)}: {ctx.get('error', err['msg'])}"
+    if kind == "literal_error":
+        return f"{key} = {show(value)}: must be one of {ctx['expected'].replace(chr(39), '')}"
     # a type error shows the value exactly as it came (2021.0 is not a whole number for a strict int)
     shown = cut(repr(value)) if kind.endswith("_type") else show(value)
     return f"{key} = {shown}: {_MESSAGES.get(kind, err['msg'])}"

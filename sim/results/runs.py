@@ -177,8 +177,11 @@ def write_run(
         result.summary.to_parquet(tmp / "summary.parquet", index=False)
         result.summary.to_csv(tmp / "summary.csv", index=False)
         result.targets.to_csv(tmp / "targets.csv", index=False)
+        resolved = result.scenario.model_dump()
+        if resolved["observed"] is not None:  # the file it names, from wherever the copy is run
+            resolved["observed"] = str(Path(resolved["observed"]).resolve())
         (tmp / "scenario.yaml").write_text(
-            yaml.safe_dump(result.scenario.model_dump(), sort_keys=False, allow_unicode=True),  # year keys stay numbers
+            yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True),  # year keys stay numbers
             encoding="utf-8",
         )
         (tmp / MANIFEST).write_text(

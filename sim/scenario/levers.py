@@ -6,6 +6,9 @@ value. A mapping with one year is a *target to reach by that year*; with several
 Between given years the value moves linearly; before the first given year it moves linearly from the
 base-year value (the lever's ``base``: a number, or the region's base-year figure); after the last it stays.
 So ``{2025: 100000}`` from a base of 76,000 beds in 2020 means 80,800 in 2021, ... 100,000 in 2025 and after.
+A *profile* names the shape of a change instead: ``{to: 100000, by: 2025, profile: front_loaded}`` (linear,
+front_loaded, back_loaded, or step: all of it in the year ``by``; ``start``: the year it starts, default the
+base year).
 
 ``year_levers`` gives the model one immutable object per year, ``levers.beds.total``,
 ``levers.insurance.coverage`` ...: the submodels read the year's levers from it, never the scenario.
@@ -20,16 +23,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.catalogues.levers import Lever, lever_catalogue
-from sim.scenario.policy import SECTIONS, lever_value
+from sim.scenario.policy import SECTIONS, Profile, lever_value
 
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
 
 
-def path_value(spec: float | dict[int, float] | None, year: int, base_year: int, base_value: float) -> float:
+def path_value(spec: float | dict[int, float] | Profile | None, year: int, base_year: int, base_value: float) -> float:
     """The lever's value in ``year``; ``None`` keeps the base value."""
     if spec is None:
         return base_value
+    if isinstance(spec, Profile):
+        return base_value + (spec.to - base_value) * profile_share(spec, year, base_year)
     if not isinstance(spec, dict):
         return float(spec)
     years = [base_year] + sorted(spec)
@@ -37,6 +42,26 @@ def path_value(spec: float | dict[int, float] | None, year: int, base_year: int,
     if base_year in spec:  # an explicit base-year value replaces the data's
         years, values = years[1:], values[1:]
     return float(np.interp(year, years, values))
+
+
+def named_values(spec: float | dict[int, float] | Profile | None) -> list[float]:
+    """The values a schedule lever's spec names (not those between them): a constant, a schedule's values,
+    a profile's end."""
+    if spec is None:
+        return []
+    if isinstance(spec, Profile):
+        return [spec.to]
+    return [float(v) for v in spec.values()] if isinstance(spec, dict) else [float(spec)]
+
+
+def profile_share(profile: Profile, year: int, base_year: int) -> float:
+    """The share of a profile's change done by ``year``: with t the share of its years gone (0 at its start,
+    1 at ``by``), linear t, front_loaded 1 - (1 - t)^2, back_loaded t^2; a step all of it from ``by``."""
+    start = base_year if profile.start is None else profile.start
+    if profile.profile == "step":
+        return 1.0 if year >= profile.by else 0.0
+    t = min(max((year - start) / (profile.by - start), 0.0), 1.0)
+    return {"linear": t, "front_loaded": 1 - (1 - t) ** 2, "back_loaded": t**2}[profile.profile]
 
 
 def base_value(lever: Lever, baseline: dict, population_60plus: float) -> float:

@@ -57,14 +57,15 @@ def coarsest_faithful_scale(scenario: Scenario) -> Limit:
                     f"{MIN_HOME_AGENTS} home agents, or all its homes",
                 )
             )
+    from sim.scenario.levers import named_values
+
     beds = scenario.policy.beds
     for name, spec, base_value in (
         ("beds", beds.total, base["beds"]),
         ("family beds", beds.family_beds, base["family_beds"]),
         ("day-care places", beds.day_care_places, base["day_care_places"]),
     ):
-        values = [base_value] + (list(spec.values()) if isinstance(spec, dict) else [] if spec is None else [spec])
-        smallest = min((v for v in values if v > 0), default=None)
+        smallest = min((v for v in [base_value, *named_values(spec)] if v > 0), default=None)
         if smallest is not None:
             limits.append(
                 Limit(
