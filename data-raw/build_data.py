@@ -501,6 +501,89 @@ def mortality_level(census: list[dict], mortality, region_zh: str) -> tuple[floa
     )
 
 
+# --- The mortality level from published deaths --------------------------------------------------------
+# WPP2024's death rates applied to China's 2020 census population give about 11.4 M deaths a year, where
+# NBS reports 10.1-10.4 M for 2021-2022 (and WPP itself estimates 10.8-11.0 M): the level of mortality
+# that China's own statistics imply is below WPP's. A region's level is therefore the multiplier on
+# WPP's rates at every age that reproduces the deaths its statistics bureau published (data-raw/
+# published_deaths.csv: the years fitted; other years are held out in sim/data/validation), with its
+# census 2020 population aged forward (no births after the census: the youngest ages keep the census's
+# age-0 count; no migration). Regions with no published deaths keep their intercensal survival relative
+# to China (mortality_level) on China's level from its deaths.
+PUBLISHED_DEATHS = ROOT / "data-raw" / "published_deaths.csv"
+YOUNG_MORTALITY = ROOT / "data-raw" / "wpp2024_china_mx5_under45.csv"
+
+
+def all_ages_mortality(mortality):
+    """WPP2024 rates at every age: the packaged table (45+) and the younger groups beside this script."""
+    from sim.data.demography import MortalityTable
+
+    young = read_csv(YOUNG_MORTALITY)
+    starts = sorted({int(r["age_start"]) for r in young})
+    mx = np.zeros((2, len(starts), mortality.mx.shape[2]))
+    for r in young:
+        periods = [v for k, v in r.items() if k.startswith("mx_")]
+        mx[0 if r["sex"] == "M" else 1, starts.index(int(r["age_start"]))] = [float(v) for v in periods]
+    return MortalityTable(
+        np.concatenate([starts, mortality.age_starts]), mortality.period_mids, np.concatenate([mx, mortality.mx], 1)
+    )
+
+
+def calendar_deaths(groups: dict, mortality, k: float, years: list[int], below: int = AGE_MAX + 1) -> float:
+    """Deaths in the calendar ``years`` at ages under ``below`` (default: all) of the region whose 2020
+    census groups are ``groups``, under k x the rates: the census population (1 November 2020) aged year
+    by year, a calendar year's deaths being ten twelfths of the model's year to 1 November and two twelfths
+    of the next."""
+    ages = np.arange(0, AGE_MAX + 1)
+    pop = np.array(
+        [
+            split_age_groups(
+                [(*parse_age_group(label), n) for (s, label), n in groups.items() if s == sex and label != "all"]
+            )
+            for sex in ("male", "female")
+        ]
+    )
+    born = pop[:, 0].copy()
+    by_model_year = {}
+    for year in range(2021, max(years) + 2):
+        q = 1 - np.exp(-k * mortality.rates(year - 0.5, ages))
+        by_model_year[year] = float((pop * q)[:, :below].sum())
+        survivors = pop * (1 - q)
+        pop = np.concatenate([born[:, None], survivors[:, :-2], survivors[:, -2:].sum(1, keepdims=True)], axis=1)
+    return sum(by_model_year[y] * 10 / 12 + by_model_year[y + 1] * 2 / 12 for y in years)
+
+
+DEATH_YEARS = range(2021, 2026)
+
+
+def under_60_deaths(census: list[dict], mortality, region_zh: str, k: float, meta: dict) -> dict[int, float]:
+    """Deaths under 60 by calendar year (the model has no one under 60: a check adds these to the model's
+    deaths at 60+ to compare with the published deaths at all ages). A city scales its province's by its
+    own persons under 60."""
+    groups = census_groups(census, region_zh)
+    share = 1.0
+    if "census_region" not in meta:
+        aged_60plus = meta.get("population_60plus_2020") or meta["population_2020"] * meta["share_60plus_pct"] / 100
+        under_60 = meta["population_2020"] - aged_60plus
+        province_under_60 = sum(group_sum(groups, sex, 0, 60) for sex in ("male", "female"))
+        share = under_60 / province_under_60
+    return {y: round(share * calendar_deaths(groups, mortality, k, [y], below=60)) for y in DEATH_YEARS}
+
+
+def deaths_level(census: list[dict], mortality, region_zh: str) -> tuple[float, list[dict]] | None:
+    """(k, the published deaths it reproduces) for a region with published deaths, else None."""
+    from scipy.optimize import brentq
+
+    published = [r for r in read_csv(PUBLISHED_DEATHS) if r["region_zh"] == region_zh]
+    if not published:
+        return None
+    groups = census_groups(census, region_zh)
+    years = [int(r["year"]) for r in published]
+    target = sum(float(r["deaths"]) for r in published)
+    k = brentq(lambda k: calendar_deaths(groups, mortality, k, years) - target, 0.2, 3.0)
+    return k, published
+
+
 def e0_gap_multiplier(mortality, gap: float) -> float:
     """k on the national death rates at 45+ that adds ``gap`` years to life expectancy at birth, when the
     whole gap is at 45+ and SURVIVAL_TO_45 of births reach 45 (a rough check of the census estimate)."""
@@ -524,19 +607,36 @@ def build_region_demography(shared: Path, regions: dict, mortality) -> tuple[lis
     census = read_csv(shared / "census_age_sex_all_ages_2010_2020.csv")
     rows, report = [], {}
     rural_change = (RURAL_SHARE_2025 / RURAL_SHARE_2020) ** (1 / 5) - 1
+    every_age = all_ages_mortality(mortality)
+    china_level, china_deaths = deaths_level(census, every_age, "全国")
+    report["china"] = {"mortality_multiplier": round(china_level, 4), "from_deaths": china_deaths}
     for key, meta in regions.items():
         province = census_rows_of(meta)
-        k, migration, diagnostics = mortality_level(census, mortality, province)
+        relative, migration, diagnostics = mortality_level(census, mortality, province)
+        own = deaths_level(census, every_age, province)
+        k = own[0] if own else relative * china_level
+        if own:
+            years = ", ".join(r["year"] for r in own[1])
+            how = f"the deaths {province} published for {years} with its census 2020 population aged forward"
+            source_level = "; ".join(r["source"] for r in own[1]) + f"; {CENSUS_SOURCE}; WPP2024 rates at every age"
+        else:
+            how = (
+                "China's deaths (NBS, 2021-2022) with its census 2020 population aged forward"
+                if province == "全国"
+                else f"intercensal cohort survival of {province} relative to China (cohorts aged 60-79 in 2010, "
+                f"net migration at those ages assumed nil: {relative:.4g}), times China's level from its "
+                f"deaths ({china_level:.4g})"
+            )
+            source_level = "; ".join(r["source"] for r in china_deaths) + f"; {CENSUS_SOURCE}; WPP2024 rates"
         urban = meta["urban_share_2020"]["value"]
         urban_old = urban_share_of_60plus(urban)
-        how = (
-            "China's own rates"
-            if province == "全国"
-            else f"intercensal cohort survival of {province} relative to China"
-        )
+        report.setdefault("deaths_under_60", {})[key] = under_60_deaths(census, every_age, province, k, meta)
         if province != "全国":
             report[key] = diagnostics | {
                 "mortality_multiplier": round(k, 4),
+                "decided_by": "published deaths" if own else "intercensal survival x China's level",
+                "intercensal_survival_relative_to_china": round(relative, 4),
+                "intercensal_survival_x_china_level": round(relative * china_level, 4),
                 "net_migration_per_year_40_64": round(migration, 5),
                 "check_multiplier_from_2010_census_e0_gap": (
                     round(e0_gap_multiplier(mortality, E0_2010_CENSUS[province] - E0_2010_CENSUS["全国"]), 4)
@@ -552,15 +652,20 @@ def build_region_demography(shared: Path, regions: dict, mortality) -> tuple[lis
                 region=key,
                 quantity="mortality_multiplier",
                 value=f"{k:.6g}",
-                method=f"{how}: cohorts aged 60-79 in 2010 (net migration at those ages assumed nil)",
-                source=source_census,
+                method=f"multiplier on WPP2024's death rates: {how}",
+                source=source_level,
             ),
             dict(
                 region=key,
                 quantity="net_migration_per_year",
                 value=f"{migration:.6g}",
-                method=f"{how}: cohorts aged 40-54 in 2010, net of the mortality multiplier; applied to each "
-                "cohort from the base year until it turns 60",
+                method=(
+                    "none: China's own rates"
+                    if province == "全国"
+                    else f"intercensal cohort survival of {province} relative to China: cohorts aged 40-54 in "
+                    "2010, net of the relative mortality; applied to each cohort from the base year until it "
+                    "turns 60"
+                ),
                 source=source_census,
             ),
             dict(

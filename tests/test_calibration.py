@@ -9,7 +9,8 @@ import yaml
 from conftest import ROOT, make_scenario
 from typer.testing import CliRunner
 
-from sim.analysis.fitting import CalibrationSpec, FitTarget, calibrate, load_spec, simulate, validate
+from sim.analysis.fit_check import validate
+from sim.analysis.fitting import CalibrationSpec, FitTarget, calibrate, load_spec, simulate
 from sim.catalogues.indicators import catalogue
 from sim.cli import app
 from sim.data.fits import resolve, shipped, with_values
@@ -123,7 +124,7 @@ def test_shipped_calibration_reproduces_its_targets(name):
 
 
 def test_a_fit_is_stale_when_a_parameters_value_changes_not_when_its_source_is_reworded(monkeypatch):
-    import sim.analysis.fitting as fitting
+    import sim.analysis.fit_check as fitting
     from sim.data.regions import DATA
 
     fit = yaml.safe_load((ROOT / "sim" / "data" / "calibrations" / "tianjin-2020.yaml").read_text())["fit"]

@@ -149,7 +149,9 @@ def test_a_profile_starts_when_told_and_round_trips_through_a_run(tmp_path):
     sets = ["--set", f"policy.beds.total={spec}", "--set", "horizon=2025", "--set", "scale=16"]
     assert runner.invoke(app, ["run", str(plan), *sets, "--out", str(out), "--no-charts"]).exit_code == 0
     scenario = load_scenario(out / "scenario.yaml")
-    assert list(lever_path(scenario, "policy.beds.total").values()) == pytest.approx([76000, 76000, 87000, *[120000] * 3])
+    assert list(lever_path(scenario, "policy.beds.total").values()) == pytest.approx(
+        [76000, 76000, 87000, *[120000] * 3]
+    )
     again = tmp_path / "again"
     result = runner.invoke(app, ["run", str(out / "scenario.yaml"), "--out", str(again), "--no-charts"])
     assert result.exit_code == 0, result.output

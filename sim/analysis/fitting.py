@@ -30,9 +30,7 @@ from sim.catalogues.indicators import CatalogueError, catalogue
 from sim.common.errors import FieldError, ScenarioError, Strict, parse_mapping
 from sim.common.user_files import read_yaml_file
 from sim.data.fits import NONE, check_name, with_values
-from sim.data.parameters import COST_FILES, behaviour_sha256
 from sim.data.parameters import defaults as parameter_defaults
-from sim.data.regions import data_file_hashes
 from sim.model.model import AgeingModel
 from sim.results.query import QueryError
 from sim.results.query import value as table_value
@@ -444,55 +442,3 @@ def check(
             }
         rows.append(row | {"uncalibrated": float(before), "source": o.source})
     return pd.DataFrame(rows)
-
-
-@dataclass
-class Validation:
-    region: str
-    table: pd.DataFrame
-    notes: list[str]
-
-
-def stale_data(fit: dict) -> list[str]:
-    """The packaged data files that changed since a fit (its record's ``fit`` section) in a way that changes
-    the model's behaviour: the care parameters by their values (a reworded source or a new bound does not
-    make a fit stale), unit costs never (they change no behaviour), every other file by its bytes."""
-    recorded = fit["data_files_sha256"]
-    changed = []
-    for name, sha in data_file_hashes().items():
-        if name in COST_FILES:
-            continue
-        if name == "care_parameters.yaml" and "parameter_values_sha256" in fit:
-            if fit["parameter_values_sha256"] != behaviour_sha256():
-                changed.append(name)
-        elif recorded.get(name) != sha:
-            changed.append(name)
-    return sorted(changed)
-
-
-def validate(name: str, replicates: int | None = None, workers: int = 1) -> Validation:
-    """Re-check a fit (a shipped name or a fit file) against its targets and hold-outs."""
-    from sim.data.fits import read_fit, shipped, shipped_path
-
-    path = shipped_path(name) if name in shipped() else Path(name)
-    if not path.is_file():
-        raise ValueError(
-            "unknown calibration (allowed: a shipped one named <region>-<base year> such as tianjin-2020 "
-            "(`sim regions` says which regions have one), or the path of a fit file)"
-        )
-    record, _ = read_fit(path)
-    # the values inherited at fit time, not the inherited calibration as it is now
-    spec = CalibrationSpec.model_validate({**record["spec"], "inherit": None})
-    values = {**((record.get("inherited") or {}).get("values") or {}), **record["fitted"]}
-    from sim.data.fits import ensemble_members
-
-    ensemble = ensemble_members(record)
-    if replicates is not None:
-        spec = spec.model_copy(update={"check_replicates": replicates})
-    notes = []
-    changed = stale_data(record["fit"])
-    if changed:
-        notes.append(f"packaged data changed since the fit: {', '.join(changed)}")
-    with make_executor(workers) as executor:
-        table = check(spec, values, executor, compare_defaults=False, ensemble=ensemble)
-    return Validation(spec.region, table, notes)
