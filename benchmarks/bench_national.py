@@ -27,8 +27,8 @@ from sim.data.regions import load_region
 from sim.results.record import summarise
 from sim.results.runs import run_replicate
 from sim.scenario.partition import parse_partition
-from sim.scenario.schema import parse_scenario
 from sim.scenario.scale import coarsest_faithful_scale
+from sim.scenario.schema import parse_scenario
 
 GiB = 2**30
 COMPARED = [("population", "60+"), ("population", "65+"), ("population", "80+"), ("deaths", "60+")]

@@ -74,12 +74,13 @@ def run_province(task: ProvinceTask) -> ProvinceDone:
     return ProvinceDone(task.key, task.replicate, table, seconds, peak)
 
 
-def part_name(task: ProvinceTask) -> str:
-    """What made a task's table, in its file's name: another scenario, code or data is another part."""
+def part_name(task: ProvinceTask, code: dict) -> str:
+    """What made a task's table, in its file's name: another scenario, code (``code_version()`` when the run
+    started: a commit made while it runs changes nothing) or data is another part."""
     made_of = {
         "scenario": task.scenario.model_dump(mode="json"),
         "replicate": task.replicate,
-        "code": code_version(),
+        "code": code,
         "data": data_file_hashes(),
     }
     digest = hashlib.sha256(json.dumps(made_of, sort_keys=True).encode()).hexdigest()[:16]
@@ -117,11 +118,13 @@ def run_partition(
     tasks.sort(key=lambda t: -_older_people(t.key) / t.scenario.scale)  # the largest first: the last to end
     parts = parts_folder(out)
     parts.mkdir(parents=True, exist_ok=True)
-    todo = [t for t in tasks if not (parts / part_name(t)).exists()]
+    code = code_version()
+    names = {(t.key, t.replicate): part_name(t, code) for t in tasks}
+    todo = [t for t in tasks if not (parts / names[t.key, t.replicate]).exists()]
     costs = []
     for _, done in executor.as_completed(run_province, todo):
-        task = next(t for t in todo if t.key == done.key and t.replicate == done.replicate)
-        write_atomic(parts / part_name(task), lambda path, table=done.table: table.to_parquet(path, index=False))
+        part = parts / names[done.key, done.replicate]
+        write_atomic(part, lambda path, table=done.table: table.to_parquet(path, index=False))
         costs.append(
             {
                 "province": done.key,
@@ -134,7 +137,7 @@ def run_partition(
             on_done(done.key, done.replicate)
     tables = []
     for task in tasks:
-        table = pd.read_parquet(parts / part_name(task))
+        table = pd.read_parquet(parts / names[task.key, task.replicate])
         table["run"] = partition.whole.name
         table.insert(0, "region", task.key)
         tables.append(table)
