@@ -18,6 +18,7 @@ from sim.analysis.national import parts_folder, run_partition
 from sim.catalogues.indicators import catalogue
 from sim.cli import app
 from sim.data.regions import PROVINCES, load_region
+from sim.outputs.province_map import outlines
 from sim.results.national import national_totals
 from sim.scenario.partition import parse_partition, province_seed
 
@@ -196,3 +197,25 @@ def test_sim_run_writes_one_table_with_a_region_column(tmp_path):
     again = runner.invoke(app, ["run", str(out / "scenario.yaml"), "--out", str(tmp_path / "again"), "--no-charts"])
     assert again.exit_code == 0, again.output
     pd.testing.assert_frame_equal(results, pd.read_parquet(tmp_path / "again" / "results.parquet"), check_exact=True)
+
+    drawn = runner.invoke(app, ["map", str(out), "--indicator", "beds_per_1000", "--year", "2021", "--lang", "zh"])
+    assert drawn.exit_code == 0, drawn.output
+    assert (out / "charts" / "zh" / "map-beds_per_1000-2021.png").stat().st_size > 10_000
+    wrong = runner.invoke(app, ["map", str(out), "--indicator", "beds", "--group", "towers"])
+    assert wrong.exit_code == 2 and "--group = 'towers': not a breakdown of beds" in wrong.output
+
+
+def test_the_packaged_map_has_every_province_inside_chinas_bounds():
+    places = outlines()
+    assert set(PROVINCES) <= set(places) and len(places) == 34  # and Taiwan, Hong Kong, Macao, drawn grey
+    for rings in places.values():
+        for ring in rings:
+            assert ring.shape[1] == 2 and len(ring) >= 3
+            assert (
+                (73 < ring[:, 0]).all()
+                and (ring[:, 0] < 136).all()
+                and (3 < ring[:, 1]).all()
+                and (ring[:, 1] < 54).all()
+            )
+    beijing = np.concatenate(places["beijing"])
+    assert 115.4 < beijing[:, 0].mean() < 117.5 and 39.4 < beijing[:, 1].mean() < 41.1

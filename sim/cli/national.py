@@ -1,12 +1,15 @@
 """A region made of regions (China by its provinces: `sim run` on a scenario with `partition: provinces` or
-`regions: [...]`), run as tasks on local worker processes or a Dask cluster; and `sim map`."""
+`regions: [...]`), run as tasks on local worker processes or a Dask cluster; and `sim map` of its provinces."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Annotated
 
-from sim.cli.common import check_output, console, err, fail
+import typer
+
+from sim.cli.common import Lang, app, check_choice, check_output, console, err, fail
 from sim.common.errors import ScenarioError, show
 from sim.outputs.terminal import progress_bar
 
@@ -68,3 +71,61 @@ def _charts(folder: Path) -> None:
     from sim.outputs.charts import draw_default_charts
 
     draw_default_charts(folder)
+    _maps(folder)
+
+
+def _maps(folder: Path) -> None:
+    """The default maps of a run by provinces, at its horizon, into folder/charts/en."""
+    import pandas as pd
+
+    from sim.outputs.charts import save
+    from sim.outputs.province_map import DEFAULT_MAPS, indicator_map
+
+    regions = pd.read_parquet(folder / "regions_summary.parquet")
+    horizon = int(regions.year.max())
+    for indicator in DEFAULT_MAPS:
+        save(indicator_map(regions, indicator, horizon), folder / "charts" / "en" / f"map-{indicator}.png")
+
+
+@app.command("map")
+def map_(
+    folder: Annotated[Path, typer.Argument(help="Results folder of a run by provinces.")],
+    indicator: Annotated[str, typer.Option(help="Indicator to colour the provinces by (see docs/model.md).")],
+    year: Annotated[int | None, typer.Option(help="Year (default: the last).")] = None,
+    group: Annotated[str | None, typer.Option(help="Its group (default: its total).")] = None,
+    age_group: Annotated[str | None, typer.Option(help="Its age group (default: its total).")] = None,
+    capacity: Annotated[str | None, typer.Option(help="Its capacity level (default: its total).")] = None,
+    residence: Annotated[str | None, typer.Option(help="urban, rural or all (default).")] = None,
+    lang: Lang = "en",
+    out: Annotated[
+        Path | None, typer.Option(help="PNG, SVG or PDF to write (default: FOLDER/charts/LANG/map-INDICATOR-YEAR.png).")
+    ] = None,
+) -> None:
+    """Draw a map of China's provinces coloured by an indicator in a year, the provinces ranked beside it."""
+    import pandas as pd
+
+    from sim.catalogues.indicators import CatalogueError, catalogue
+    from sim.outputs.charts import FORMATS, save
+    from sim.outputs.province_map import indicator_map
+
+    check_choice("--lang", lang, ("en", "zh"))
+    file = folder / "regions_summary.parquet"
+    if not file.exists():
+        fail(f"{folder}: not the results folder of a run by provinces (no regions_summary.parquet)")
+    try:
+        catalogue()[indicator].resolve(group=group, age_group=age_group, capacity=capacity, residence=residence)
+    except CatalogueError as e:
+        fail(f"--{e.field.replace('_', '-')} = {show(e.value)}: {e.allowed}")
+    regions = pd.read_parquet(file)
+    years = sorted(regions.year.unique())
+    year = years[-1] if year is None else year
+    if year not in years:
+        fail(f"--year = {year}: must be from {years[0]} to {years[-1]}")
+    out = out or folder / "charts" / lang / f"map-{indicator}-{year}.png"
+    if out.suffix.lstrip(".") not in FORMATS:
+        fail(f"--out = {show(str(out))}: must end in {', '.join('.' + f for f in FORMATS)}")
+    check_output(out, kind="file")
+    breakdown = {"group": group, "age_group": age_group, "capacity": capacity, "residence": residence}
+    figure = indicator_map(regions, indicator, year, lang, **{k: v for k, v in breakdown.items() if v is not None})
+    save(figure, out)
+    console.print(f"Map in [bold]{out}[/]")
