@@ -67,6 +67,21 @@ def run_partitioned(
     )
 
 
+def validate_partitioned(raw: dict, path: Path, overrides: list[str]) -> None:
+    from sim.scenario.partition import parse_partition
+
+    try:
+        partition = parse_partition(raw, str(path), overrides, Path(path).stem)
+    except ScenarioError as e:
+        fail(str(e))
+    whole = partition.whole
+    scales = sorted({s.scale for s in partition.provinces.values()})
+    console.print(
+        f"{path}: valid ({len(partition.provinces)} provinces, {whole.base_year}-{whole.horizon}, "
+        f"{whole.replicates} replicate(s), scale {scales[0]:g}" + (f" to {scales[-1]:g})" if len(scales) > 1 else ")")
+    )
+
+
 def _charts(folder: Path) -> None:
     from sim.outputs.charts import draw_default_charts
 

@@ -18,7 +18,7 @@ from sim.cli.common import (
     fail,
     load_scenario_option,
 )
-from sim.cli.national import run_partitioned
+from sim.cli.national import run_partitioned, validate_partitioned
 from sim.common.errors import ScenarioError
 from sim.outputs.terminal import (
     headline_table,
@@ -97,6 +97,9 @@ def validate(
     set_: SetOption = None,
 ) -> None:
     """Check a scenario without running it."""
+    if is_partitioned(raw := read_scenario_option(scenario)):
+        validate_partitioned(raw, scenario, set_ or [])
+        return
     s = load_scenario_option(scenario, None, None, set_)
     console.print(
         f"{scenario}: valid ({s.region}, {s.base_year}-{s.horizon}, {s.replicates} replicate(s), scale {s.scale:g})"
