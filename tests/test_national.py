@@ -203,7 +203,7 @@ def test_sim_run_writes_one_table_with_a_region_column(tmp_path):
     assert (out / "charts" / "zh" / "map-beds_per_1000-2021.png").stat().st_size > 10_000
     report = runner.invoke(app, ["report", str(out), "--format", "html", "--out", str(tmp_path / "r.html")])
     assert report.exit_code == 0, report.output
-    assert "alt='Population aged 60+, 2021'" in (tmp_path / "r.html").read_text(encoding="utf-8")  # its maps
+    assert "alt='Population aged 60+, 2022'" in (tmp_path / "r.html").read_text(encoding="utf-8")  # its maps
     wrong = runner.invoke(app, ["map", str(out), "--indicator", "beds", "--group", "towers"])
     assert wrong.exit_code == 2 and "--group = 'towers': not a breakdown of beds" in wrong.output
 
