@@ -27,7 +27,7 @@ from typing import Any
 from sim.catalogues.levers import POPULATION_60PLUS, lever_catalogue
 from sim.common.errors import ScenarioError, show
 from sim.data.regions import PROVINCES, find_region, load_region
-from sim.scenario.files import apply_overrides, set_value
+from sim.scenario.files import apply_overrides, set_value, what_if_changes, what_if_name
 from sim.scenario.schema import Scenario, parse_scenario
 
 PARTITION_KEYS = ("partition", "regions", "provinces")
@@ -69,6 +69,9 @@ def parse_partition(raw: dict, source: str, overrides: list[str] | None = None, 
 
     raw = apply_overrides(raw, overrides or [])
     raw.setdefault("name", default_name)
+    changes = what_if_changes(overrides or [])
+    if changes and isinstance(raw["name"], str) and not any(c.split("=", 1)[0].strip() == "name" for c in changes):
+        raw["name"] = what_if_name(raw["name"], changes)  # a what-if is another scenario: its own folder
     keys = _province_keys(raw, source)
     own = _own_settings(raw.get("provinces"), keys, source)
     whole_raw = {k: v for k, v in raw.items() if k not in PARTITION_KEYS} | {"region": WHOLE}
