@@ -74,6 +74,21 @@ def report(measured: dict, partition) -> None:
     print(costs.sort_values("seconds", ascending=False).head(8).to_string(index=False))
 
 
+def census_check(run, partition) -> None:
+    """The base year's people aged 60+: China's total and each province's against its census table."""
+    r = run.results
+    pick = {"year": partition.whole.base_year, "indicator": "population", "sex": "all", "residence": "all",
+            "age_group": "60+", "replicate": 0}  # fmt: skip
+    start = _one_each(r, pick).set_index("region")["value"]
+    census = {k: load_region(k).population_total() for k in partition.provinces}
+    worst = max(census, key=lambda k: abs(start[k] - census[k]))
+    print(
+        f"\n{partition.whole.base_year} aged 60+: {start[run.partition.total_region] / 1e6:.3f} M "
+        f"(census {sum(census.values()) / 1e6:.3f} M); largest difference of a province from its census table: "
+        f"{worst} {start[worst] - census[worst]:+.0f} persons"
+    )
+
+
 def compare_with_china(partition, run, replicates: int) -> None:
     """The partitioned run's national population indicators against region: china at its coarsest faithful
     scale (mean and 90% interval over ``replicates``)."""
@@ -100,6 +115,12 @@ def compare_with_china(partition, run, replicates: int) -> None:
             )
 
 
+def _one_each(table: pd.DataFrame, pick: dict) -> pd.DataFrame:
+    for k, v in pick.items():
+        table = table[table[k] == v]
+    return table
+
+
 def _one(summary: pd.DataFrame, pick: dict) -> pd.Series:
     rows = summary
     for k, v in pick.items():
@@ -124,6 +145,7 @@ def main() -> None:
     for workers in args.workers or [2]:
         last = run_on_cluster(partition, workers, out)
         report(last, partition)
+    census_check(last["run"], partition)
     if args.out:
         write_national(last["run"], out, command=["benchmarks/bench_national.py"])
         print(f"\nresults in {out}")
