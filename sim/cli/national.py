@@ -25,6 +25,8 @@ def run_partitioned(
 ) -> None:
     """Check everything first (one line, exit 2, nothing written), then run every province and write the
     results folder."""
+    from concurrent.futures.process import BrokenProcessPool
+
     from sim.analysis.executors import ExecutorError, make_executor
     from sim.analysis.national import run_partition, write_national
     from sim.results.files import OutputError
@@ -51,6 +53,12 @@ def run_partitioned(
             result = run_partition(partition, out, executor, on_done=lambda *_: progress.advance(task))
         except ExecutorError as e:
             fail(f"{e} (finished provinces are kept: run the same command again to go on)")
+        except BrokenProcessPool:
+            fail(
+                "a local worker process died (killed, or out of memory: use fewer --workers or a coarser scale); "
+                "finished provinces are kept: run the same command again to go on",
+                code=1,
+            )
     try:
         write_national(result, out, command=["sim", *sys.argv[1:]], charts=_charts if charts else None,
                        changes=overrides)  # fmt: skip
