@@ -66,12 +66,49 @@ class ProvinceDone:
 
 
 def run_province(task: ProvinceTask) -> ProvinceDone:
-    """On a worker: one replicate of one province."""
+    """On a worker: one replicate of one province; then the memory it used handed back to the system, so that a
+    worker that ran a large province does not carry it into the next (measured: without it a worker grew from
+    2.7 GiB after Shandong to 5.2 GiB over the provinces that followed)."""
+    _reset_peak_memory()
     start = time.perf_counter()
     table = run_replicate(task.scenario, task.replicate)
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+    peak = _peak_memory()
+    _release_memory()
     return ProvinceDone(task.key, task.replicate, table, seconds, peak)
+
+
+def _reset_peak_memory() -> None:
+    """Linux: start the process's peak resident memory (VmHWM) afresh, so that it is this task's."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass  # elsewhere the peak is the process's since it started
+
+
+def _peak_memory() -> int:
+    """Bytes: the peak resident memory since the reset (Linux), else since the process started."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+
+
+def _release_memory() -> None:
+    """Free what the run left and give the C heap's free pages back to the system (glibc's malloc_trim)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: its allocator keeps what it keeps
 
 
 def part_name(task: ProvinceTask, code: dict) -> str:
