@@ -20,6 +20,7 @@ MOMENTS = {
     "task": ("sim.analysis.sweep", "run_task"),  # a sweep task, before its runs
     "evaluation": ("sim.analysis.evaluation", "_run"),  # one run of an evaluation's ensemble
     "calibration": ("sim.analysis.fitting", "_objective_job"),  # one candidate of a calibration
+    "province": ("sim.analysis.national", "run_province"),  # one province of a region made of regions
 }
 CALLS: dict[str, int] = {}
 

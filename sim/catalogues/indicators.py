@@ -50,6 +50,19 @@ Labels = dict[str, str]  # language -> text
 
 
 @dataclass(frozen=True)
+class AcrossRegions:
+    """How a region made of regions totals an indicator: a sum, or its parts' values weighted by the indicator
+    ``weighted_by`` (matched at the same breakdown where it has the value, else at its total; ``groups`` maps
+    a group to the weight's)."""
+
+    weighted_by: str | None = None  # None: a sum
+    groups: tuple[tuple[str, str], ...] = ()
+
+    def weight_group(self, group: str) -> str | None:
+        return dict(self.groups).get(group)
+
+
+@dataclass(frozen=True)
 class Indicator:
     name: str
     unit: str
@@ -58,6 +71,7 @@ class Indicator:
     values: dict[str, tuple[str, ...]]  # breakdown -> its values, in the table's order
     labels: Labels
     group_labels: dict[str, Labels]  # group value -> labels (the indicator's own groups)
+    across_regions: AcrossRegions  # how a region made of regions totals it from its parts
 
     def first_year(self, base_year: int) -> int:
         return base_year + self.first_year_offset
@@ -197,6 +211,7 @@ def parse(raw: dict) -> Catalogue:
     indicators = {
         str(name): _indicator(str(name), entry, units, value_labels) for name, entry in raw["indicators"].items()
     }
+    _check_weights(indicators)
     targets = {}
     for name, entry in raw["targets"].items():
         t = Target(
@@ -237,7 +252,7 @@ def _labels(entry: dict, where: str) -> Labels:
 
 def _indicator(name: str, entry: dict, units: dict, value_labels: dict) -> Indicator:
     where = f"indicators.{name}"
-    known = {"unit", "from", "first_year", *PLAIN_BREAKDOWNS, "groups", *LANGS}
+    known = {"unit", "from", "first_year", "across_regions", *PLAIN_BREAKDOWNS, "groups", *LANGS}
     if set(entry) - known:
         raise ValueError(f"{FILE}: {where}: unknown keys {sorted(set(entry) - known)}")
     if entry["unit"] not in units:
@@ -254,5 +269,36 @@ def _indicator(name: str, entry: dict, units: dict, value_labels: dict) -> Indic
         if unlabelled:
             raise ValueError(f"{FILE}: {where}.{b}: no labels for {unlabelled} (add them under values.{b})")
     return Indicator(
-        name, entry["unit"], entry["from"], FIRST_YEARS[entry["first_year"]], values, _labels(entry, where), groups
+        name,
+        entry["unit"],
+        entry["from"],
+        FIRST_YEARS[entry["first_year"]],
+        values,
+        _labels(entry, where),
+        groups,
+        _across_regions(entry.get("across_regions"), where),
     )
+
+
+def _across_regions(declared, where: str) -> AcrossRegions:
+    if declared == "sum":
+        return AcrossRegions()
+    if isinstance(declared, dict) and set(declared) <= {"weighted_by", "groups"} and "weighted_by" in declared:
+        groups = tuple((str(k), str(v)) for k, v in (declared.get("groups") or {}).items())
+        return AcrossRegions(str(declared["weighted_by"]), groups)
+    raise ValueError(f"{FILE}: {where}.across_regions: must be sum or {{weighted_by: INDICATOR, groups: ...}}")
+
+
+def _check_weights(indicators: dict[str, Indicator]) -> None:
+    """Every weight an indicator a sum, and every group it maps to one of the weight's."""
+    for ind in indicators.values():
+        rule = ind.across_regions
+        if rule.weighted_by is None:
+            continue
+        weight = indicators.get(rule.weighted_by)
+        where = f"{FILE}: indicators.{ind.name}.across_regions"
+        if weight is None or weight.across_regions.weighted_by is not None:
+            raise ValueError(f"{where}: weighted_by must name an indicator that is a sum")
+        for mine, theirs in rule.groups:
+            if mine not in ind.values["group"] or theirs not in weight.values["group"]:
+                raise ValueError(f"{where}.groups: {mine} -> {theirs} is not a group of each")

@@ -18,6 +18,8 @@ from sim.cli.common import (
     fail,
     load_scenario_option,
 )
+from sim.cli.national import run_partitioned, validate_partitioned
+from sim.common.errors import ScenarioError
 from sim.outputs.terminal import (
     headline_table,
     progress_bar,
@@ -25,6 +27,7 @@ from sim.outputs.terminal import (
     targets_table,
 )
 from sim.scenario import Scenario
+from sim.scenario.partition import is_partitioned
 
 
 @app.command()
@@ -37,12 +40,25 @@ def run(
     charts: Annotated[
         bool, typer.Option(help="Also draw the default charts (PNG, English) into DIR/charts/en.")
     ] = True,
+    workers: Annotated[
+        int | None, typer.Option(help="A scenario of provinces: local worker processes (default: one per core).")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="A scenario of provinces: address of a Dask scheduler to run them on.")
+    ] = None,
 ) -> None:
-    """Run a scenario and write yearly results, a summary, targets, charts and a manifest into a folder."""
+    """Run a scenario and write yearly results, a summary, targets, charts and a manifest into a folder. A
+    scenario of provinces (`partition: provinces` or `regions: [...]`) runs each province as its own model on
+    local workers or a Dask cluster (README, "China by provinces")."""
     from sim.outputs.charts import draw_default_charts
     from sim.results.files import OutputError, check_output_dir
     from sim.results.runs import run_scenario, write_run
 
+    if is_partitioned(raw := read_scenario_option(scenario)):
+        overrides = [*(set_ or []), *([f"seed={seed}"] if seed is not None else [])]
+        overrides += [f"replicates={replicates}"] if replicates is not None else []
+        run_partitioned(raw, scenario, out, overrides, charts, workers, scheduler)
+        return
     s = load_scenario_option(scenario, seed, replicates, set_)
     out = out or Path("runs") / s.name
     try:
@@ -66,12 +82,24 @@ def run(
     console.print(f"Results in [bold]{out}[/] ({result.wall_seconds:.1f} s)")
 
 
+def read_scenario_option(path: Path):
+    from sim.scenario.files import read_scenario_file
+
+    try:
+        return read_scenario_file(path)
+    except ScenarioError as e:
+        fail(str(e))
+
+
 @app.command()
 def validate(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     set_: SetOption = None,
 ) -> None:
     """Check a scenario without running it."""
+    if is_partitioned(raw := read_scenario_option(scenario)):
+        validate_partitioned(raw, scenario, set_ or [])
+        return
     s = load_scenario_option(scenario, None, None, set_)
     console.print(
         f"{scenario}: valid ({s.region}, {s.base_year}-{s.horizon}, {s.replicates} replicate(s), scale {s.scale:g})"

@@ -35,6 +35,22 @@ from sim.results.files import write_atomic, write_text
 from sim.results.folder import Run
 
 
+def province_maps(runs: list[Run], lang: str) -> list:
+    """The maps of every run by provinces among ``runs`` (its four default maps at its horizon)."""
+    import pandas as pd
+
+    from sim.outputs.province_map import DEFAULT_MAPS, indicator_map
+
+    figures = []
+    for run in runs:
+        file = run.folder / "regions_summary.parquet"
+        if file.exists():
+            regions = pd.read_parquet(file)
+            year = int(regions.year.max())
+            figures += [indicator_map(regions, indicator, year, lang, note=run.name) for indicator in DEFAULT_MAPS]
+    return figures
+
+
 def html_report(runs: list[Run], lang: str = "en", evaluation: Path | None = None) -> str:
     L, R = labels(lang), labels(lang)["report"]
     font = ", ".join(f"'{f}'" for f in font_family(lang)) + ", sans-serif"
@@ -83,6 +99,13 @@ def html_report(runs: list[Run], lang: str = "en", evaluation: Path | None = Non
             f"<figure><img alt='{html.escape(L['charts'][chart]['title'])}' "
             f"src='data:image/png;base64,{data}'></figure>"
         )
+    for fig in province_maps(runs, lang):
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=200)
+        title = fig.get_suptitle()
+        plt.close(fig)
+        data = base64.b64encode(buf.getvalue()).decode("ascii")
+        parts.append(f"<figure><img alt='{html.escape(title)}' src='data:image/png;base64,{data}'></figure>")
     parts += [
         f"<h2>{R['sources']}</h2>",
         f"<p>{html.escape(R['sources_text'])}</p>",
@@ -122,6 +145,9 @@ def pdf_report(runs: list[Run], path: Path, lang: str = "en", evaluation: Path |
         pages.close_page()
         for chart in charts_for(runs):
             fig = figure(chart, runs, lang)
+            pdf.savefig(fig)
+            plt.close(fig)
+        for fig in province_maps(runs, lang):
             pdf.savefig(fig)
             plt.close(fig)
         pages.new_page()
