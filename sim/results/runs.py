@@ -1,11 +1,11 @@
 """Running a scenario's replicates and writing the results folder, all or nothing.
 
 A results folder holds ``results.parquet`` and ``results.csv`` (one row per run, replicate, year,
-indicator and breakdown), ``summary.csv`` and ``summary.parquet`` (mean and 90% interval across
-replicates), ``targets.csv`` (each plan target: met by its year or not, first year met, gap),
-``scenario.yaml`` (the scenario as resolved, defaults filled in), ``manifest.json``
-(what made it: seed, replicate streams, code and data versions, timings) and ``charts/en/`` (the default
-chart set as PNG). The folder is written all at once by ``sim.results.files``.
+indicator and breakdown), ``summary.csv`` and ``summary.parquet`` (mean, the 5th, 25th, 50th, 75th and 95th
+percentiles across replicates, their number and what their spread includes), ``targets.csv`` (each plan
+target: met by its year or not, first year met, gap), ``scenario.yaml`` (the scenario as resolved, defaults
+filled in), ``manifest.json`` (what made it: seed, replicate streams, code and data versions, timings) and
+``charts/en/`` (the default chart set as PNG). The folder is written all at once by ``sim.results.files``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from sim import __version__
 from sim.data.regions import data_file_hashes
 from sim.model.model import AgeingModel
 from sim.results.files import MANIFEST, replace_folder
-from sim.results.record import summarise
+from sim.results.record import PERCENTILES, summarise
 from sim.results.record import table as record_table
 from sim.results.targets import check_targets
 from sim.scenario import Scenario
@@ -73,6 +73,7 @@ def combine(scenario: Scenario, tables: list[pd.DataFrame], seconds: list[float]
     """The run from its replicates' tables (in replicate order, wherever each ran)."""
     results = pd.concat(tables, ignore_index=True)
     summary = summarise(results)
+    summary["spread"] = spread_included(scenario)  # what the percentiles' spread includes, on every row of summary.csv
     targets = check_targets(summary, scenario.targets, scenario, results)
     return RunResult(scenario, results, summary, targets, seconds, wall)
 
@@ -126,6 +127,12 @@ def interval_meaning(scenario: Scenario) -> str:
     return "random draws and parameter uncertainty" if ensemble else "random draws"
 
 
+def spread_included(scenario: Scenario) -> str:
+    """What the spread of the percentiles across a run's replicates includes, as summary.csv and the manifest say
+    it: 'none (one replicate, no interval)', 'random draws', or 'random draws and parameter uncertainty'."""
+    return "none (one replicate, no interval)" if scenario.replicates == 1 else interval_meaning(scenario)
+
+
 def environment() -> dict:
     """The interpreter, platform and the versions of the libraries results depend on."""
     import mesa
@@ -152,6 +159,11 @@ def manifest(result: RunResult, command: list[str] | None = None, changes: list[
         "data_files_sha256": data_file_hashes(),
         "calibration": calibration_record(s),
         "intervals": f"90% interval across replicates: {interval_meaning(s)}",
+        "percentiles": {
+            "columns": [f"p{q:02d}" for q in PERCENTILES],
+            "replicates": s.replicates,
+            "spread": spread_included(s),
+        },
         "wall_seconds": round(result.wall_seconds, 3),
         "replicate_seconds": [round(t, 3) for t in result.replicate_seconds],
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
