@@ -291,7 +291,7 @@ def test_word_and_excel_reports_read_back_with_the_runs_numbers(runs, tmp_path, 
 
     xlsx = write_report([plan], tmp_path / f"r_{lang}.xlsx", "xlsx", lang)
     book = openpyxl.load_workbook(xlsx)
-    assert book.sheetnames == [R["summary"], R["indicator"], R["targets"], R["sources"]]
+    assert book.sheetnames == [R["summary"], R["indicator"], R["targets"], R["percentiles"], R["sources"]]
     sheet = book[R["indicator"]]
     header = [c.value for c in sheet[1]]
     rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in sheet.iter_rows(min_row=2)]

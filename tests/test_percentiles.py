@@ -56,3 +56,42 @@ def test_excel_report_has_every_indicator_percentiles(runs, tmp_path, lang):
     assert set(sheet[R["replicates"]]) == {4}
     assert set(sheet[R["intervals"]]) == {labels(lang)["spread"]["parameters"]}
     assert len(sheet) == len(runs[4].summary)  # every indicator, breakdown and year (sex all)
+
+
+def test_vintage_is_in_the_manifest_charts_and_reports(runs, tmp_path):
+    """Every result, chart and report states the editions of the data it used (issue 29)."""
+    from docx import Document
+
+    from sim.data.vintage import data_vintage
+    from sim.outputs.charts import figure
+    from sim.outputs.documents import docx_report
+    from sim.outputs.labels import vintage_text
+
+    run = runs[4]
+    vintage = run.manifest["data_vintage"]
+    assert vintage == json.loads(json.dumps(data_vintage("shengzhou", 2020)))
+    assert vintage["census"] == 2020 and vintage["bulletins"]["deaths"] == [2022]  # Zhejiang's published deaths
+    assert vintage["calibration"]["name"] == "shengzhou-2020" and vintage["calibration"]["observations"]
+    for lang in ("en", "zh"):
+        line = vintage_text(vintage, lang)
+        assert (
+            "2020" in line and "2022" in line and "shengzhou-2020" in line and vintage["calibration"]["fitted"] in line
+        )
+        footer = " ".join(t.get_text() for t in figure("occupancy", [run], lang).texts)
+        assert line in footer
+        docx_report([run], tmp_path / f"r_{lang}.docx", lang)
+        cells = {
+            c.text for table in Document(tmp_path / f"r_{lang}.docx").tables for row in table.rows for c in row.cells
+        }
+        assert line in cells
+        xlsx_report([run], tmp_path / f"r_{lang}.xlsx", lang)
+        assert line in set(pd.read_excel(tmp_path / f"r_{lang}.xlsx", sheet_name=0).iloc[:, 1])
+
+
+def test_a_run_without_calibration_says_so():
+    from sim.data.vintage import data_vintage
+    from sim.outputs.labels import labels, vintage_text
+
+    vintage = data_vintage("tianjin", 2020, "none")
+    assert vintage["calibration"] is None and vintage["bulletins"]["deaths"] == [2024]
+    assert labels("zh")["vintage"]["no_calibration"] in vintage_text(vintage, "zh")

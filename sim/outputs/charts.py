@@ -28,7 +28,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from sim import __version__  # noqa: E402
 from sim.catalogues.indicators import catalogue
 from sim.data.regions import region_name  # noqa: E402
-from sim.outputs.labels import labels, run_title, style  # noqa: E402
+from sim.outputs.labels import labels, run_title, run_vintage, style, vintage_text  # noqa: E402
 from sim.results.folder import Run  # noqa: E402
 
 A4_WIDTH_IN = 16 / 2.54
@@ -237,6 +237,7 @@ def _source_line(runs: list[Run], L: dict) -> str:
         seed=first.scenario["seed"],
         replicates=first.scenario["replicates"],
         spread=L["spread"][spread_kind(first.manifest)],
+        data=vintage_text(run_vintage(first), L["lang"]),
     )
 
 

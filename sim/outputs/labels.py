@@ -77,3 +77,44 @@ def run_title(run: Run, lang: str) -> str:
 
 def run_description(run: Run, lang: str) -> str:
     return in_language(run.scenario.get("description"), lang)
+
+
+def run_vintage(run: Run) -> dict:
+    return recorded_vintage(run.manifest)
+
+
+def recorded_vintage(manifest: dict) -> dict:
+    """The editions of the data a run or an evaluation used: as its manifest records them, or, for results
+    made before manifests did, as the packaged data gives them for its scenario."""
+    from sim.data.vintage import data_vintage
+
+    if manifest.get("data_vintage"):
+        return manifest["data_vintage"]
+    s = manifest["scenario"]
+    return data_vintage(s["region"], s["base_year"], s.get("calibration", "default"), s.get("region_file"))
+
+
+def vintage_text(vintage: dict, lang: str) -> str:
+    """The data's editions in one line of the language (charts' footers, reports, downloads)."""
+    V = labels(lang)["vintage"]
+    c = vintage.get("calibration")
+    if c:
+        years = sorted({o["year"] for o in c["observations"]})
+        calibration = V["calibration"].format(
+            name=c["name"],
+            fitted=c["fitted"] or "?",
+            rechecked=V["rechecked"].format(date=c["rechecked"]) if c.get("rechecked") else "",
+            n=len(c["observations"]),
+            years=", ".join(map(str, years)) or "-",
+        )
+    else:
+        calibration = V["no_calibration"]
+    b = vintage["bulletins"]
+    urban = "-".join(map(str, b["urbanisation"])) if b["urbanisation"] else "-"
+    return V["text"].format(
+        census=vintage["census"],
+        earlier=vintage["earlier_census"],
+        deaths=", ".join(map(str, b["deaths"])) or "-",
+        urban=urban,
+        calibration=calibration,
+    )

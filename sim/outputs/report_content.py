@@ -16,7 +16,7 @@ from sim.catalogues.indicators import BREAKDOWN, catalogue
 from sim.data.regions import region_name
 from sim.outputs.charts import CHARTS, spread_kind
 from sim.outputs.formats import number, shown, shown_label
-from sim.outputs.labels import key_label, labels, run_description, run_title
+from sim.outputs.labels import key_label, labels, run_description, run_title, run_vintage, vintage_text
 from sim.results.folder import Run
 
 # the key indicators of a report (and of comparisons): indicator and breakdown (the total where not given)
@@ -136,6 +136,7 @@ def summary_rows(runs: list[Run], lang: str) -> list[tuple[str, str]]:
             (R["period"], f"{s['base_year']}-{s['horizon']}"),
             (R["replicates"], str(s["replicates"])),
             (R["intervals"], L["spread"][spread_kind(run.manifest)]),
+            (L["vintage"]["heading"], vintage_text(run_vintage(run), lang)),
             (R["seed"], str(s["seed"])),
             (R["description"], run_description(run, lang)),
         ]

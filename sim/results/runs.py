@@ -25,6 +25,7 @@ import yaml
 
 from sim import __version__
 from sim.data.regions import data_file_hashes
+from sim.data.vintage import data_vintage
 from sim.model.model import AgeingModel
 from sim.results.files import MANIFEST, replace_folder
 from sim.results.record import PERCENTILES, summarise
@@ -157,6 +158,7 @@ def manifest(result: RunResult, command: list[str] | None = None, changes: list[
         "replicate_streams": "numpy SeedSequence(seed, spawn_key=(replicate,)) -> PCG64",
         "code": code_version(),
         "data_files_sha256": data_file_hashes(),
+        "data_vintage": data_vintage(s.region, s.base_year, s.calibration, s.region_file),
         "calibration": calibration_record(s),
         "intervals": f"90% interval across replicates: {interval_meaning(s)}",
         "percentiles": {
