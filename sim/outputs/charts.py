@@ -11,6 +11,7 @@ Several runs are overlaid on the same axes, each in its own colour and named in 
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -320,6 +321,9 @@ def _overlay(draw, axes, runs: list[Run], L: dict) -> tuple[list, list[str]]:
     return handles, names
 
 
+TITLE_CHARS = {"en": 44, "zh": 22}  # characters of a target panel's title a line holds, at two panels a row
+
+
 def _targets_figure(runs: list[Run], L: dict) -> Figure:
     c = L["charts"]["targets"]
     targets = pd.concat([r.targets.assign(run=r.name) for r in runs if not r.targets.empty], ignore_index=True)
@@ -357,8 +361,11 @@ def _targets_figure(runs: list[Run], L: dict) -> Figure:
             verdict = c["delivered"] if bool(t["met_at_target_year"]) else c["not_delivered"]
         # with several runs each has its own verdict: the markers say it (green met, red not, grey commitment)
         title = target.labels[L["lang"]] + (f": {verdict}" if len(runs) == 1 else "")
-        ax.set_title(title, fontsize=8, loc="left")
+        # wrapped to the panel's width: at two panels a row a longer title ran into its neighbour and was cut
+        ax.set_title(textwrap.fill(title, TITLE_CHARS[L["lang"]] * (2 if cols == 1 else 1)), fontsize=8, loc="left")
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=5, integer=True))
+        if catalogue()[indicator].unit == "share":
+            ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
         if t["target_value"] >= 100:
             ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
     for k in range(len(names), rows * cols):

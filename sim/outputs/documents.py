@@ -62,6 +62,7 @@ def docx_report(runs: list[Run], path: Path, lang: str = "en", evaluation: Path 
         report_title,
         summary_rows,
         targets_table,
+        why_notes,
     )
 
     L, R = labels(lang), labels(lang)["report"]
@@ -74,6 +75,11 @@ def docx_report(runs: list[Run], path: Path, lang: str = "en", evaluation: Path 
     _table(doc, pd.DataFrame(summary_rows(runs, lang), columns=["", ""]))
     doc.add_heading(R["key_indicators"], level=2)
     _table(doc, key_indicator_table(runs, lang).rename_axis(R["indicator"]), index=True)
+    notes = why_notes(runs, lang)
+    if notes:
+        doc.add_heading(L["why"]["heading"], level=3)
+        for note in notes:
+            doc.add_paragraph(note)
     targets = targets_table(runs, lang)
     if not targets.empty:
         doc.add_heading(R["targets"], level=2)

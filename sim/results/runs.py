@@ -174,6 +174,18 @@ def manifest(result: RunResult, command: list[str] | None = None, changes: list[
     }
 
 
+SIGNIFICANT = 6  # digits targets.csv keeps: plans state targets to 2-3, and 15-digit floats only hide them
+
+
+def readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every float rounded to ``SIGNIFICANT`` significant digits (written as a plain number)."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_float_dtype(out[column]):
+            out[column] = [float(f"{v:.{SIGNIFICANT}g}") if pd.notna(v) else v for v in out[column]]
+    return out
+
+
 def write_run(
     result: RunResult,
     out: Path,
@@ -190,7 +202,7 @@ def write_run(
         result.results.to_csv(tmp / "results.csv", index=False)
         result.summary.to_parquet(tmp / "summary.parquet", index=False)
         result.summary.to_csv(tmp / "summary.csv", index=False)
-        result.targets.to_csv(tmp / "targets.csv", index=False)
+        readable(result.targets).to_csv(tmp / "targets.csv", index=False)
         resolved = result.scenario.model_dump()
         if resolved["observed"] is not None:  # the file it names, from wherever the copy is run
             resolved["observed"] = str(Path(resolved["observed"]).resolve())
