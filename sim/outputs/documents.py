@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from sim.catalogues.indicators import catalogue
-from sim.outputs.charts import figure, spread_kind
+from sim.outputs.charts import figure, spread_kind, spread_text
 from sim.outputs.evaluation_chart import evaluation_figure
 from sim.outputs.formats import shown_label
 from sim.outputs.labels import labels
@@ -193,7 +193,7 @@ def xlsx_report(runs: list[Run], path: Path, lang: str = "en", evaluation: Path 
     L = labels(lang)
     sheets = {
         R["summary"]: pd.DataFrame(
-            [*summary_rows(runs, lang), (R["intervals"], L["spread"][spread_kind(runs[0].manifest)])],
+            [*summary_rows(runs, lang), (R["intervals"], spread_text(runs[0].manifest, L))],
             columns=["", ""],
         ),
         R["indicator"]: yearly_indicators(runs, lang),

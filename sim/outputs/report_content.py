@@ -14,7 +14,7 @@ import pandas as pd
 from sim import __version__
 from sim.catalogues.indicators import BREAKDOWN, catalogue
 from sim.data.regions import region_name
-from sim.outputs.charts import CHARTS, spread_kind
+from sim.outputs.charts import CHARTS, spread_text
 from sim.outputs.formats import number, shown, shown_label
 from sim.outputs.labels import key_label, labels, run_description, run_title, run_vintage, vintage_text
 from sim.results.folder import Run
@@ -135,7 +135,7 @@ def summary_rows(runs: list[Run], lang: str) -> list[tuple[str, str]]:
             (R["region"], region_name(s["region"], L["lang"], s.get("region_file"))),
             (R["period"], f"{s['base_year']}-{s['horizon']}"),
             (R["replicates"], str(s["replicates"])),
-            (R["intervals"], L["spread"][spread_kind(run.manifest)]),
+            (R["intervals"], spread_text(run.manifest, L)),
             (L["vintage"]["heading"], vintage_text(run_vintage(run), lang)),
             (R["seed"], str(s["seed"])),
             (R["description"], run_description(run, lang)),
