@@ -76,3 +76,13 @@ def test_reports_say_why_trainees_are_not_workers_and_new_beds_stay_empty(tmp_pa
     assert any(n.startswith("Beds went from") for n in notes), notes
     html = write_report([run], tmp_path / "r.html", "html", "zh").read_text(encoding="utf-8")
     assert labels("zh")["why"]["heading"] in html and "培训人数不等于在岗人数" in html
+
+
+def test_what_if_titles_name_the_lever_in_the_language():
+    from sim.outputs.labels import change_words, labels
+
+    assert (
+        change_words("policy.beds.total={2025: 120000}", labels("en")) == "Care-home beds (all types) = 120,000 by 2025"
+    )
+    assert change_words("policy.beds.total={2025: 120000}", labels("zh")) == "养老机构床位总数 = 2025年 120,000"
+    assert change_words("horizon=2026", labels("en")) == "horizon = 2026"
