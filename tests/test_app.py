@@ -151,7 +151,9 @@ def test_downloads_are_the_files_the_commands_write(tmp_path):
     book = openpyxl.load_workbook(io.BytesIO(downloads.table_file([run], "xlsx", "en")))
     assert len(book.sheetnames) >= 3
     summary = pd.read_csv(io.BytesIO(downloads.table_file([run], "csv", "en")))
-    assert {"indicator", "year", "mean", "p05", "p95"} <= set(summary.columns)
+    assert {"indicator", "year", "mean", "p05", "p25", "p50", "p75", "p95", "replicates", "spread"} <= set(
+        summary.columns
+    )
     # the scenario file runs as the same scenario from the command line
     path = tmp_path / "s.yaml"
     path.write_bytes(downloads.scenario_file(draft.raw() | {"name": draft.scenario().name}))

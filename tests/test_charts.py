@@ -121,7 +121,7 @@ def test_target_dashboard_draws_each_target_line_and_verdict(runs):
     fig = figure("targets", [plan])
     panels = [ax for ax in fig.axes if ax.get_visible()]
     assert len(panels) == 2
-    titles = [ax.get_title(loc="left") for ax in panels]
+    titles = [" ".join(ax.get_title(loc="left").split()) for ax in panels]  # titles wrap to the panel
     delivered = plan.targets.set_index("target").loc["nursing_share", "met_at_target_year"]
     verdict = "commitment, delivered" if delivered else "commitment, not delivered"  # the scenario sets it
     assert titles[0] == f"Nursing-type share of beds: {verdict}"
@@ -291,7 +291,7 @@ def test_word_and_excel_reports_read_back_with_the_runs_numbers(runs, tmp_path, 
 
     xlsx = write_report([plan], tmp_path / f"r_{lang}.xlsx", "xlsx", lang)
     book = openpyxl.load_workbook(xlsx)
-    assert book.sheetnames == [R["summary"], R["indicator"], R["targets"], R["sources"]]
+    assert book.sheetnames == [R["summary"], R["indicator"], R["targets"], R["percentiles"], R["sources"]]
     sheet = book[R["indicator"]]
     header = [c.value for c in sheet[1]]
     rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in sheet.iter_rows(min_row=2)]

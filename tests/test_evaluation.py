@@ -233,7 +233,7 @@ def test_observation_file_without_a_needed_column_or_rows(tmp_path):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--as-of", "2026"], "--as-of = 2026: must be from 2020 to 2025"),
+        (["--as-of", "2026"], "--as-of = 2026: after the last observed year (2023)"),
         (["--lever", "policy.palace"], "--lever = 'policy.palace': not a scenario lever"),
         (["--on-track", "1.5"], "--on-track = 1.5: must be between 0 and 1"),
         (["--replicates", "3"], "--replicates = 3: must be at least 10"),

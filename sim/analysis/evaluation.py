@@ -346,8 +346,10 @@ def evaluation_record(ev: Evaluation, observed_file: Path, command: list[str] | 
     """What made the evaluation: the scenario (with the observed inputs), seed, evaluation year, thresholds,
     the observations' file, the weights' effective size, calibration, code and data versions, timings."""
     from sim.data.regions import data_file_hashes
+    from sim.data.vintage import data_vintage
     from sim.results.runs import calibration_record, code_version, interval_meaning
 
+    s = ev.scenario
     return {
         "scenario": ev.scenario.model_dump(mode="json"),
         "seed": ev.scenario.seed,
@@ -362,6 +364,7 @@ def evaluation_record(ev: Evaluation, observed_file: Path, command: list[str] | 
         "calibration": calibration_record(ev.scenario),
         "code": code_version(),
         "data_files_sha256": data_file_hashes(),
+        "data_vintage": data_vintage(s.region, s.base_year, s.calibration, s.region_file),
         "seconds": {k: round(v, 1) for k, v in ev.seconds.items()},
         "command": command,
     }

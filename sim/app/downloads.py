@@ -34,8 +34,9 @@ def report_file(runs: list[Run], fmt: str, lang: str) -> bytes:
 
 
 def table_file(runs: list[Run], fmt: str, lang: str) -> bytes:
-    """Excel: the report's workbook (yearly indicators with intervals, targets, sources); CSV: the summary
-    (every indicator and breakdown, mean and 90% interval by year) of one run, or the differences of several."""
+    """Excel: the report's workbook (yearly indicators with intervals, targets, every indicator's percentiles,
+    sources); CSV: the summary (every indicator and breakdown by year: mean, 5th, 25th, 50th, 75th and 95th
+    percentiles, replicates, what the spread includes) of one run, or the differences of several."""
     if fmt == "xlsx":
         return report_file(runs, "xlsx", lang)
     if len(runs) == 1:

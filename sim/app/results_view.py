@@ -24,7 +24,8 @@ from sim.app.state import (
     shown,
 )
 from sim.app.texts import t
-from sim.outputs.labels import run_description, run_title
+from sim.outputs.charts import STABLE_REPLICATES, spread_text
+from sim.outputs.labels import labels, run_description, run_title, run_vintage, vintage_text
 from sim.results.folder import Run
 
 
@@ -145,6 +146,14 @@ def ResultsTab(language: str):
         solara.Text(run_description(run, language))
     if run.manifest["replicates"] == 1:
         solara.Text(t("one_replicate", language), style={"color": "#666"})
+    elif run.manifest["replicates"] < STABLE_REPLICATES:  # an interval, but from too few replicates to be stable
+        solara.Text(spread_text(run.manifest, labels(language)).lstrip(" —"), style={"color": "#666"})
+    # the editions of the data, so a figure taken from the page can be traced (charts and downloads say it too)
+    solara.Text(
+        f"{labels(language)['vintage']['heading']}: {vintage_text(run_vintage(run), language)}",
+        style={"color": "#666", "font-size": "0.85em"},
+        classes=["data-vintage"],
+    )
     with solara.Row():
         full = len(compared.value) > MAX_COMPARED
         solara.Button(

@@ -77,7 +77,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "downloads": ("Downloads", "下载"),
     "chart_files": ("Charts", "图表"),
     "report_files": ("Report", "报告"),
-    "table_files": ("Tables", "数据表"),
+    "table_files": (
+        "Tables (mean and 5th, 25th, 50th, 75th, 95th percentiles by year)",
+        "数据表（各年均值及第5、25、50、75、95百分位数）",
+    ),
     "scenario_file": ("Scenario YAML", "情景YAML"),
     "add_compare": ("Add to the comparison", "加入比较"),
     "compare_full": ("The comparison holds at most {n} scenarios and the baseline", "比较最多包含{n}个情景和基线"),

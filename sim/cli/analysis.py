@@ -265,6 +265,7 @@ def evaluate(
     if not off_track < on_track:
         fail(f"--off-track = {off_track:g}: must be below --on-track ({on_track:g})")
     s = load_scenario_option(scenario, seed, replicates, set_)
+    s, scale_note = with_evaluation_scale(scenario, s, set_)
     if observed is None:
         if s.observed is None:
             fail(f"{scenario}: no observed figures: give --observed FILE.csv or `observed:` in the scenario")
@@ -273,12 +274,20 @@ def evaluate(
         figures = load_observations(observed, s.base_year, s.horizon)
     except ScenarioError as e:
         fail(str(e))
-    as_of = as_of if as_of is not None else max(o.year for o in figures)
+    last_observed = max(o.year for o in figures)
+    if as_of is not None and as_of > last_observed:  # nothing observed then: the years after are projections
+        fail(
+            f"--as-of = {as_of}: after the last observed year ({last_observed}) in {observed}; allowed: up to "
+            f"{last_observed}"
+        )
+    as_of = as_of if as_of is not None else last_observed
     out = out or Path("runs") / f"{s.name}-as-of-{as_of}"
     try:
         check_output_dir(out, marker="evaluation.csv")
     except OutputError as e:
         fail(str(e))
+    if scale_note:
+        err.print(scale_note, highlight=False, soft_wrap=True)
     with progress_bar(err, "runs") as progress:
         task = progress.add_task(f"{s.name}: evaluating as of {as_of}", total=None)
         try:
@@ -301,6 +310,29 @@ def evaluate(
     console.print(describe_weights(ev))
     console.print(evaluation_table(ev))
     console.print(f"Evaluation in [bold]{out}[/] ({sum(ev.seconds.values()):.0f} s)")
+
+
+def with_evaluation_scale(path: Path, s, sets: list[str] | None):
+    """The scenario at the coarsest faithful scale (rounded down to a whole number) when neither its file nor
+    --set gives one, and the note that says so (None when a scale was given): an ensemble of 100 runs at one
+    agent per person would take hours."""
+    from math import floor
+
+    from sim.scenario.files import read_scenario_file
+    from sim.scenario.levers import with_lever
+    from sim.scenario.scale import coarsest_faithful_scale
+
+    if any(a.split("=", 1)[0].strip() == "scale" for a in sets or []) or "scale" in read_scenario_file(path):
+        return s, None
+    limit = coarsest_faithful_scale(s)
+    scale = max(1.0, float(floor(limit.scale)))
+    if scale == s.scale:  # its own scale is already the coarsest faithful one: nothing to say
+        return s, None
+    note = (
+        f"note: no scale given: evaluating at scale {scale:g} (persons per agent), the coarsest faithful one "
+        f"({limit.reason}); give --set scale=S to choose"
+    )
+    return with_lever(s, "scale", scale), note
 
 
 @app.command("validate-published")

@@ -137,5 +137,10 @@ def region_template(
     if key not in PROVINCES:
         fail(f"PROVINCE = {province!r}: not one of the 31 provinces (e.g. zhejiang, 浙江, Inner Mongolia)")
     check_output(out, kind="file", overwrite=False)
+    out.parent.mkdir(parents=True, exist_ok=True)  # as --out of every other command: its folder is made
     write_text(out, template(key))
-    console.print(f"Template for a city in {key} in {out}: fill in every null, then `region: {out}` in a scenario")
+    # a scenario names its region file relative to itself: the hint gives the name as a scenario beside it writes it
+    console.print(
+        f"Template for a city in {key} in {out}: fill in every null, then write `region: {out.name}` in a "
+        f"scenario in {out.parent.as_posix()}/ (a scenario names its region file relative to its own folder)"
+    )

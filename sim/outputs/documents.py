@@ -9,19 +9,21 @@ yearly indicators with their intervals (Excel), and the sources.
 from __future__ import annotations
 
 import io
+from functools import cache
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
 from sim.catalogues.indicators import catalogue
-from sim.outputs.charts import figure, spread_kind
+from sim.outputs.charts import figure, spread_kind, spread_text
 from sim.outputs.evaluation_chart import evaluation_figure
 from sim.outputs.formats import shown_label
 from sim.outputs.labels import labels
 from sim.results.folder import Run
 
 CHART_WIDTH_CM = 16
+PERCENTILE_COLUMNS = ("p05", "p25", "p50", "p75", "p95")  # as summary.csv names them
 CHINESE_FONT = "SimSun"  # 宋体, the body font of Chinese plan documents; Word substitutes where it is missing
 
 
@@ -60,6 +62,7 @@ def docx_report(runs: list[Run], path: Path, lang: str = "en", evaluation: Path 
         report_title,
         summary_rows,
         targets_table,
+        why_notes,
     )
 
     L, R = labels(lang), labels(lang)["report"]
@@ -72,6 +75,11 @@ def docx_report(runs: list[Run], path: Path, lang: str = "en", evaluation: Path 
     _table(doc, pd.DataFrame(summary_rows(runs, lang), columns=["", ""]))
     doc.add_heading(R["key_indicators"], level=2)
     _table(doc, key_indicator_table(runs, lang).rename_axis(R["indicator"]), index=True)
+    notes = why_notes(runs, lang)
+    if notes:
+        doc.add_heading(L["why"]["heading"], level=3)
+        for note in notes:
+            doc.add_paragraph(note)
     targets = targets_table(runs, lang)
     if not targets.empty:
         doc.add_heading(R["targets"], level=2)
@@ -118,6 +126,42 @@ def yearly_indicators(runs: list[Run], lang: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@cache
+def described(indicator: str, age_group: str, capacity: str, residence: str, group: str, lang: str) -> str:
+    return catalogue().describe(
+        indicator, lang, age_group=age_group, capacity=capacity, residence=residence, group=group
+    )
+
+
+def percentiles(runs: list[Run], lang: str) -> pd.DataFrame:
+    """Every indicator at every breakdown and year (sex all), as numbers: the mean, the 5th, 25th, 50th, 75th
+    and 95th percentiles across replicates, how many replicates and what their spread includes."""
+    R = labels(lang)["report"]
+    L = labels(lang)
+    cat = catalogue()
+    frames = []
+    for run in runs:
+        s = run.summary
+        known = s[s.indicator.isin(list(cat.indicators))]
+        frame = pd.DataFrame(
+            {
+                R["summary"]: run.name,
+                R["indicator"]: [
+                    described(row.indicator, row.age_group, row.capacity, row.residence, row.group, lang)
+                    for row in known.itertuples()
+                ],
+                R["unit"]: [cat.unit_label(u, lang) for u in known.unit],
+                R["year"]: known.year.astype(int).to_numpy(),
+                R["mean"]: known["mean"].to_numpy(),
+                **{R[c]: known[c].to_numpy() for c in PERCENTILE_COLUMNS if c in known},
+                R["replicates"]: known["replicates"].to_numpy(),
+                R["intervals"]: L["spread"][spread_kind(run.manifest)],
+            }
+        )
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
 def targets_numbers(runs: list[Run], lang: str) -> pd.DataFrame:
     R = labels(lang)["report"]
     rows = []
@@ -140,19 +184,21 @@ def targets_numbers(runs: list[Run], lang: str) -> pd.DataFrame:
 
 
 def xlsx_report(runs: list[Run], path: Path, lang: str = "en", evaluation: Path | None = None) -> None:
-    """An Excel workbook: Scenario, Indicators (every year, mean and 90% interval), Targets, Evaluation (when
-    given) and Sources, one sheet each, numbers as numbers."""
+    """An Excel workbook: Scenario, Indicators (the key ones, every year, mean and 90% interval), Targets,
+    Percentiles (every indicator and breakdown, every year: mean, 5th to 95th percentiles, replicates, what the
+    spread includes), Evaluation (when given) and Sources, one sheet each, numbers as numbers."""
     from sim.outputs.report_content import generated_line, summary_rows
 
     R = labels(lang)["report"]
     L = labels(lang)
     sheets = {
         R["summary"]: pd.DataFrame(
-            [*summary_rows(runs, lang), (R["intervals"], L["spread"][spread_kind(runs[0].manifest)])],
+            [*summary_rows(runs, lang), (R["intervals"], spread_text(runs[0].manifest, L))],
             columns=["", ""],
         ),
         R["indicator"]: yearly_indicators(runs, lang),
         R["targets"]: targets_numbers(runs, lang),
+        R["percentiles"]: percentiles(runs, lang),
     }
     if evaluation is not None:
         sheets[R["verdict"]] = pd.read_csv(Path(evaluation) / "evaluation.csv")

@@ -15,7 +15,7 @@ from sim import __version__
 from sim.catalogues.indicators import catalogue
 from sim.data.regions import region_name
 from sim.outputs.charts import A4_WIDTH_IN, save, spread_kind
-from sim.outputs.labels import labels, style
+from sim.outputs.labels import labels, recorded_vintage, style, vintage_text
 
 PRIOR, CONDITIONED, OBSERVED, TARGET = "#BBBBBB", "#0072B2", "#000000", "#D55E00"
 
@@ -104,6 +104,8 @@ def evaluation_figure(folder: Path, lang: str = "en"):
             on_track=record["thresholds"]["on_track"],
             off_track=record["thresholds"]["off_track"],
         )
+        data = vintage_text(recorded_vintage(record), L["lang"])
+        source += L["vintage"]["appended"].format(data=data)
         fig.text(0.01, 0.005, source, fontsize=5.5, color="#555555", wrap=True)
         fig.tight_layout(rect=(0, 0.06, 1, top - 0.3 / fig.get_figheight()))
         return fig

@@ -71,9 +71,76 @@ def run_title(run: Run, lang: str) -> str:
     title = in_language(run.scenario.get("title"), lang) or run.name
     changes = what_if_changes(run.manifest.get("changes") or [])
     if changes:
-        title += labels(lang)["what_if"].format(changes=", ".join(changes))
+        L = labels(lang)
+        title += L["what_if"].format(changes=("；" if lang == "zh" else "; ").join(change_words(c, L) for c in changes))
     return title
+
+
+def change_words(change: str, L: dict) -> str:
+    """A ``key=value`` change as a reader reads it: the lever's label and the value, a schedule year by year
+    (``policy.beds.total={2025: 120000}``: 'Care-home beds (all types) = 120,000 by 2025'); a key without a
+    label, or a value that is not a number or a year's numbers, as written."""
+    key, _, text = change.partition("=")
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = text
+    name = key_label(key.strip(), L)
+
+    def amount(v) -> str:
+        if isinstance(v, int) and 1900 <= v <= 2200:  # a year, as years are written
+            return str(v)
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:g}"
+
+    if isinstance(value, dict) and all(isinstance(y, int) for y in value):
+        shown = ", ".join(L["by_year"].format(value=amount(v), year=y) for y, v in sorted(value.items()))
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        shown = amount(value)
+    else:
+        shown = text.strip()
+    return f"{name} = {shown}"
 
 
 def run_description(run: Run, lang: str) -> str:
     return in_language(run.scenario.get("description"), lang)
+
+
+def run_vintage(run: Run) -> dict:
+    return recorded_vintage(run.manifest)
+
+
+def recorded_vintage(manifest: dict) -> dict:
+    """The editions of the data a run or an evaluation used: as its manifest records them, or, for results
+    made before manifests did, as the packaged data gives them for its scenario."""
+    from sim.data.vintage import data_vintage
+
+    if manifest.get("data_vintage"):
+        return manifest["data_vintage"]
+    s = manifest["scenario"]
+    return data_vintage(s["region"], s["base_year"], s.get("calibration", "default"), s.get("region_file"))
+
+
+def vintage_text(vintage: dict, lang: str) -> str:
+    """The data's editions in one line of the language (charts' footers, reports, downloads)."""
+    V = labels(lang)["vintage"]
+    c = vintage.get("calibration")
+    if c:
+        years = sorted({o["year"] for o in c["observations"]})
+        calibration = V["calibration"].format(
+            name=c["name"],
+            fitted=c["fitted"] or "?",
+            rechecked=V["rechecked"].format(date=c["rechecked"]) if c.get("rechecked") else "",
+            n=len(c["observations"]),
+            years=", ".join(map(str, years)) or "-",
+        )
+    else:
+        calibration = V["no_calibration"]
+    b = vintage["bulletins"]
+    urban = "-".join(map(str, b["urbanisation"])) if b["urbanisation"] else "-"
+    return V["text"].format(
+        census=vintage["census"],
+        earlier=vintage["earlier_census"],
+        deaths=", ".join(map(str, b["deaths"])) or "-",
+        urban=urban,
+        calibration=calibration,
+    )

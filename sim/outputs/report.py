@@ -30,6 +30,7 @@ from sim.outputs.report_content import (
     report_title,
     summary_rows,
     targets_table,
+    why_notes,
 )
 from sim.results.files import write_atomic, write_text
 from sim.results.folder import Run
@@ -72,6 +73,9 @@ def html_report(runs: list[Run], lang: str = "en", evaluation: Path | None = Non
         f"<h2>{R['key_indicators']}</h2>",
         key_indicator_table(runs, lang).rename_axis(R["indicator"]).to_html(border=0),
     ]
+    notes = why_notes(runs, lang)
+    if notes:  # beside the headlines: why a surprising result is what it is
+        parts += [f"<h3>{html.escape(L['why']['heading'])}</h3>", *(f"<p>{html.escape(n)}</p>" for n in notes)]
     targets = targets_table(runs, lang)
     if not targets.empty:
         parts += [f"<h2>{R['targets']}</h2>", targets.to_html(index=False, border=0)]
@@ -128,6 +132,11 @@ def pdf_report(runs: list[Run], path: Path, lang: str = "en", evaluation: Path |
         pages.rows(summary_rows(runs, lang))
         pages.heading(R["key_indicators"], size=11)
         pages.table(key_indicator_table(runs, lang).rename_axis(R["indicator"]).reset_index())
+        notes = why_notes(runs, lang)
+        if notes:
+            pages.heading(labels(lang)["why"]["heading"], size=11)
+            for note in notes:
+                pages.paragraph(note)
         targets = targets_table(runs, lang)
         if not targets.empty:
             pages.heading(R["targets"], size=11)

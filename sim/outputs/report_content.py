@@ -14,9 +14,9 @@ import pandas as pd
 from sim import __version__
 from sim.catalogues.indicators import BREAKDOWN, catalogue
 from sim.data.regions import region_name
-from sim.outputs.charts import CHARTS, spread_kind
+from sim.outputs.charts import CHARTS, spread_text
 from sim.outputs.formats import number, shown, shown_label
-from sim.outputs.labels import key_label, labels, run_description, run_title
+from sim.outputs.labels import key_label, labels, run_description, run_title, run_vintage, vintage_text
 from sim.results.folder import Run
 
 # the key indicators of a report (and of comparisons): indicator and breakdown (the total where not given)
@@ -135,7 +135,8 @@ def summary_rows(runs: list[Run], lang: str) -> list[tuple[str, str]]:
             (R["region"], region_name(s["region"], L["lang"], s.get("region_file"))),
             (R["period"], f"{s['base_year']}-{s['horizon']}"),
             (R["replicates"], str(s["replicates"])),
-            (R["intervals"], L["spread"][spread_kind(run.manifest)]),
+            (R["intervals"], spread_text(run.manifest, L)),
+            (L["vintage"]["heading"], vintage_text(run_vintage(run), lang)),
             (R["seed"], str(s["seed"])),
             (R["description"], run_description(run, lang)),
         ]
@@ -244,3 +245,44 @@ def evaluation_text(folder: Path, lang: str) -> tuple[str, str]:
 
 def charts_for(runs: list[Run]) -> list[str]:
     return [c for c in CHARTS if c != "targets" or any(not r.targets.empty for r in runs)]
+
+
+def why_notes(runs: list[Run], lang: str) -> list[str]:
+    """A short "why" beside the results that surprise a planner, from the run's own numbers: trainees are not
+    workers in post (most trainees are workers already in post, and workers leave), and many more beds need not
+    fill while the public waiting list grows (a bed takes residents only with care workers to staff it: the public
+    homes fill their staffed beds and the list waits for them; private beds stand empty at their prices)."""
+    W = labels(lang)["why"]
+    notes = []
+    for run in runs:
+        s, first, last = run.scenario, run.scenario["base_year"], run.scenario["horizon"]
+        prefix = f"{run.name}: " if len(runs) > 1 else ""
+        trained = run.series("workers_trained")["mean"]
+        workers = run.series("workers")["mean"]
+        total_trained = float(trained.get(last, 0) - trained.get(first, 0))  # the indicator is cumulative
+        if total_trained > 0 and workers.get(last, 0) - workers.get(first, 0) < total_trained:
+            entry = s["policy"]["workforce"]["entry_share"]
+            left = float(run.series("workers_left")["mean"].loc[first + 1 : last].sum())
+            notes.append(prefix + W["workers"].format(
+                trained=number(total_trained), first=first, last=last, before=number(workers.get(first)),
+                after=number(workers.get(last)), entry=f"{entry:.0%}", left=number(left),
+            ))  # fmt: skip
+        beds = run.series("beds")["mean"]
+        occupancy = run.series("occupancy")["mean"].get(last, float("nan"))
+        waiting = run.series("waiting_list")["mean"]
+        grew = beds.get(last, 0) >= 1.5 * beds.get(first, 1)
+        if grew and occupancy < 0.6 and waiting.get(last, 0) > waiting.get(first, 0):
+            at = {  # the horizon's beds, staffed and occupied, of all homes and the public ones
+                (ind, owner): run.series(ind, group=f"{owner}/all")["mean"].get(last, float("nan"))
+                for ind in ("beds", "staffed_beds", "occupied_beds")
+                for owner in ("all", "public")
+            }
+            private = run.series("occupancy", group="private")["mean"].get(last, float("nan"))
+            notes.append(prefix + W["beds"].format(
+                before=number(beds.get(first)), after=number(beds.get(last)), first=first, last=last,
+                occupancy=f"{occupancy:.0%}", waiting_before=number(waiting.get(first)),
+                waiting_after=number(waiting.get(last)), staffed=number(at["staffed_beds", "all"]),
+                public_beds=number(at["beds", "public"]), public_staffed=number(at["staffed_beds", "public"]),
+                public_occupied=number(at["occupied_beds", "public"]), private=f"{private:.0%}",
+            ))  # fmt: skip
+    return notes

@@ -201,16 +201,17 @@ def _costs(add, care: CareRecord) -> None:
             add(indicator, yuan, group=group)
 
 
+PERCENTILES = (5, 25, 50, 75, 95)  # the summary's columns p05 ... p95, the planners' Monte Carlo percentiles
+
+
 def summarise(results: pd.DataFrame) -> pd.DataFrame:
-    """Across replicates: mean and the 90% interval (5th and 95th percentiles) of every value."""
+    """Across replicates: the mean, the 5th, 25th, 50th, 75th and 95th percentiles of every value (``p05`` ...
+    ``p95``; the 90% interval is p05 to p95) and the number of replicates they come from."""
     keys = ["run", "year", "indicator", "sex", "age_group", "capacity", "residence", "group", "unit"]
     grouped = results.groupby(keys, sort=False, dropna=False)["value"]
-    out = pd.DataFrame(
-        {
-            "mean": grouped.mean(),
-            "p05": grouped.quantile(0.05),
-            "p95": grouped.quantile(0.95),
-            "replicates": grouped.count(),
-        }
-    )
-    return out.reset_index()
+    columns = {"mean": grouped.mean()}
+    columns |= {f"p{q:02d}": grouped.quantile(q / 100) for q in PERCENTILES}
+    columns["replicates"] = (
+        grouped.size()
+    )  # replicates run (a value missing in all of them, e.g. occupancy of no beds, is NaN)
+    return pd.DataFrame(columns).reset_index()

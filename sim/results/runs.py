@@ -1,11 +1,11 @@
 """Running a scenario's replicates and writing the results folder, all or nothing.
 
 A results folder holds ``results.parquet`` and ``results.csv`` (one row per run, replicate, year,
-indicator and breakdown), ``summary.csv`` and ``summary.parquet`` (mean and 90% interval across
-replicates), ``targets.csv`` (each plan target: met by its year or not, first year met, gap),
-``scenario.yaml`` (the scenario as resolved, defaults filled in), ``manifest.json``
-(what made it: seed, replicate streams, code and data versions, timings) and ``charts/en/`` (the default
-chart set as PNG). The folder is written all at once by ``sim.results.files``.
+indicator and breakdown), ``summary.csv`` and ``summary.parquet`` (mean, the 5th, 25th, 50th, 75th and 95th
+percentiles across replicates, their number and what their spread includes), ``targets.csv`` (each plan
+target: met by its year or not, first year met, gap), ``scenario.yaml`` (the scenario as resolved, defaults
+filled in), ``manifest.json`` (what made it: seed, replicate streams, code and data versions, timings) and
+``charts/en/`` (the default chart set as PNG). The folder is written all at once by ``sim.results.files``.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ import yaml
 
 from sim import __version__
 from sim.data.regions import data_file_hashes
+from sim.data.vintage import data_vintage
 from sim.model.model import AgeingModel
 from sim.results.files import MANIFEST, replace_folder
-from sim.results.record import summarise
+from sim.results.record import PERCENTILES, summarise
 from sim.results.record import table as record_table
 from sim.results.targets import check_targets
 from sim.scenario import Scenario
@@ -73,6 +74,7 @@ def combine(scenario: Scenario, tables: list[pd.DataFrame], seconds: list[float]
     """The run from its replicates' tables (in replicate order, wherever each ran)."""
     results = pd.concat(tables, ignore_index=True)
     summary = summarise(results)
+    summary["spread"] = spread_included(scenario)  # what the percentiles' spread includes, on every row of summary.csv
     targets = check_targets(summary, scenario.targets, scenario, results)
     return RunResult(scenario, results, summary, targets, seconds, wall)
 
@@ -126,6 +128,12 @@ def interval_meaning(scenario: Scenario) -> str:
     return "random draws and parameter uncertainty" if ensemble else "random draws"
 
 
+def spread_included(scenario: Scenario) -> str:
+    """What the spread of the percentiles across a run's replicates includes, as summary.csv and the manifest say
+    it: 'none (one replicate, no interval)', 'random draws', or 'random draws and parameter uncertainty'."""
+    return "none (one replicate, no interval)" if scenario.replicates == 1 else interval_meaning(scenario)
+
+
 def environment() -> dict:
     """The interpreter, platform and the versions of the libraries results depend on."""
     import mesa
@@ -150,14 +158,32 @@ def manifest(result: RunResult, command: list[str] | None = None, changes: list[
         "replicate_streams": "numpy SeedSequence(seed, spawn_key=(replicate,)) -> PCG64",
         "code": code_version(),
         "data_files_sha256": data_file_hashes(),
+        "data_vintage": data_vintage(s.region, s.base_year, s.calibration, s.region_file),
         "calibration": calibration_record(s),
         "intervals": f"90% interval across replicates: {interval_meaning(s)}",
+        "percentiles": {
+            "columns": [f"p{q:02d}" for q in PERCENTILES],
+            "replicates": s.replicates,
+            "spread": spread_included(s),
+        },
         "wall_seconds": round(result.wall_seconds, 3),
         "replicate_seconds": [round(t, 3) for t in result.replicate_seconds],
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command or sys.argv,
         "environment": environment(),
     }
+
+
+SIGNIFICANT = 6  # digits targets.csv keeps: plans state targets to 2-3, and 15-digit floats only hide them
+
+
+def readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every float rounded to ``SIGNIFICANT`` significant digits (written as a plain number)."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_float_dtype(out[column]):
+            out[column] = [float(f"{v:.{SIGNIFICANT}g}") if pd.notna(v) else v for v in out[column]]
+    return out
 
 
 def write_run(
@@ -176,7 +202,7 @@ def write_run(
         result.results.to_csv(tmp / "results.csv", index=False)
         result.summary.to_parquet(tmp / "summary.parquet", index=False)
         result.summary.to_csv(tmp / "summary.csv", index=False)
-        result.targets.to_csv(tmp / "targets.csv", index=False)
+        readable(result.targets).to_csv(tmp / "targets.csv", index=False)
         resolved = result.scenario.model_dump()
         if resolved["observed"] is not None:  # the file it names, from wherever the copy is run
             resolved["observed"] = str(Path(resolved["observed"]).resolve())
