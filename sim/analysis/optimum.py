@@ -227,7 +227,7 @@ def write_plan(result: SearchResult, plan: int, path: Path) -> None:
     if resolved["observed"] is not None:
         resolved["observed"] = str(Path(resolved["observed"]).resolve())
     header = (
-        f"# Plan {plan} of the search {search.problem.name} ({search.problem.path}): the cheapest plan meeting "
+        f"# Plan {plan} of the search {search.problem.name}: the cheapest plan meeting "
         f"every target that passed verification.\n# `sim run` on this file repeats the search's "
         f"{search.need[plan]} runs of it (same seed and replicates).\n"
     )
