@@ -201,6 +201,9 @@ def test_a_killed_search_resumes_to_the_same_front_bit_for_bit_on_one_worker(ref
     reference_out, _ = reference
     for name in ("front.csv", "evaluations.csv", "convergence.csv", "verified.csv", "cheapest.yaml"):
         assert (out / name).read_bytes() == (reference_out / name).read_bytes(), name
+    for lang in ("en", "zh"):  # the charts, drawn on the resumed search
+        assert (out / "charts" / lang / "front.png").stat().st_size > 10_000
+        assert (out / "charts" / lang / "schedules.png").stat().st_size > 10_000
     sessions = json.loads((out / "manifest.json").read_text())["sessions"]
     assert sessions[0]["interrupted"] and sessions[1]["runs_stored_before"] >= 3
 
