@@ -221,3 +221,23 @@ def test_an_unmeetable_problem_says_so_in_one_line_with_the_best_probability(tmp
     )
     assert len(result.output.strip().splitlines()) == 1
     assert json.loads((out / "manifest.json").read_text())["status"] == "infeasible"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_sim_report_optimize_writes_every_format_with_the_trade_off_in_words(reference, tmp_path, lang):
+    out, _ = reference
+    for fmt in ("html", "pdf", "docx", "xlsx"):
+        target = tmp_path / f"report.{fmt}"
+        result = runner.invoke(
+            app, ["report", "--optimize", str(out), "--format", fmt, "--lang", lang, "--out", str(target)]
+        )
+        assert result.exit_code == 0, result.output
+        assert target.stat().st_size > 1000
+    text = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert ("costs at least" if lang == "en" else "成本至少为") in text
+    assert ("P(met): Care-home beds" if lang == "en" else "达成概率：养老机构床位数") in text
+
+
+def test_sim_report_optimize_refuses_a_folder_that_is_not_a_finished_search(tmp_path):
+    result = runner.invoke(app, ["report", "--optimize", str(tmp_path)])
+    assert result.exit_code == 2 and "not a finished search of `sim optimize`" in result.output

@@ -93,3 +93,26 @@ def optimize(
         f"{result.wall_seconds:.1f} s); the cheapest verified plan: "
         + (f"{out / 'cheapest.yaml'}" if found.cheapest is not None else "none")
     )
+
+
+def optimize_report(
+    folder: Path, run_dirs: list[Path] | None, fmt: str, lang: str, out: Path | None, evaluation
+) -> None:
+    """`sim report --optimize DIR`: the report of a search, from its files."""
+    import time
+
+    from sim.cli.common import check_output
+    from sim.outputs.optimize_report import search_problem, write_optimize_report
+
+    if run_dirs or evaluation is not None:
+        fail(
+            f"--optimize = {show(str(folder))}: a search's report stands alone; give no results folder or --evaluation"
+        )
+    problem = search_problem(folder)
+    if problem:
+        fail(f"--optimize = {show(str(folder))}: {problem}")
+    start = time.perf_counter()
+    out = out or folder / f"report_{lang}.{fmt}"
+    check_output(out, kind="file")
+    path = write_optimize_report(folder, out, fmt, lang)
+    console.print(f"Report in [bold]{path}[/] ({time.perf_counter() - start:.1f} s)")
