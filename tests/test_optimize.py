@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import logging
 import math
 import os
 import signal
@@ -206,6 +207,24 @@ def test_a_killed_search_resumes_to_the_same_front_bit_for_bit_on_one_worker(ref
         assert (out / "charts" / lang / "schedules.png").stat().st_size > 10_000
     sessions = json.loads((out / "manifest.json").read_text())["sessions"]
     assert sessions[0]["interrupted"] and sessions[1]["runs_stored_before"] >= 3
+
+
+def test_a_dask_cluster_gives_the_same_front(reference, tmp_path):
+    from dask.distributed import LocalCluster
+
+    path = write(tmp_path)
+    out = tmp_path / "out"
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+    ) as cluster:
+        result = runner.invoke(
+            app, ["optimize", str(path), "--out", str(out), "--scheduler", cluster.scheduler_address, "--no-charts"]
+        )
+    assert result.exit_code == 0, result.output
+    reference_out, _ = reference
+    for name in ("front.csv", "evaluations.csv", "convergence.csv", "verified.csv", "cheapest.yaml"):
+        assert (out / name).read_bytes() == (reference_out / name).read_bytes(), name
+    assert json.loads((out / "manifest.json").read_text())["sessions"][0]["executor"] == "dask"
 
 
 def test_an_unmeetable_problem_says_so_in_one_line_with_the_best_probability(tmp_path):
