@@ -195,9 +195,7 @@ def test_a_killed_search_resumes_to_the_same_front_bit_for_bit_on_one_worker(ref
     assert not (out / "front.csv").exists(), "the search was not killed midway"
     again = runner.invoke(app, ["optimize", str(path), "--out", str(out), "--no-charts"])
     assert again.exit_code == 2 and "holds a search already (running); add --resume" in again.output
-    resumed = runner.invoke(
-        app, ["optimize", str(path), "--out", str(out), "--resume", "--workers", "1", "--no-charts"]
-    )
+    resumed = runner.invoke(app, ["optimize", str(path), "--out", str(out), "--resume", "--workers", "1"])
     assert resumed.exit_code == 0, resumed.output
     reference_out, _ = reference
     for name in ("front.csv", "evaluations.csv", "convergence.csv", "verified.csv", "cheapest.yaml"):
@@ -207,6 +205,26 @@ def test_a_killed_search_resumes_to_the_same_front_bit_for_bit_on_one_worker(ref
         assert (out / "charts" / lang / "schedules.png").stat().st_size > 10_000
     sessions = json.loads((out / "manifest.json").read_text())["sessions"]
     assert sessions[0]["interrupted"] and sessions[1]["runs_stored_before"] >= 3
+
+
+def test_the_search_starts_from_the_starting_plan_and_refuses_stored_runs_of_other_plans(reference, tmp_path):
+    import shutil
+
+    out, _ = reference
+    evaluations = pd.read_csv(out / "evaluations.csv").set_index("plan")
+    start = evaluations.loc[0]  # the scenario's own plan: 85,000 beds by 2022 along a straight line, premium 240
+    assert (start["policy.beds.total"], start["policy.beds.total.profile"]) == (85000, "linear")
+    assert start["policy.insurance.premium_per_person"] == 240
+    copy_out = tmp_path / "out"
+    shutil.copytree(out, copy_out)
+    part = sorted((copy_out / "runs").glob("part-*.parquet"))[0]
+    table = pd.read_parquet(part)
+    table["lever_0_level"] += 1  # as if another version of sim had asked another plan first
+    table.to_parquet(part, index=False)
+    result = runner.invoke(
+        app, ["optimize", str(write(tmp_path)), "--out", str(copy_out), "--resume", "--workers", "1"]
+    )
+    assert result.exit_code == 2 and "are of another plan than this search asks" in result.output
 
 
 def test_a_dask_cluster_gives_the_same_front(reference, tmp_path):

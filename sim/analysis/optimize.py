@@ -124,6 +124,7 @@ class Search:
 
     problem: Problem
     stored: dict[tuple[int, int], tuple]  # (plan, replicate) -> outcomes
+    codes: dict[int, set] = field(default_factory=dict)  # plan -> the plan codes stored with its runs
     plans: dict[tuple, int] = field(default_factory=dict)  # a plan's key -> its number
     values: list[tuple] = field(default_factory=list)  # by number: each lever's {level, profile}
     need: dict[int, int] = field(default_factory=dict)  # plan -> runs it needs
@@ -139,7 +140,13 @@ class Search:
         values = tuple(values)
         key = tuple((v["level"], v["profile"]) for v in values)
         if key not in self.plans:
-            self.plans[key] = len(self.values)
+            number = len(self.values)
+            if number in self.codes and self.codes[number] != {self.problem.plan_code(values)}:
+                raise OptimizeError(
+                    f"the stored runs of plan {number} are of another plan than this search asks (a search started by "
+                    "another version of sim?); it cannot be resumed: choose another --out"
+                )
+            self.plans[key] = number
             self.values.append(values)
         return self.plans[key]
 
@@ -233,7 +240,9 @@ class Runner:
         tasks = [todo[i : i + size] for i in range(0, len(todo), size)]
         try:
             for _, rows in self.executor.as_completed(partial(run_task, self.job), tasks):
-                self.store.append(rows, self.number, self.tasks)
+                values = {plan: v for plan, _, v in wanted}
+                coded = [(*row, *self.job.problem.plan_code(values[row[0]])) for row in rows]
+                self.store.append(coded, self.number, self.tasks)
                 self.tasks += 1
                 for plan, replicate, _seconds, *outcomes in rows:
                     self.stored[plan, replicate] = tuple(outcomes)
@@ -294,7 +303,10 @@ def search_plans(search: Search, runner: Runner, stop_after: int | None = None) 
     space = PymooProblem(
         n_var=problem.variables, n_obj=len(problem.objectives), n_ieq_constr=len(problem.targets), xl=0.0, xu=1.0
     )
-    algorithm = NSGA2(pop_size=spec.population, eliminate_duplicates=True)
+    # the first generation: the starting plan and random others (a generator of the problem's seed)
+    first = np.random.default_rng(problem.spec.seed).random((spec.population, problem.variables))
+    first[0] = problem.start_point()
+    algorithm = NSGA2(pop_size=spec.population, sampling=first, eliminate_duplicates=True)
     algorithm.setup(space, termination=MaximumGenerationTermination(spec.generations), seed=problem.spec.seed)
     p = problem.spec.constraints.probability
     signs = np.array([1.0 if o.sense == "min" else -1.0 for o in problem.objectives])
@@ -349,11 +361,9 @@ def run_search(
     with executor:
         manifest = stored_manifest or new_manifest(problem)
         out.mkdir(parents=True, exist_ok=True)
-        readers = [o.reader.name for o in problem.objectives] + [r.name for r in problem.target_readers]
-        store = RunStore(out / RUNS, readers)
+        store = RunStore(out / RUNS, store_columns(problem))
         store.clean()
-        table = store.read()
-        stored = {(int(row[0]), int(row[1])): tuple(row[4:]) for row in table.itertuples(index=False, name=None)}
+        stored, codes = read_store(store, problem)
         for earlier in manifest["sessions"]:
             if "wall_seconds" not in earlier:
                 earlier["interrupted"] = True  # killed: it could not record its end
@@ -368,7 +378,7 @@ def run_search(
         manifest["sessions"].append(session)
         manifest["code"] = session["code"]
         write_json(out / MANIFEST, manifest)
-        search = Search(problem, stored)
+        search = Search(problem, stored, codes)
         runner = Runner(
             Job(problem, problem.spec.seed),
             store,
@@ -406,10 +416,9 @@ def verify_plans(
     search); its estimates."""
     problem = result.search.problem
     runs = problem.spec.verify.runs
-    readers = [o.reader.name for o in problem.objectives] + [r.name for r in problem.target_readers]
-    store = RunStore(result.out / "verify", readers)
+    store = RunStore(result.out / "verify", store_columns(problem))
     store.clean()
-    stored = {(int(r[0]), int(r[1])): tuple(r[4:]) for r in store.read().itertuples(index=False, name=None)}
+    stored, _ = read_store(store, problem)
     session = result.manifest["sessions"][-1]
     session.setdefault("verification_runs_done", 0)
     try:
@@ -437,5 +446,22 @@ def verify_plans(
 def stored_frame(result: SearchResult) -> pd.DataFrame:
     """Every stored run of the search, for reports."""
     problem = result.search.problem
-    readers = [o.reader.name for o in problem.objectives] + [r.name for r in problem.target_readers]
-    return RunStore(result.out / RUNS, readers).read()
+    return RunStore(result.out / RUNS, store_columns(problem)).read()
+
+
+def store_columns(problem: Problem) -> list[str]:
+    """A stored run's columns after its plan, replicate, session and seconds: its outcomes (objectives, then
+    the targets' indicators), then its plan as numbers (``Problem.plan_code``)."""
+    outcomes = [o.reader.name for o in problem.objectives] + [r.name for r in problem.target_readers]
+    return outcomes + problem.code_columns()
+
+
+def read_store(store: RunStore, problem: Problem) -> tuple[dict, dict]:
+    """(plan, replicate) -> outcomes, and plan -> the plan codes stored with its runs (one, unless the store
+    holds runs of another search)."""
+    width = len(problem.objectives) + len(problem.target_readers)
+    stored, codes = {}, {}
+    for row in store.read().itertuples(index=False, name=None):
+        stored[int(row[0]), int(row[1])] = tuple(row[4 : 4 + width])
+        codes.setdefault(int(row[0]), set()).add(tuple(row[4 + width :]))
+    return stored, codes

@@ -193,6 +193,38 @@ class Problem:
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps(self.resolved(), sort_keys=True).encode()).hexdigest()
 
+    def plan_code(self, values: tuple[dict, ...]) -> tuple[float, ...]:
+        """A plan as numbers, stored with its runs (so that a resumed search checks it asks the same plans):
+        each lever's level (a choice's position) and its profile's position (-1 for none)."""
+        out = []
+        for decision, value in zip(self.decisions, values, strict=True):
+            level = decision.choices.index(value["level"]) if decision.type == "choice" else value["level"]
+            out += [float(level), float(decision.profiles.index(value["profile"])) if value["profile"] else -1.0]
+        return tuple(out)
+
+    def code_columns(self) -> list[str]:
+        return [f"lever_{k}_{part}" for k in range(len(self.decisions)) for part in ("level", "profile")]
+
+    def start_point(self) -> list[float]:
+        """The starting plan in the search's variables (each in [0, 1]): a schedule lever's value in its year
+        ``by`` along the scenario's own path, and the linear profile where it is searched."""
+        from sim.scenario.levers import lever_path, lever_spec
+
+        point = []
+        for d in self.decisions:
+            if d.type == "choice":
+                current = lever_spec(self.base, d.key)
+                u = [(d.choices.index(current) + 0.5) / len(d.choices) if current in d.choices else 0.0]
+            else:
+                value = lever_path(self.base, d.key)[d.by] if d.type == "schedule" else lever_spec(self.base, d.key)
+                value = d.low if value is None else float(value)
+                u = [min(max((value - d.low) / (d.high - d.low), 0.0), 1.0) if d.high > d.low else 0.0]
+                if d.variables == 2:
+                    shape = "linear" if "linear" in d.profiles else d.profiles[0]
+                    u.append((d.profiles.index(shape) + 0.5) / len(d.profiles))
+            point += u
+        return point
+
     def plan_scenario(self, values: tuple[dict, ...], seed: int | None = None, replicates: int = 1) -> Scenario:
         """The base scenario with a plan's lever values."""
         raw = self.base.model_dump()
