@@ -133,8 +133,8 @@ class Decision:
         if self.type in ("integer", "year"):
             level = float(round(level))
         else:  # a grid of about 10,000 steps: readable plans, and near-equal candidates the same plan
-            step = 10.0 ** math.floor(math.log10((self.high - self.low) / 1e4)) if self.high > self.low else 1.0
-            level = round(round(level / step) * step, 12)
+            exponent = math.floor(math.log10((self.high - self.low) / 1e4)) if self.high > self.low else 0
+            level = float(round(level, -exponent))  # 4758.9, not 47589 * 0.1 = 4758.900000000001
         profile = None
         if self.type == "schedule":
             profile = self.profiles[_index(u[1], len(self.profiles))] if len(self.profiles) > 1 else self.profiles[0]
