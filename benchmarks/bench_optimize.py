@@ -26,7 +26,7 @@ import pandas as pd
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-PROBLEM = ROOT / "experiments" / "tianjin-optimize.yaml"
+PROBLEM = ROOT / "experiments" / "optimize" / "tianjin-optimize.yaml"
 
 
 def problem_copy(folder: Path, source: Path, settings: dict) -> Path:

@@ -107,7 +107,7 @@ def test_a_bad_problem_file_is_one_line_exit_2_and_nothing_written(tmp_path, par
 def test_the_shipped_examples_load(name):
     from conftest import ROOT
 
-    problem = load_problem(ROOT / "experiments" / f"{name}.yaml")
+    problem = load_problem(ROOT / "experiments" / "optimize" / f"{name}.yaml")
     assert len(problem.decisions) >= 3 and all(d.type == "schedule" for d in problem.decisions)
     assert problem.spec.constraints.probability == 0.8 and 2 <= len(problem.objectives) <= 3
 

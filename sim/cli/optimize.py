@@ -16,7 +16,7 @@ from sim.outputs.terminal import progress_bar
 
 @app.command()
 def optimize(
-    problem_file: Annotated[Path, typer.Argument(help="Problem YAML file (see experiments/tianjin-optimize.yaml).")],
+    problem_file: Annotated[Path, typer.Argument(help="Problem YAML file (see experiments/optimize/).")],
     workers: Annotated[
         int | None, typer.Option(help="Local worker processes (default: one per core); 1 runs in this process.")
     ] = None,
