@@ -28,7 +28,6 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from sim.analysis.executors import Executor, ExecutorError, make_executor
 from sim.analysis.problem import Problem
@@ -234,7 +233,7 @@ class Runner:
         self.session, self.number, self.out, self.progress = session, number, out, progress
         self.tasks = 0
 
-    def run(self, wanted: list[tuple[int, int, tuple]], stop_after: int | None = None) -> None:
+    def run(self, wanted: list[tuple[int, int, tuple]]) -> None:
         todo = [w for w in wanted if (w[0], w[1]) not in self.stored]
         size = max(1, min(RUNS_PER_TASK, math.ceil(len(todo) / max(1, self.executor.workers * 2))))
         tasks = [todo[i : i + size] for i in range(0, len(todo), size)]
@@ -249,8 +248,6 @@ class Runner:
                 self.session["runs_done"] += len(rows)
                 if self.progress:
                     self.progress(len(rows))
-                if stop_after is not None and self.session["runs_done"] >= stop_after:
-                    raise Stopped
         except RunError as e:
             self.session["error"] = str(e)
             (self.out / ERRORS).mkdir(exist_ok=True)
@@ -265,11 +262,7 @@ class SearchFailed(OptimizeError):
     """A run failed or the workers were lost; the runs finished before are stored."""
 
 
-class Stopped(Exception):
-    """The search stopped on purpose after a number of runs (``stop_after``: tests of resuming)."""
-
-
-def evaluate_generation(search: Search, ids: list[int], runner: Runner, stop_after: int | None) -> None:
+def evaluate_generation(search: Search, ids: list[int], runner: Runner) -> None:
     """Run the generation's plans: ``first`` replicates each, then ``step`` more for those whose P(met)
     interval straddles p, until none does or they have ``most`` (or the budget is spent)."""
     spec = search.problem.spec.search
@@ -280,7 +273,7 @@ def evaluate_generation(search: Search, ids: list[int], runner: Runner, stop_aft
     batch = fresh
     while batch:
         wanted = [(p, r, search.values[p]) for p in batch for r in range(search.need[p])]
-        runner.run(wanted, stop_after)
+        runner.run(wanted)
         batch = []
         for plan in fresh:
             step = min(spec.replicates.step, spec.replicates.most - search.need[plan])
@@ -290,7 +283,7 @@ def evaluate_generation(search: Search, ids: list[int], runner: Runner, stop_aft
                 batch.append(plan)
 
 
-def search_plans(search: Search, runner: Runner, stop_after: int | None = None) -> None:
+def search_plans(search: Search, runner: Runner) -> None:
     """NSGA-II, asked and told generation by generation until the generations or the run budget are spent."""
     from pymoo.algorithms.moo.nsga2 import NSGA2
     from pymoo.core.evaluator import Evaluator
@@ -316,7 +309,7 @@ def search_plans(search: Search, runner: Runner, stop_after: int | None = None) 
         population = algorithm.ask()
         ids = [search.plan_of(x) for x in population.get("X")]
         search.generations.append(ids)
-        evaluate_generation(search, ids, runner, stop_after)
+        evaluate_generation(search, ids, runner)
         estimates = [search.estimate(i) for i in ids]
         objectives = np.array([e.objectives * signs for e in estimates])
         objectives = np.where(np.isfinite(objectives), objectives, np.finfo(float).max / 1e6)
@@ -345,10 +338,9 @@ def run_search(
     resume: bool = False,
     progress: Callable[[int], None] | None = None,
     command: list[str] | None = None,
-    stop_after: int | None = None,
 ) -> SearchResult:
     """The search (resumed from what is stored); nothing is written before the folder is checked and the
-    executor reached. ``stop_after``: stop (raising Stopped) once this session has done that many runs."""
+    executor reached."""
     from sim.results.runs import code_version
 
     start = time.perf_counter()
@@ -391,7 +383,7 @@ def run_search(
         )
         session_start = time.perf_counter()
         try:
-            search_plans(search, runner, stop_after)
+            search_plans(search, runner)
         finally:
             session["wall_seconds"] = round(time.perf_counter() - session_start, 3)
             write_json(out / MANIFEST, manifest)
@@ -441,12 +433,6 @@ def verify_plans(
     session["verification_runs_done"] += counter["runs_done"]
     write_json(result.out / MANIFEST, result.manifest)
     return {p: estimate(problem, np.array([stored[p, r] for r in range(runs)], dtype=float)) for p in plans}
-
-
-def stored_frame(result: SearchResult) -> pd.DataFrame:
-    """Every stored run of the search, for reports."""
-    problem = result.search.problem
-    return RunStore(result.out / RUNS, store_columns(problem)).read()
 
 
 def store_columns(problem: Problem) -> list[str]:
