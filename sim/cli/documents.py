@@ -94,12 +94,15 @@ def compare(
 
 @app.command()
 def report(
-    run_dirs: Annotated[list[Path], typer.Argument(help="One results folder, or several to compare.")],
+    run_dirs: Annotated[list[Path] | None, typer.Argument(help="One results folder, or several to compare.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="html, pdf, docx (Word) or xlsx (Excel).")] = "html",
     lang: Lang = "en",
     out: Annotated[Path | None, typer.Option(help="Report file (default: RUN_DIR/report_LANG.FORMAT).")] = None,
     evaluation: Annotated[
         Path | None, typer.Option(help="A folder of `sim evaluate`: its verdicts and chart get a section.")
+    ] = None,
+    optimize: Annotated[
+        Path | None, typer.Option(help="A folder of `sim optimize`: the report of its search instead of a run's.")
     ] = None,
 ) -> None:
     """A short, self-contained report: scenario, key indicators, targets met or missed, charts, sources."""
@@ -113,6 +116,13 @@ def report(
     check_choice("--lang", lang, LANGS)
     from sim.outputs.report_content import evaluation_problem
 
+    if optimize is not None:
+        from sim.cli.optimize import optimize_report
+
+        optimize_report(optimize, run_dirs, fmt, lang, out, evaluation)
+        return
+    if not run_dirs:
+        fail("give a results folder (or --optimize DIR, a search's folder)")
     runs = results_folders(run_dirs)
     start = time.perf_counter()
     if evaluation is not None:

@@ -1,0 +1,453 @@
+"""`sim optimize`: the plans that meet a problem's targets at the least cost (``sim.analysis.problem``), found
+by NSGA-II (pymoo, in ask-and-tell mode, constraint-dominance for the targets) over the problem's levers.
+
+Each candidate plan is run on the same random streams (common random numbers: replicate r of every plan
+uses the problem's seed and stream r, and so the same ensemble member), a few runs first
+(``replicates.first``); a candidate whose Clopper-Pearson interval of P(met) straddles the required
+probability for some target gets ``replicates.step`` more, up to ``replicates.most``: runs are spent where
+they decide feasibility. A candidate's objectives are the mean (or quantile) over its runs; its constraint
+for each target is p - P(met).
+
+Every run is stored as it finishes (``sim.analysis.sweep.RunStore``: one Parquet part per task, renamed into
+place), through the executor sweeps use (this process, local processes or a Dask cluster). The search itself
+is replayed from the start on --resume: pymoo's random generator is seeded by the problem, a run is a pure
+function of (plan, replicate), and so the same candidates are asked in the same order, stored runs answer
+them and only the missing ones run. A killed search resumed gives the same front, bit for bit, on any
+number of workers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from sim.analysis.executors import Executor, ExecutorError, make_executor
+from sim.analysis.problem import Problem
+from sim.analysis.sweep import RunError, RunStore
+from sim.results.files import MANIFEST, OutputError, check_output_dir, write_json, write_text
+
+RUNS = "runs"
+ERRORS = "errors"
+RUNS_PER_TASK = 4  # the most a kill loses per worker
+
+
+class OptimizeError(Exception):
+    """A search that cannot be started, resumed or finished as asked; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every run shares (sent with each task): the problem and the seed of its streams."""
+
+    problem: Problem
+    seed: int
+
+
+def run_task(job: Job, task: list[tuple[int, int, tuple]]) -> list[tuple]:
+    """Worker side: (plan, replicate, lever values) -> (plan, replicate, seconds, outcome ...)."""
+    import traceback
+
+    from sim.analysis.outcomes import read_outcomes
+    from sim.model.model import AgeingModel
+
+    readers = tuple(o.reader for o in job.problem.objectives) + job.problem.target_readers
+    rows = []
+    for plan, replicate, values in task:
+        start = time.perf_counter()
+        try:
+            model = AgeingModel(job.problem.plan_scenario(values, seed=job.seed), replicate)
+            model.run()
+            outcomes = read_outcomes(model.record, readers)
+        except Exception as e:
+            message = f"plan {plan}, replicate {replicate}: {type(e).__name__}: {' '.join(str(e).split())}"
+            raise RunError(message, plan, replicate, f"{message}\n\n{traceback.format_exc()}") from None
+        rows.append((plan, replicate, time.perf_counter() - start, *outcomes))
+    return rows
+
+
+def clopper_pearson(k: int, n: int, confidence: float) -> tuple[float, float]:
+    """The exact two-sided interval of a probability from k successes in n trials."""
+    from scipy.stats import beta
+
+    alpha = 1 - confidence
+    low = 0.0 if k == 0 else float(beta.ppf(alpha / 2, k, n - k + 1))
+    high = 1.0 if k == n else float(beta.ppf(1 - alpha / 2, k + 1, n - k))
+    return low, high
+
+
+@dataclass
+class Estimate:
+    """A plan's estimates from its first ``runs`` replicates."""
+
+    runs: int
+    objectives: np.ndarray  # as stated (not negated for max)
+    met: np.ndarray  # per target: runs meeting it
+    probability: np.ndarray  # per target
+    low: np.ndarray
+    high: np.ndarray
+
+
+def estimate(problem: Problem, outcomes: np.ndarray) -> Estimate:
+    """Objectives and P(met) per target from a plan's runs (rows in replicate order)."""
+    from sim.results.targets import is_met
+
+    k = len(problem.objectives)
+    values = []
+    for j, objective in enumerate(problem.objectives):
+        column = outcomes[:, j]
+        values.append(column.mean() if objective.statistic == "mean" else np.quantile(column, objective.quantile))
+    met = np.array([int(np.sum(is_met(outcomes[:, k + t], target))) for t, target in enumerate(problem.targets)])
+    n = len(outcomes)
+    intervals = [clopper_pearson(int(m), n, problem.spec.constraints.confidence) for m in met]
+    return Estimate(
+        n,
+        np.array(values, dtype=float),
+        met,
+        met / n,
+        np.array([i[0] for i in intervals]),
+        np.array([i[1] for i in intervals]),
+    )
+
+
+@dataclass
+class Search:
+    """The state of one search: the plans asked so far and the runs each needs."""
+
+    problem: Problem
+    stored: dict[tuple[int, int], tuple]  # (plan, replicate) -> outcomes
+    codes: dict[int, set] = field(default_factory=dict)  # plan -> the plan codes stored with its runs
+    plans: dict[tuple, int] = field(default_factory=dict)  # a plan's key -> its number
+    values: list[tuple] = field(default_factory=list)  # by number: each lever's {level, profile}
+    need: dict[int, int] = field(default_factory=dict)  # plan -> runs it needs
+    requested: int = 0  # runs the search has asked for (stored before or not): what the budget counts
+    generations: list[list[int]] = field(default_factory=list)  # the plans asked in each generation
+    runs_by_generation: list[int] = field(default_factory=list)  # runs requested by the end of each
+
+    def plan_of(self, x: np.ndarray) -> int:
+        values, u = [], list(map(float, x))
+        for decision in self.problem.decisions:
+            values.append(decision.decode(u[: decision.variables] + [0.0]))
+            u = u[decision.variables :]
+        values = tuple(values)
+        key = tuple((v["level"], v["profile"]) for v in values)
+        if key not in self.plans:
+            number = len(self.values)
+            if number in self.codes and self.codes[number] != {self.problem.plan_code(values)}:
+                raise OptimizeError(
+                    f"the stored runs of plan {number} are of another plan than this search asks (a search started by "
+                    "another version of sim?); it cannot be resumed: choose another --out"
+                )
+            self.plans[key] = number
+            self.values.append(values)
+        return self.plans[key]
+
+    def outcomes(self, plan: int) -> np.ndarray:
+        return np.array([self.stored[plan, r] for r in range(self.need[plan])], dtype=float)
+
+    def estimate(self, plan: int) -> Estimate:
+        return estimate(self.problem, self.outcomes(plan))
+
+    def straddles(self, plan: int) -> bool:
+        p = self.problem.spec.constraints.probability
+        e = self.estimate(plan)
+        return bool(np.any((e.low < p) & (e.high >= p)))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def check_folder(out: Path, problem: Problem, resume: bool) -> dict | None:
+    """The stored manifest to resume, None for a new search; OptimizeError if the folder is not a search of
+    this problem, or holds one and --resume was not given."""
+    from sim.data.regions import data_file_hashes
+
+    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+        try:
+            check_output_dir(out)
+        except OutputError as e:
+            raise OptimizeError(str(e)) from None
+        return None
+    try:
+        stored = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        stored = None
+    if not isinstance(stored, dict) or stored.get("kind") != "optimize":
+        raise OptimizeError(f"{out}: exists and is not a search folder of this tool; choose another --out")
+    if not resume:
+        raise OptimizeError(
+            f"{out}: holds a search already ({stored.get('status')}); add --resume or choose another --out"
+        )
+    if stored.get("problem_sha256") != problem.fingerprint():
+        raise OptimizeError(f"{out}: the stored search is of another problem; a changed problem cannot be resumed")
+    if stored.get("data_files_sha256") != data_file_hashes():
+        raise OptimizeError(f"{out}: the packaged data changed since the search started; it cannot be resumed")
+    return stored
+
+
+def new_manifest(problem: Problem) -> dict:
+    from sim.data.regions import data_file_hashes
+    from sim.results.runs import environment
+
+    return {
+        "kind": "optimize",
+        "name": problem.name,
+        "status": "running",
+        "problem_file": str(problem.path),
+        "problem_sha256": problem.fingerprint(),
+        "scenario": problem.spec.scenario,
+        "seed": problem.spec.seed,
+        "streams": "run (plan, replicate r): the model's replicate r of the problem's seed (common random numbers); "
+        "verification: replicate r of SeedSequence(seed, spawn_key=(2**32, 7))",
+        "resolved": problem.resolved(),
+        "data_files_sha256": data_file_hashes(),
+        "environment": environment(),
+        "created_utc": _now(),
+        "sessions": [],
+    }
+
+
+class Runner:
+    """Runs what the store lacks on the executor, storing each task's rows as it finishes."""
+
+    def __init__(
+        self,
+        job: Job,
+        store: RunStore,
+        stored: dict,
+        executor: Executor,
+        session: dict,
+        number: int,
+        out: Path,
+        progress: Callable[[int], None] | None,
+    ):
+        self.job, self.store, self.stored, self.executor = job, store, stored, executor
+        self.session, self.number, self.out, self.progress = session, number, out, progress
+        self.tasks = 0
+
+    def run(self, wanted: list[tuple[int, int, tuple]]) -> None:
+        todo = [w for w in wanted if (w[0], w[1]) not in self.stored]
+        size = max(1, min(RUNS_PER_TASK, math.ceil(len(todo) / max(1, self.executor.workers * 2))))
+        tasks = [todo[i : i + size] for i in range(0, len(todo), size)]
+        try:
+            for _, rows in self.executor.as_completed(partial(run_task, self.job), tasks):
+                values = {plan: v for plan, _, v in wanted}
+                coded = [(*row, *self.job.problem.plan_code(values[row[0]])) for row in rows]
+                self.store.append(coded, self.number, self.tasks)
+                self.tasks += 1
+                for plan, replicate, _seconds, *outcomes in rows:
+                    self.stored[plan, replicate] = tuple(outcomes)
+                self.session["runs_done"] += len(rows)
+                if self.progress:
+                    self.progress(len(rows))
+        except RunError as e:
+            self.session["error"] = str(e)
+            (self.out / ERRORS).mkdir(exist_ok=True)
+            details = write_text(self.out / ERRORS / f"plan-{e.point}-replicate-{e.replicate}.txt", e.details)
+            raise SearchFailed(f"a run failed: {e}; its traceback is in {details}") from None
+        except ExecutorError as e:
+            self.session["error"] = str(e)
+            raise SearchFailed(f"{e}; the finished runs are stored: continue with --resume") from None
+
+
+class SearchFailed(OptimizeError):
+    """A run failed or the workers were lost; the runs finished before are stored."""
+
+
+def evaluate_generation(search: Search, ids: list[int], runner: Runner) -> None:
+    """Run the generation's plans: ``first`` replicates each, then ``step`` more for those whose P(met)
+    interval straddles p, until none does or they have ``most`` (or the budget is spent)."""
+    spec = search.problem.spec.search
+    fresh = [i for i in dict.fromkeys(ids) if i not in search.need]
+    for plan in fresh:
+        search.need[plan] = spec.replicates.first
+        search.requested += spec.replicates.first
+    batch = fresh
+    while batch:
+        wanted = [(p, r, search.values[p]) for p in batch for r in range(search.need[p])]
+        runner.run(wanted)
+        batch = []
+        for plan in fresh:
+            step = min(spec.replicates.step, spec.replicates.most - search.need[plan])
+            if step > 0 and search.requested + step <= spec.runs and search.straddles(plan):
+                search.need[plan] += step
+                search.requested += step
+                batch.append(plan)
+
+
+def search_plans(search: Search, runner: Runner) -> None:
+    """NSGA-II, asked and told generation by generation until the generations or the run budget are spent."""
+    from pymoo.algorithms.moo.nsga2 import NSGA2
+    from pymoo.core.evaluator import Evaluator
+    from pymoo.core.problem import Problem as PymooProblem
+    from pymoo.problems.static import StaticProblem
+    from pymoo.termination.max_gen import MaximumGenerationTermination
+
+    problem = search.problem
+    spec = problem.spec.search
+    space = PymooProblem(
+        n_var=problem.variables, n_obj=len(problem.objectives), n_ieq_constr=len(problem.targets), xl=0.0, xu=1.0
+    )
+    # the first generation: the starting plan and random others (a generator of the problem's seed)
+    first = np.random.default_rng(problem.spec.seed).random((spec.population, problem.variables))
+    first[0] = problem.start_point()
+    algorithm = NSGA2(pop_size=spec.population, sampling=first, eliminate_duplicates=True)
+    algorithm.setup(space, termination=MaximumGenerationTermination(spec.generations), seed=problem.spec.seed)
+    p = problem.spec.constraints.probability
+    signs = np.array([1.0 if o.sense == "min" else -1.0 for o in problem.objectives])
+    for _ in range(spec.generations):
+        if search.requested + spec.population * spec.replicates.first > spec.runs:
+            break
+        population = algorithm.ask()
+        ids = [search.plan_of(x) for x in population.get("X")]
+        search.generations.append(ids)
+        evaluate_generation(search, ids, runner)
+        estimates = [search.estimate(i) for i in ids]
+        objectives = np.array([e.objectives * signs for e in estimates])
+        objectives = np.where(np.isfinite(objectives), objectives, np.finfo(float).max / 1e6)
+        answers = {"F": objectives}
+        if problem.targets:
+            answers["G"] = np.array([p - e.probability for e in estimates])
+        Evaluator().eval(StaticProblem(space, **answers), population)
+        algorithm.tell(infills=population)
+        search.runs_by_generation.append(search.requested)
+
+
+@dataclass
+class SearchResult:
+    out: Path
+    search: Search
+    runs_now: int
+    wall_seconds: float
+    manifest: dict
+
+
+def run_search(
+    problem: Problem,
+    out: Path,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    progress: Callable[[int], None] | None = None,
+    command: list[str] | None = None,
+) -> SearchResult:
+    """The search (resumed from what is stored); nothing is written before the folder is checked and the
+    executor reached."""
+    from sim.results.runs import code_version
+
+    start = time.perf_counter()
+    out = Path(out)
+    stored_manifest = check_folder(out, problem, resume)
+    try:
+        executor = make_executor(workers, scheduler)
+    except ExecutorError as e:
+        raise OptimizeError(str(e)) from None
+    with executor:
+        manifest = stored_manifest or new_manifest(problem)
+        out.mkdir(parents=True, exist_ok=True)
+        store = RunStore(out / RUNS, store_columns(problem))
+        store.clean()
+        stored, codes = read_store(store, problem)
+        for earlier in manifest["sessions"]:
+            if "wall_seconds" not in earlier:
+                earlier["interrupted"] = True  # killed: it could not record its end
+        session = {
+            "started_utc": _now(),
+            **executor.describe(),
+            "runs_stored_before": len(stored),
+            "runs_done": 0,
+            "command": command,
+            "code": code_version(),
+        }
+        manifest["sessions"].append(session)
+        manifest["code"] = session["code"]
+        write_json(out / MANIFEST, manifest)
+        search = Search(problem, stored, codes)
+        runner = Runner(
+            Job(problem, problem.spec.seed),
+            store,
+            stored,
+            executor,
+            session,
+            len(manifest["sessions"]) - 1,
+            out,
+            progress,
+        )
+        session_start = time.perf_counter()
+        try:
+            search_plans(search, runner)
+        finally:
+            session["wall_seconds"] = round(time.perf_counter() - session_start, 3)
+            write_json(out / MANIFEST, manifest)
+    return SearchResult(out, search, session["runs_done"], time.perf_counter() - start, manifest)
+
+
+def verification_seed(seed: int) -> int:
+    """Fresh streams for verification: other random draws and other ensemble members than the search's."""
+    from sim.analysis.design import stream_int
+
+    return stream_int(seed, (2**32, 7))
+
+
+def verify_plans(
+    result: SearchResult,
+    plans: list[int],
+    workers: int | None,
+    scheduler: str | None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[int, Estimate]:
+    """Each plan re-run ``verify.runs`` times on fresh streams (stored in DIR/verify, resumed like the
+    search); its estimates."""
+    problem = result.search.problem
+    runs = problem.spec.verify.runs
+    store = RunStore(result.out / "verify", store_columns(problem))
+    store.clean()
+    stored, _ = read_store(store, problem)
+    session = result.manifest["sessions"][-1]
+    session.setdefault("verification_runs_done", 0)
+    try:
+        executor = make_executor(workers, scheduler)
+    except ExecutorError as e:
+        raise OptimizeError(str(e)) from None
+    counter = {"runs_done": 0}
+    with executor:
+        runner = Runner(
+            Job(problem, verification_seed(problem.spec.seed)),
+            store,
+            stored,
+            executor,
+            counter,
+            len(result.manifest["sessions"]) - 1,
+            result.out,
+            progress,
+        )
+        runner.run([(p, r, result.search.values[p]) for p in plans for r in range(runs)])
+    session["verification_runs_done"] += counter["runs_done"]
+    write_json(result.out / MANIFEST, result.manifest)
+    return {p: estimate(problem, np.array([stored[p, r] for r in range(runs)], dtype=float)) for p in plans}
+
+
+def store_columns(problem: Problem) -> list[str]:
+    """A stored run's columns after its plan, replicate, session and seconds: its outcomes (objectives, then
+    the targets' indicators), then its plan as numbers (``Problem.plan_code``)."""
+    outcomes = [o.reader.name for o in problem.objectives] + [r.name for r in problem.target_readers]
+    return outcomes + problem.code_columns()
+
+
+def read_store(store: RunStore, problem: Problem) -> tuple[dict, dict]:
+    """(plan, replicate) -> outcomes, and plan -> the plan codes stored with its runs (one, unless the store
+    holds runs of another search)."""
+    width = len(problem.objectives) + len(problem.target_readers)
+    stored, codes = {}, {}
+    for row in store.read().itertuples(index=False, name=None):
+        stored[int(row[0]), int(row[1])] = tuple(row[4 : 4 + width])
+        codes.setdefault(int(row[0]), set()).add(tuple(row[4 + width :]))
+    return stored, codes
