@@ -10,6 +10,7 @@ import shlex
 from pathlib import Path
 
 import solara
+import solara.lab
 
 from sim.app import server
 from sim.app.drafts import Draft, flow_yaml, presets, save_upload
@@ -418,9 +419,20 @@ def Changes(language: str):
         solara.HTML("div", escape(t("command", language)), style="font-weight: 500")
         solara.HTML("pre", escape(" ".join(quoted(p) for p in d.command())), classes=["command"])
         solara.HTML("div", escape(t("link", language)), style="font-weight: 500")
-        link = escape("?" + d.query())
-        # a relative link: the browser makes it this server's full address (copy it with a right click)
+        link = escape(share_link(d.query()))
         solara.HTML("div", f'<a href="{link}" class="share-link">{link}</a>', style="word-break: break-all")
+
+
+def share_link(query: str) -> str:
+    """The scenario's full address, to paste in a message: the page's origin as this user's browser sent it
+    (its own Origin header: what it shows is what it reaches, through a proxy too; it changes no one else's
+    page) and the root path fixed at the server's start, never a request's."""
+    headers = solara.lab.headers.value or {}
+    origin = (headers.get("origin") or [""])[0]
+    if not origin.startswith(("http://", "https://")):
+        host = (headers.get("host") or [""])[0]
+        origin = f"http://{host}" if host else ""
+    return f"{origin}{server.CONFIG.root_path}/?{query}"
 
 
 def escape(text: str) -> str:

@@ -139,8 +139,16 @@ def panel_option(panel: str, runs: list[Run], lang: str) -> dict:
         "title": {"text": title, "left": 0, "textStyle": {"fontSize": 14}},
         "aria": {"enabled": True, "label": {"description": f"{title}. " + "; ".join(described)}},
         "tooltip": {"trigger": "axis", "valueFormatter": None},
-        "legend": {"data": legend, "bottom": 0, "type": "scroll"},
-        "grid": {"left": 70, "right": 20, "top": 40, "bottom": 70},
+        # every name whole, one to a row under the chart (a paged legend hid names and cut long ones)
+        "legend": {
+            "data": legend,
+            "bottom": 0,
+            "left": 0,
+            "orient": "vertical",
+            "itemGap": LEGEND_GAP,
+            "textStyle": {"width": LEGEND_TEXT_WIDTH, "overflow": "break", "lineHeight": LEGEND_LINE},
+        },
+        "grid": {"left": 70, "right": 20, "top": 40, "bottom": 36 + legend_height(legend)},
         "xAxis": {"type": "category", "data": [str(y) for y in years], "boundaryGap": False},
         "yAxis": {
             "type": "value",
@@ -150,6 +158,22 @@ def panel_option(panel: str, runs: list[Run], lang: str) -> dict:
         },
         "series": series,
     }
+
+
+LEGEND_TEXT_WIDTH, LEGEND_LINE, LEGEND_GAP = 480, 16, 6  # pixels: a panel is 560 wide
+PLOT_HEIGHT = 300  # pixels of a panel above its legend: title, plot and years
+
+
+def legend_height(names: list[str]) -> int:
+    """Pixels the legend's rows take, a long name wrapped on as many lines as it needs (a Chinese character
+    about 12 pixels wide at the legend's size, other characters about 7)."""
+    lines = [max(1, -(-sum(12 if ord(c) >= 0x2E80 else 7 for c in name) // LEGEND_TEXT_WIDTH)) for name in names]
+    return sum(n * LEGEND_LINE + LEGEND_GAP for n in lines) + 4
+
+
+def panel_height(option: dict) -> int:
+    """The panel's height in pixels: the plot, then its whole legend."""
+    return PLOT_HEIGHT - 36 + option["grid"]["bottom"]
 
 
 def _band_part(name: str, data: list, stack: str, colour: str | None) -> dict:

@@ -5,6 +5,7 @@ every user."""
 from __future__ import annotations
 
 import functools
+import html
 import threading
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import solara
 
 from sim.app import downloads
-from sim.app.panels import panel_option, panels_for
+from sim.app.panels import panel_height, panel_option, panels_for
 from sim.app.state import (
     MAX_COMPARED,
     asked_at,
@@ -72,6 +73,13 @@ def _drawn_cached(what: str, panel: str | None, folders: tuple, language: str):
     return table_html(differences_shown(differences(runs), runs, language), "differences")
 
 
+def Heading(level: str, words: str):
+    """A heading as plain HTML: Solara's Markdown would have the page fetch mermaid.js (for diagrams it has
+    none of) from a CDN, a request that fails offline."""
+    size = {"h2": "1.5em", "h3": "1.2em"}[level]
+    solara.HTML(level, html.escape(words), style=f"font-size: {size}; font-weight: 500; margin: 0.6em 0 0.3em")
+
+
 def table_html(frame, classes: str, index: bool = False) -> str:
     return frame.to_html(classes=classes, border=0, na_rep="-", escape=True, index=index)
 
@@ -82,7 +90,7 @@ def Charts(runs: list[Run], language: str):
         for panel in panels_for(runs):
             with solara.Column(style={"width": "560px"}, classes=["panel", f"panel-{panel}"]):
                 option = drawn_once("panel", panel, runs, language)
-                solara.FigureEcharts(option=option, attributes={"style": "height: 380px;"})
+                solara.FigureEcharts(option=option, attributes={"style": f"height: {panel_height(option)}px;"})
 
 
 @solara.component
@@ -141,7 +149,7 @@ def ResultsTab(language: str):
         solara.Info(t("no_results", language))
         return
     run = run_at(shown.value)
-    solara.Markdown(f"## {run_title(run, language)}")
+    Heading("h2", run_title(run, language))
     if run_description(run, language):
         solara.Text(run_description(run, language))
     if run.manifest["replicates"] == 1:
@@ -164,12 +172,12 @@ def ResultsTab(language: str):
         )
         if full:
             solara.Text(t("compare_full", language, n=MAX_COMPARED))
-    solara.Markdown(f"### {t('key_numbers', language)}")
+    Heading("h3", t("key_numbers", language))
     solara.HTML("div", drawn_once("key_numbers", None, [run], language))
     if not run.targets.empty:
-        solara.Markdown(f"### {t('targets', language)}")
+        Heading("h3", t("targets", language))
         solara.HTML("div", drawn_once("targets", None, [run], language))
-    solara.Markdown(f"### {t('charts', language)}")
+    Heading("h3", t("charts", language))
     Charts([run], language)
     d = draft.value
     raw = d.raw() if d is not None else None
@@ -227,9 +235,9 @@ def CompareTab(language: str):
     if len(runs) < 2:
         return
     if any(not r.targets.empty for r in runs):
-        solara.Markdown(f"### {t('targets', language)}")
+        Heading("h3", t("targets", language))
         solara.HTML("div", drawn_once("targets", None, runs, language))
-    solara.Markdown(f"### {t('differences', language)}")
+    Heading("h3", t("differences", language))
     solara.HTML("div", drawn_once("differences", None, runs, language))
     Charts(runs, language)
     Downloads(runs, language)

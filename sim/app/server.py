@@ -64,6 +64,7 @@ def solara_environment(config: AppConfig) -> None:
     os.environ["SOLARA_ASSETS_PROXY_CACHE_DIR"] = str(ASSETS)
     os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
     os.environ["SOLARA_CHECK_VERSION"] = "False"
+    os.environ["SOLARA_THEME_SHOW_BANNER"] = "False"  # its corner badge covered the download buttons
     # what the server and its libraries keep (IPython's folder for Solara's kernels, Solara's server id,
     # matplotlib's and the Chinese font's caches) goes in the runs folder, never in the home folder
     state = config.runs / "app" / ".state"
