@@ -103,3 +103,28 @@ def test_the_page_is_whole_offline_and_its_link_is_a_full_address(server, browse
         "const e = document.elementFromPoint(window.innerWidth - 60, window.innerHeight - 20); return e.outerHTML"
     )
     assert "solara.dev" not in corner
+
+
+def test_a_second_download_waits_while_the_report_is_made_and_both_arrive(server, browser):
+    url, _ = server
+    d = browser
+    opened_with_results(d, url)
+
+    def button(label):
+        found = [b for b in d.find_elements(By.CSS_SELECTOR, ".page-results .downloads button") if b.text == label]
+        return found[-1] if found else None  # the report's PDF (the chart's format button comes first)
+
+    d.execute_script("arguments[0].scrollIntoView({block: 'center'})", wait(lambda: button("PDF")))
+    button("PDF").click()
+    # while the PDF is made, the page says so and the other buttons are off (a browser keeps only the first
+    # of two files arriving at once)
+    making = wait(lambda: d.find_element(By.CSS_SELECTOR, ".page-results .making").text)
+    assert "report_en.pdf" in making, making
+    assert not button("CSV").is_enabled()
+    report = wait(lambda: next(iter(d.downloads.glob("*_report_en.pdf")), None))
+    wait(lambda: button("CSV").is_enabled())
+    button("CSV").click()
+    summary = wait(lambda: next(iter(d.downloads.glob("*_summary.csv")), None))
+    wait(lambda: report.read_bytes().rstrip().endswith(b"%%EOF"))
+    assert report.read_bytes().startswith(b"%PDF")
+    assert "indicator" in summary.read_text(encoding="utf-8").splitlines()[0].split(",")

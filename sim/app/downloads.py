@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -17,6 +19,32 @@ from sim.results.folder import Run
 CHART_FORMATS = ("png", "svg", "pdf")
 REPORT_FORMATS = ("pdf", "docx")
 TABLE_FORMATS = ("xlsx", "csv")
+
+
+@dataclass(frozen=True)
+class FileMaker:
+    """A download's file, made when pressed: equal from one drawing of the page to the next (the same maker,
+    runs and options), so a drawing while the file is made does not restart Solara's download and lose it
+    (a second download pressed while the report's PDF was made lost the PDF)."""
+
+    make: Callable[..., bytes]
+    key: tuple  # what the file is made of: the runs' folders and the options
+    args: tuple = field(compare=False)
+    busy: Callable[[bool], None] | None = field(default=None, compare=False)  # told when making starts, ends
+
+    def __call__(self) -> bytes:
+        if self.busy:
+            self.busy(True)
+        try:
+            return self.make(*self.args)
+        finally:
+            if self.busy:
+                self.busy(False)
+
+
+def maker(make: Callable[..., bytes], *args, busy: Callable[[bool], None] | None = None) -> FileMaker:
+    key = tuple(tuple(str(r.folder) for r in a) if isinstance(a, list) else repr(a) for a in args)
+    return FileMaker(make, key, args, busy)
 
 
 def chart_names(runs: list[Run]) -> list[str]:

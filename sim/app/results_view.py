@@ -104,37 +104,46 @@ def Downloads(runs: list[Run], language: str, raw: dict | None = None):
     chart, set_chart = solara.use_state(next(iter(charts)))
     fmt, set_fmt = solara.use_state("png")
     chart = chart if chart in charts else next(iter(charts))
+    # one file made at a time, the others' buttons off meanwhile: a browser keeps only the first of two files
+    # that arrive unasked-for at once (a second download pressed while the PDF was made lost the PDF)
+    making, set_making = solara.use_state(None)
+
+    def download(make, args: tuple, filename: str, label: str):
+        busy = functools.partial(lambda label, on: set_making(label if on else None), filename)
+        solara.FileDownload(
+            downloads.maker(make, *args, busy=busy),
+            filename=filename,
+            children=[
+                solara.Button(
+                    label,
+                    icon_name="mdi-cloud-download-outline",
+                    loading=making == filename,
+                    disabled=making not in (None, filename),
+                )
+            ],
+        )
+
     with solara.Card(t("downloads", language), classes=["downloads"]):
         with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
             solara.Select(t("chart_files", language), values=list(charts), value=chart, on_value=set_chart)
             formats = list(downloads.CHART_FORMATS)
             solara.Select("", values=formats, value=fmt, on_value=set_fmt, style="max-width: 90px")
-            solara.FileDownload(
-                functools.partial(downloads.chart_file, runs, charts[chart], fmt, language),
-                filename=f"{stem}_{charts[chart]}_{language}.{fmt}",
-                label=fmt.upper(),
-            )
+            chart_args = (runs, charts[chart], fmt, language)
+            download(downloads.chart_file, chart_args, f"{stem}_{charts[chart]}_{language}.{fmt}", fmt.upper())
         with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
             solara.Text(t("report_files", language), style={"font-weight": "500"})
             for kind in downloads.REPORT_FORMATS:
-                solara.FileDownload(
-                    functools.partial(downloads.report_file, runs, kind, language),
-                    filename=f"{stem}_report_{language}.{kind}",
-                    label=kind.upper(),
-                )
+                report_args = (runs, kind, language)
+                download(downloads.report_file, report_args, f"{stem}_report_{language}.{kind}", kind.upper())
             solara.Text(t("table_files", language), style={"font-weight": "500"})
             for kind in downloads.TABLE_FORMATS:
-                solara.FileDownload(
-                    functools.partial(downloads.table_file, runs, kind, language),
-                    filename=f"{stem}_{'summary' if len(runs) == 1 else 'differences'}.{kind}",
-                    label=kind.upper(),
-                )
+                name = f"{stem}_{'summary' if len(runs) == 1 else 'differences'}.{kind}"
+                download(downloads.table_file, (runs, kind, language), name, kind.upper())
             if raw is not None:
-                solara.FileDownload(
-                    functools.partial(downloads.scenario_file, raw),
-                    filename=f"{raw.get('name') or stem}.yaml",
-                    label=t("scenario_file", language),
-                )
+                name = f"{raw.get('name') or stem}.yaml"
+                download(downloads.scenario_file, (raw,), name, t("scenario_file", language))
+        if making is not None:
+            solara.Text(t("making", language, what=making), classes=["making"], style={"color": "#666"})
 
 
 @solara.component

@@ -75,6 +75,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "targets": ("Plan targets", "规划目标"),
     "charts": ("Charts (hover for values; the shaded band is the 90% interval)", "图表（悬停查看数值；阴影为90%区间）"),
     "downloads": ("Downloads", "下载"),
+    "making": ("Making {what}: the other downloads wait for it", "正在生成{what}：其他下载请稍候"),
     "chart_files": ("Charts", "图表"),
     "report_files": ("Report", "报告"),
     "table_files": (
