@@ -17,6 +17,8 @@ if not have_chromium():
 from app_driver import chart_shown, chromium, run_and_wait, start_app, status, tab, text, wait  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
+FONT_LOADED = """return [...document.fonts].some(f => f.family.replace(/"/g, '') === 'Sim Noto Sans SC'
+                                                   && f.status === 'loaded')"""
 LINK = "?from=scenario%3Atianjin-14th-fyp&set=scale%3D10"
 
 
@@ -70,9 +72,7 @@ def test_the_page_is_whole_offline_and_its_link_is_a_full_address(server, browse
 
     # the Chinese font is loaded for the 中文 button before anything is pressed (no Chinese font is needed
     # on the machine: the app serves Noto Sans SC)
-    loaded = """return [...document.fonts].some(f => f.family.replace(/"/g, '') === 'Sim Noto Sans SC'
-                                                    && f.status === 'loaded')"""
-    wait(lambda: d.execute_script(loaded))
+    wait(lambda: d.execute_script(FONT_LOADED))
 
     # the share link: this server's full address, which reopens the scenario
     tab(d, "Scenario")
@@ -128,3 +128,21 @@ def test_a_second_download_waits_while_the_report_is_made_and_both_arrive(server
     wait(lambda: report.read_bytes().rstrip().endswith(b"%%EOF"))
     assert report.read_bytes().startswith(b"%PDF")
     assert "indicator" in summary.read_text(encoding="utf-8").splitlines()[0].split(",")
+
+
+def test_behind_a_root_path_the_font_and_the_share_link_are_under_it(tmp_path_factory, browser):
+    runs = tmp_path_factory.mktemp("app-runs-root")
+    process, url = start_app(runs, 1, "--root-path", "/sim")
+    try:
+        d = browser
+        d.get(url + "sim/?from=region%3Atianjin")
+        link = wait(lambda: d.find_element(By.CSS_SELECTOR, ".page-scenario a.share-link").text)
+        assert link.startswith(url + "sim/?from=region"), link
+        wait(lambda: d.execute_script(FONT_LOADED))  # Noto Sans SC from /sim/static/..., 中文 not pressed
+        urls, bad = responses(d)
+        assert not bad, bad
+        fonts = [u for u in urls if u.endswith(".otf")]
+        assert fonts and all(u.startswith(url + "sim/static/") for u in fonts), fonts  # what a proxy forwards
+    finally:
+        process.terminate()
+        assert "Traceback" not in process.communicate(timeout=20)[0]

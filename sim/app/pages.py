@@ -18,6 +18,7 @@ from pathlib import Path
 import markdown
 import solara
 
+from sim.app import server
 from sim.app.drafts import Draft
 from sim.app.editing import Changes, Picker, Section, lever_sections, open_draft
 from sim.app.results_view import CompareTab, ResultsTab
@@ -92,7 +93,9 @@ def Page():
                 open_draft(linked)
 
     solara.use_effect(guarded(open_link), [])
-    solara.Style(STYLE.replace("FONTS", FONTS))
+    # the font from under the root path fixed at start (an address from the host's root was not found behind
+    # a proxy serving the app under --root-path, and Chinese showed as empty boxes)
+    solara.Style(STYLE.replace("FONTS", FONTS).replace('url("/static/', f'url("{server.CONFIG.root_path}/static/'))
     solara.Title(t("app_title", language))
     with solara.AppBar():
         solara.AppBarTitle(t("app_title", language))
