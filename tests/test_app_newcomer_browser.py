@@ -146,3 +146,30 @@ def test_behind_a_root_path_the_font_and_the_share_link_are_under_it(tmp_path_fa
     finally:
         process.terminate()
         assert "Traceback" not in process.communicate(timeout=20)[0]
+
+
+def test_chart_legends_are_whole_in_rows_below_the_chart(server):
+    """Every name of an overlaid chart's legend whole (wrapped, not cut or paged), and the chart tall enough
+    for its rows (the runs of the tests above, or one made here)."""
+    from sim.app.panels import legend_height, panel_height, panel_option
+    from sim.results.folder import Run
+
+    url, runs = server
+    folders = [p.parent for p in (runs / "app").glob("*/manifest.json")]
+    if not folders:
+        d = chromium(runs.parent / "legend-browser")
+        try:
+            opened_with_results(d, url)
+        finally:
+            d.quit()
+        folders = [p.parent for p in (runs / "app").glob("*/manifest.json")]
+    run = Run.load(folders[0])
+    single = panel_option("demand_capacity", [run], "en")
+    overlaid = panel_option("demand_capacity", [run] * 4, "zh")
+    for option in (single, overlaid):
+        legend = option["legend"]
+        assert legend.get("type", "plain") == "plain" and legend["orient"] == "vertical"
+        assert legend["textStyle"]["overflow"] == "break"  # long names wrap, never "truncate"
+        assert option["grid"]["bottom"] >= legend_height(legend["data"])
+    assert len(overlaid["legend"]["data"]) == 4 * len(single["legend"]["data"])
+    assert panel_height(overlaid) > panel_height(single) + 3 * 16 * len(single["legend"]["data"])
