@@ -1,0 +1,83 @@
+"""Issue 29's parts of the app in a real browser (headless Chromium, Selenium, as tests/test_app_browser.py): the
+time-profile picker beside a schedule lever's table, and the "+N" panel on the results page. A coarse scale, a
+short horizon and two replicates keep the runs short; every wait is for something shown."""
+
+import os
+import urllib.parse
+
+import pytest
+import yaml
+from app_driver import have_chromium
+
+if not have_chromium():
+    if os.environ.get("CI"):
+        raise RuntimeError("the browser tests need chromium and chromium-driver (apt-get install them; .ci/run does)")
+    pytest.skip("Chromium is not installed (apt-get install chromium chromium-driver)", allow_module_level=True)
+
+from app_driver import chromium, run_and_wait, start_app, text, type_into, wait  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+
+# the Tianjin plan, coarse (15 persons per agent), to 2025 (its targets' year), two replicates
+QUICK = "from=scenario%3Atianjin-14th-fyp&set=scale%3D15&set=horizon%3D2025&set=replicates%3D2"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    runs = tmp_path_factory.mktemp("app-runs")
+    process, url = start_app(runs)
+    yield url, runs
+    process.terminate()
+    output = process.communicate(timeout=20)[0]
+    assert "Traceback" not in output, output
+
+
+@pytest.fixture
+def browser(tmp_path):
+    driver = chromium(tmp_path)
+    yield driver
+    driver.quit()
+
+
+def pick(d, field_css: str, option: str) -> None:
+    """Open the select inside ``field_css`` and pick the entry that starts with ``option``."""
+    wait(lambda: d.find_element(By.CSS_SELECTOR, f"{field_css} .v-field")).click()
+
+    def entry():
+        found = [e for e in d.find_elements(By.CSS_SELECTOR, ".v-overlay .v-list-item") if e.text.startswith(option)]
+        return found[0] if found else None
+
+    wait(entry).click()
+
+
+def test_a_planner_picks_a_time_profile_and_the_run_link_and_scenario_keep_it(server, browser):
+    url, runs = server
+    d = browser
+    d.get(f"{url}?{QUICK}")
+    wait(lambda: "horizon=2025" in text(d))
+    beds = ".lever-policy-beds-total"
+    assert wait(lambda: d.find_element(By.CSS_SELECTOR, f"{beds} .profile-select")).text.count("year by year") == 1
+
+    pick(d, f"{beds} .profile-select", "front-loaded")
+    change = "policy.beds.total={to: 100000, by: 2025, profile: front_loaded}"
+    wait(lambda: change in text(d))
+    assert d.find_element(By.CSS_SELECTOR, f"{beds} .profile-to input").get_attribute("value") == "100000"
+    link = d.find_element(By.CSS_SELECTOR, "a.share-link").get_attribute("href")
+    assert change in urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["set"]
+
+    # a start year after the end is refused in place with the command line's message
+    type_into(d.find_element(By.CSS_SELECTOR, f"{beds} .profile-start input"), "2026")
+    message = wait(lambda: d.find_element(By.CSS_SELECTOR, f"{beds} .field-error")).text
+    assert "policy.beds.total.start" in message and "2026" in message
+    assert change in text(d)
+
+    # the run uses it: beds reach 100,000 in 2025 along the front-loaded path, above the straight line
+    run_and_wait(d)
+    scenario = yaml.safe_load(next((runs / "app").glob("*/scenario.yaml")).read_text(encoding="utf-8"))
+    assert scenario["policy"]["beds"]["total"]["profile"] == "front_loaded"
+
+    # Chinese labels, never the raw key; back to the table: a one-year target
+    d.find_element(By.XPATH, "//button[contains(., '中文')]").click()
+    wait(lambda: "前快后慢" in d.find_element(By.CSS_SELECTOR, f"{beds} .profile-select").text)
+    pick(d, f"{beds} .profile-select", "逐年")
+    wait(lambda: "profile: front_loaded" not in text(d) and d.find_elements(By.CSS_SELECTOR, f"{beds} .path-value"))
+    assert "front_loaded" not in d.find_element(By.CSS_SELECTOR, ".section-beds").text
