@@ -14,7 +14,7 @@ if not have_chromium():
         raise RuntimeError("the browser tests need chromium and chromium-driver (apt-get install them; .ci/run does)")
     pytest.skip("Chromium is not installed (apt-get install chromium chromium-driver)", allow_module_level=True)
 
-from app_driver import chromium, run_and_wait, start_app, text, type_into, wait  # noqa: E402
+from app_driver import chromium, run_and_wait, start_app, tab, text, type_into, wait  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
 # the Tianjin plan, coarse (15 persons per agent), to 2025 (its targets' year), two replicates
@@ -81,3 +81,53 @@ def test_a_planner_picks_a_time_profile_and_the_run_link_and_scenario_keep_it(se
     pick(d, f"{beds} .profile-select", "逐年")
     wait(lambda: "profile: front_loaded" not in text(d) and d.find_elements(By.CSS_SELECTOR, f"{beds} .path-value"))
     assert "front_loaded" not in d.find_element(By.CSS_SELECTOR, ".section-beds").text
+
+
+def test_a_planner_asks_what_plus_n_beds_changes_on_the_results_page(server, browser):
+    url, runs = server
+    d = browser
+    d.get(f"{url}?{QUICK}")
+    wait(lambda: "horizon=2025" in text(d))
+    run_and_wait(d)
+    tab(d, "Results")
+    panel = wait(lambda: d.find_element(By.CSS_SELECTOR, ".page-results .steps-panel"))
+    assert "Care-home beds" in panel.find_element(By.CSS_SELECTOR, ".steps-lever").text  # the catalogue's label
+    steps = panel.find_element(By.CSS_SELECTOR, ".steps-by input")
+
+    # a bad step: one line in place, nothing run
+    type_into(steps, "+10%, ten")
+    panel.find_element(By.CSS_SELECTOR, "button.steps-run").click()
+    error = wait(lambda: panel.find_element(By.CSS_SELECTOR, ".steps-error")).text
+    assert error == "step = ten: a step is +N or +N%, not zero (e.g. +10%, -5%, +5000)"
+    assert not (runs / "app" / "steps").exists()
+
+    # +10% and +5,000 beds: the table of every target and the plan's cost, and the chart
+    type_into(steps, "+10%, +5000")
+    panel.find_element(By.CSS_SELECTOR, "button.steps-run").click()
+    table = wait(lambda: panel.find_element(By.CSS_SELECTOR, "table.steps"), 180).text
+    assert not panel.find_elements(By.CSS_SELECTOR, ".steps-error")
+    for shown in ("the plan", "+10%", "+5000", "Care-home beds", "P(met)", "million yuan"):
+        assert shown in table, shown
+    chart = panel.find_element(By.CSS_SELECTOR, ".steps-chart")
+    assert chart.get_attribute("naturalWidth") not in (None, "0")
+    stored = [p.name for p in (runs / "app" / "steps").iterdir() if not p.name.startswith(".")]
+    assert len(stored) == 1
+    assert {p.name for p in (runs / "app" / "steps" / stored[0]).iterdir()} == {
+        "steps.csv",
+        "manifest.json",
+        "steps_en.png",
+        "steps_zh.png",
+    }
+
+    # in Chinese: the table's words and the chart, and a bad step refused in Chinese
+    english_chart = chart.get_attribute("src")
+    d.find_element(By.XPATH, "//button[contains(., '中文')]").click()
+    wait(lambda: "规划" in d.find_element(By.CSS_SELECTOR, "table.steps").text)
+    zh_table = d.find_element(By.CSS_SELECTOR, "table.steps").text
+    assert "the plan" not in zh_table and "million yuan" not in zh_table and "达标概率" in zh_table
+    wait(lambda: d.find_element(By.CSS_SELECTOR, ".steps-chart").get_attribute("src") != english_chart)
+    type_into(d.find_element(By.CSS_SELECTOR, ".steps-by input"), "+0")
+    d.find_element(By.CSS_SELECTOR, "button.steps-run").click()
+    error = wait(lambda: d.find_element(By.CSS_SELECTOR, ".steps-error")).text
+    assert error.startswith("调整幅度 = +0：应为 +N 或 +N%")
+    assert "Traceback" not in text(d)
