@@ -63,3 +63,17 @@ def test_a_steps_job_makes_the_table_of_sim_steps_stored_by_content_under_the_qu
     pd.testing.assert_frame_equal(app[["step", "measure", "year"]], cli[["step", "measure", "year"]])
     for column in ("value", "change", "p_met"):
         assert app[column].to_numpy() == pytest.approx(cli[column].to_numpy(), rel=1e-5, nan_ok=True)
+
+
+def test_cancel_stops_a_steps_job_and_stores_nothing(tmp_path):
+    plan = Draft("region:shengzhou", ("replicates=6", "seed=9", TARGET.replace("2022", "2030"))).scenario()
+    steps = read_steps("+10%, +20%", plan, "policy.beds.total", "en")
+    with LocalProcesses(1) as executor:
+        queue = RunQueue(tmp_path, executor)
+        job = submit_steps(queue, plan, "policy.beds.total", steps, "ana")
+        job.cancel()
+        assert job.state == "cancelled" and not job.active
+        job.thread.join()  # the runs already started have ended
+        assert job.state == "cancelled" and job.error == ""
+        assert not (job.folder / "steps.csv").exists()
+        assert sum(f.cancelled() for f in job.futures) >= len(job.futures) - 2  # at most the started ones ran

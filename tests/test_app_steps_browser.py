@@ -119,6 +119,12 @@ def test_a_planner_asks_what_plus_n_beds_changes_on_the_results_page(server, bro
         "steps_zh.png",
     }
 
+    # the table downloads as sim steps writes it
+    panel.find_element(By.XPATH, ".//div[contains(@class,'steps-downloads')]//button[contains(., 'CSV')]").click()
+    downloaded = wait(lambda: next(iter(d.downloads.glob("*_steps.csv")), None))
+    header = downloaded.read_text(encoding="utf-8").splitlines()[0]
+    assert header == "step,measure,year,value,change,change_p05,change_p95,p_met,p_met_change"
+
     # in Chinese: the table's words and the chart, and a bad step refused in Chinese
     english_chart = chart.get_attribute("src")
     d.find_element(By.XPATH, "//button[contains(., '中文')]").click()

@@ -79,6 +79,7 @@ class StepsJob:
     started: float = field(default_factory=time.perf_counter)
     seconds: float = 0.0
     futures: list = field(default_factory=list)
+    thread: threading.Thread | None = None  # collects the runs and writes the answer
 
     @property
     def active(self) -> bool:
@@ -122,7 +123,8 @@ def submit_steps(queue: RunQueue, scenario: Scenario, lever: str, steps: list[St
     scenarios = {"plan": scenario} | {s.text: stepped(scenario, lever, s) for s in steps}
     tasks = [(name, r) for name in scenarios for r in range(scenario.replicates)]
     job.futures = [queue.executor.submit(measured, scenarios[name], r) for name, r in tasks]
-    threading.Thread(target=finish, args=(queue, job, list(scenarios), tasks), daemon=True).start()
+    job.thread = threading.Thread(target=finish, args=(queue, job, list(scenarios), tasks), daemon=True)
+    job.thread.start()
     return job
 
 
@@ -133,8 +135,10 @@ def finish(queue: RunQueue, job: StepsJob, names: list[str], tasks: list[tuple[s
         for task, future in zip(tasks, job.futures, strict=True):
             found[task] = future.result()
             job.done += 1
+        if job.state == "cancelled":  # every run had started before Cancel: they ended, nothing is stored
+            raise RuntimeError("cancelled")
         frame = table(job.scenario, names, found)
-        record = steps_record(job)
+        record = steps_record(job, queue.executor.describe())
         if queue.write_on_workers:
             queue.executor.submit(write_steps, frame, record, str(job.folder)).result()
         else:
@@ -153,7 +157,7 @@ def finish(queue: RunQueue, job: StepsJob, names: list[str], tasks: list[tuple[s
         job.state = state
 
 
-def steps_record(job: StepsJob) -> dict:
+def steps_record(job: StepsJob, executor: dict) -> dict:
     """The manifest, as ``sim steps`` writes it (with the command that makes the same table)."""
     from sim.data.vintage import data_vintage
     from sim.results.runs import code_version
@@ -167,7 +171,7 @@ def steps_record(job: StepsJob) -> dict:
         "seed": s.seed,
         "replicates": s.replicates,
         "common_random_numbers": "every step runs replicates 0..R-1 with SeedSequence(seed, spawn_key=(r,))",
-        "executor": "sim app",
+        "executor": executor,
         "code": code_version(),
         "data_vintage": data_vintage(s.region, s.base_year, s.calibration, s.region_file),
         "command": [

@@ -97,6 +97,12 @@ def StepsPanel(language: str):
                 disabled=going,
                 classes=["steps-run"],
             )
+            if going:
+                solara.Button(
+                    t("cancel", language),
+                    on_click=guarded(lambda: getattr(server.queue().job(asked[0]), "cancel", lambda: None)()),
+                    classes=["steps-cancel"],
+                )
         if steps_error.value:
             solara.Error(steps_error.value, classes=["steps-error"])
         if asked is None or asked[1] != shown.value:  # nothing asked of the results shown
@@ -123,6 +129,11 @@ def StepsAnswer(folder: str, language: str):
     image = Path(folder) / f"steps_{language}.png"
     if image.is_file():
         solara.Image(image.read_bytes(), width="860px", classes=["steps-chart"])
+    stem = f"{record['scenario']['name']}_steps"
+    with solara.Row(classes=["steps-downloads"]):
+        solara.FileDownload((Path(folder) / "steps.csv").read_bytes(), filename=f"{stem}.csv", label="CSV")
+        if image.is_file():
+            solara.FileDownload(image.read_bytes(), filename=f"{stem}_{language}.png", label="PNG")
 
 
 def steps_html(frame: pd.DataFrame, record: dict, lang: str) -> str:
