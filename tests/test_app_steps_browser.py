@@ -39,11 +39,17 @@ def browser(tmp_path):
 
 
 def pick(d, field_css: str, option: str) -> None:
-    """Open the select inside ``field_css`` and pick the entry that starts with ``option``."""
+    """Open the select inside ``field_css`` and pick the entry that starts with ``option`` (once the menu of an
+    earlier pick has closed: its entries are not this select's)."""
+
+    def shown_entries():
+        return [e for e in d.find_elements(By.CSS_SELECTOR, ".v-overlay .v-list-item") if e.is_displayed()]
+
+    wait(lambda: not shown_entries())
     wait(lambda: d.find_element(By.CSS_SELECTOR, f"{field_css} .v-field")).click()
 
     def entry():
-        found = [e for e in d.find_elements(By.CSS_SELECTOR, ".v-overlay .v-list-item") if e.text.startswith(option)]
+        found = [e for e in shown_entries() if e.text.startswith(option)]
         return found[0] if found else None
 
     wait(entry).click()
@@ -74,6 +80,10 @@ def test_a_planner_picks_a_time_profile_and_the_run_link_and_scenario_keep_it(se
     run_and_wait(d)
     scenario = yaml.safe_load(next((runs / "app").glob("*/scenario.yaml")).read_text(encoding="utf-8"))
     assert scenario["policy"]["beds"]["total"]["profile"] == "front_loaded"
+
+    # a lever left at the region's own figure: a profile starts from that figure in 2025
+    pick(d, ".lever-policy-beds-day-care-places .profile-select", "a step")
+    wait(lambda: "policy.beds.day_care_places={to: 25140, by: 2025, profile: step}" in text(d))
 
     # Chinese labels, never the raw key; back to the table: a one-year target
     d.find_element(By.XPATH, "//button[contains(., '中文')]").click()

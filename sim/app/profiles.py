@@ -46,7 +46,8 @@ def ProfileSelect(key: str, profile: dict | None, rows: list[tuple], language: s
             to, by = profile["to"], profile["by"]
         else:
             dated = [(int(y), v) for y, v in rows if str(y).isdigit()]
-            by, to = dated[-1] if dated else (2025, rows[-1][1] if rows else None)
+            first = min(2025, draft.value.scenario().horizon)  # the plans' year, or the horizon if sooner
+            by, to = dated[-1] if dated else (first, rows[-1][1] if rows else None)
             if to is None:  # no value set: the region's own figure in that year
                 from sim.scenario.levers import lever_path
 
