@@ -151,7 +151,13 @@ def type_into(box, value: str) -> None:
 
 
 def set_year_value(d, lever: str, value: str) -> None:
-    type_into(wait(lambda: d.find_element(By.CSS_SELECTOR, f".lever-{lever} .path-value input")), value)
+    # shown, not only there: a page just switched to is drawn out of sight until the server shows it
+    type_into(
+        wait(
+            lambda: (box := d.find_element(By.CSS_SELECTOR, f".lever-{lever} .path-value input")).is_displayed() and box
+        ),
+        value,
+    )
 
 
 def run_and_wait(d, seconds: float = 120.0) -> float:

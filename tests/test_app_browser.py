@@ -85,7 +85,8 @@ def test_a_planner_runs_a_changed_plan_compares_it_and_downloads(server, browser
 
     # compare the two: both on the charts, the differences table
     tab(d, "Compare")
-    overlaid = wait(lambda: (c := panel(d, "demand_capacity", "compare")).count("Care-home beds") == 2 and c)
+    # the series of both runs (a what-if's title also names the lever it changed, "Care-home beds (all types)")
+    overlaid = wait(lambda: (c := panel(d, "demand_capacity", "compare")).count("Care-home beds ·") == 2 and c)
     assert "2025 100,000" in overlaid and "2025 130,000" in overlaid
     table = wait(lambda: d.find_element(By.CSS_SELECTOR, "table.differences")).text
     assert "beds" in table and "30000" in table.replace(",", "")

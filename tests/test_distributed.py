@@ -238,7 +238,7 @@ def test_a_sweep_that_loses_a_worker_gives_the_same_results(cluster, quick, loca
 def test_an_evaluation_that_loses_a_worker_with_a_run_in_hand_gives_the_same_verdicts(cluster, tmp_path):
     observed = tmp_path / "observed.csv"
     observed.write_text("indicator,year,value,tolerance,source\noccupancy,2022,0.5,0.05,synthetic\n")
-    args = ["evaluate", str(PLAN), "--observed", str(observed), "--as-of", "2023", "--replicates", "12"]
+    args = ["evaluate", str(PLAN), "--observed", str(observed), "--as-of", "2022", "--replicates", "12"]
     args += ["--set", "horizon=2026", "--set", "targets.0.value=30", "--set", "data.population_60plus=20000"]
     local = runner.invoke(app, [*args, "--workers", "2", "--out", str(tmp_path / "local")])
     assert local.exit_code == 0, local.output

@@ -306,7 +306,7 @@ def load_experiment(path: Path, sets: list[str] | None = None) -> Experiment:
     spec.name = spec.name or path.stem
     if spec.model is not None:
         return Experiment(path, spec, None, _function_readers(spec, path))
-    base = _base_scenario(spec, path)
+    base = starting_scenario(spec, path)
     _try_factors(spec, base, path)
     readers = []
     for i, o in enumerate(spec.outcomes):
@@ -348,7 +348,10 @@ def _function_readers(spec: ExperimentFile, path: Path) -> tuple[Reader, ...]:
     return tuple(Reader(o.name, o.indicator, (), False, None, None) for o in spec.outcomes)
 
 
-def _base_scenario(spec: ExperimentFile, path: Path) -> Scenario:
+def starting_scenario(spec: Any, path: Path) -> Scenario:
+    """The scenario a study file (an experiment or a policy-search problem) starts from: its ``scenario`` with
+    its ``set`` changes and ``seed``, one replicate, refused at a scale that is not faithful. Errors name the
+    study file."""
     scenario_path = (path.parent / spec.scenario).resolve()
     if not scenario_path.is_file():
         raise ExperimentError(f"{path}: scenario = {show(spec.scenario)}: no such file ({scenario_path})")

@@ -33,14 +33,14 @@ from typing import Any
 
 from pydantic import Field
 
+from sim.analysis.experiment import ExperimentError, starting_scenario
 from sim.analysis.outcomes import OutcomeError, Reader, compile_outcome
 from sim.catalogues.indicators import catalogue
 from sim.catalogues.levers import POPULATION_60PLUS, lever_catalogue
 from sim.common.errors import ScenarioError, Strict, parse_mapping, show
 from sim.common.user_files import read_yaml_file
-from sim.scenario import Scenario, parse_scenario, read_scenario_file, set_value
+from sim.scenario import Scenario, parse_scenario, set_value
 from sim.scenario.policy import PROFILES
-from sim.scenario.scale import scale_problem
 
 STATISTICS = ("mean", "quantile")
 SENSES = ("min", "max")
@@ -244,7 +244,10 @@ def load_problem(path: Path) -> Problem:
     except ScenarioError as e:
         raise ProblemError(str(e)) from None
     spec.name = spec.name or path.stem
-    base = _base_scenario(spec, path)
+    try:
+        base = starting_scenario(spec, path)
+    except ExperimentError as e:
+        raise ProblemError(str(e)) from None
     decisions = tuple(_decision(lever, i, base, path) for i, lever in enumerate(spec.levers))
     keys = [d.key for d in decisions]
     for i, key in enumerate(keys):
@@ -265,27 +268,6 @@ def load_problem(path: Path) -> Problem:
             where = "low" if end == 0.0 else "high"
             raise ProblemError(f"{e} (the levers at the {where} end of their ranges)") from None
     return problem
-
-
-def _base_scenario(spec: ProblemFile, path: Path) -> Scenario:
-    scenario_path = (path.parent / spec.scenario).resolve()
-    if not scenario_path.is_file():
-        raise ProblemError(f"{path}: scenario = {show(spec.scenario)}: no such file ({scenario_path})")
-    try:
-        raw = read_scenario_file(scenario_path)
-        if not isinstance(raw, dict):
-            return parse_scenario(raw, str(scenario_path))  # raises the scenario's own message
-        raw.setdefault("name", scenario_path.stem)
-        for key, value in spec.set.items():
-            set_value(raw, key, value, f"{path}: set.{key}")
-        raw["seed"], raw["replicates"] = spec.seed, 1
-        scenario = parse_scenario(raw, f"{path}: scenario {spec.scenario} with set")
-    except ScenarioError as e:
-        raise ProblemError(str(e)) from None
-    problem = scale_problem(scenario)
-    if problem:
-        raise ProblemError(f"{path}: scenario {spec.scenario} with set: {problem}")
-    return scenario
 
 
 def _decision(spec: LeverSpec, i: int, base: Scenario, path: Path) -> Decision:

@@ -14,6 +14,7 @@ import solara.lab
 
 from sim.app import server
 from sim.app.drafts import Draft, flow_yaml, presets, save_upload
+from sim.app.profiles import ProfilePath, ProfileSelect
 from sim.app.running import follow
 from sim.app.state import (
     draft,
@@ -160,6 +161,9 @@ def Field(key: str, kind: str = "number", language: str = "en"):
 def YearPath(key: str, value, label: str, error: str, css: list[str], language: str):
     """A lever by year, as the plans state it: one row per year (one year: a target reached by then along a
     straight line from 2020; several: a schedule); no row: the region's own figure."""
+    if isinstance(value, dict) and "profile" in value:  # a named time profile, not a table of years
+        ProfilePath(key, value, label, error, css, language, change)
+        return
     rows = sorted(value.items()) if isinstance(value, dict) else [] if value is None else [("", value)]
 
     def write(new_rows: list[tuple]) -> None:
@@ -180,6 +184,7 @@ def YearPath(key: str, value, label: str, error: str, css: list[str], language: 
 
     with solara.Column(classes=css, style={"gap": "0px"}):
         solara.Text(label, style={"font-weight": "500"})
+        ProfileSelect(key, None, rows, language, change)
         if not rows:
             solara.Text(t("default_kept", language), style={"color": "#666"})
         for i, (year, val) in enumerate(rows):

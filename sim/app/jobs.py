@@ -179,23 +179,7 @@ class RunQueue:
                 job = Job(key, scenario, self.folder(key), self.store / JOBS / key, {user}, state="done")
                 self.jobs[key] = job
                 return job
-            going = self.active_for(user)
-            if len(going) >= self.per_user:
-                raise QueueFull(
-                    f"runs: {len(going)} of yours are queued or running (at most {self.per_user} at once on this "
-                    "server); wait for one to finish or cancel it"
-                )
-            if scenario.replicates > self.max_replicates:
-                raise QueueFull(
-                    f"replicates = {scenario.replicates}: at most {self.max_replicates} in one run on this server; "
-                    "run more with `sim run`"
-                )
-            everyone = sum(1 for j in self.jobs.values() if j.active)
-            if everyone >= self.max_queued:
-                raise QueueFull(
-                    f"runs: {everyone} are queued or running on this server (at most {self.max_queued}); try again "
-                    "when one has finished"
-                )
+            self.check_room(user, scenario.replicates)
             job = Job(key, scenario, self.folder(key), self.store / JOBS / key, {user})
             shutil.rmtree(job.job_dir, ignore_errors=True)
             job.job_dir.mkdir(parents=True)
@@ -205,6 +189,44 @@ class RunQueue:
             self.jobs[key] = job
         threading.Thread(target=self._finish, args=(job, command, changes), daemon=True).start()
         return job
+
+    def check_room(self, user: str, replicates: int) -> None:
+        """QueueFull (one line) unless the user may start one more job of ``replicates`` replicates (a run's, or
+        each step's of a "+N" job): at most ``per_user`` of theirs and ``max_queued`` of everyone's going."""
+        going = self.active_for(user)
+        if len(going) >= self.per_user:
+            raise QueueFull(
+                f"runs: {len(going)} of yours are queued or running (at most {self.per_user} at once on this "
+                "server); wait for one to finish or cancel it"
+            )
+        if replicates > self.max_replicates:
+            raise QueueFull(
+                f"replicates = {replicates}: at most {self.max_replicates} in one run on this server; "
+                "run more with `sim run`"
+            )
+        everyone = sum(1 for j in self.jobs.values() if j.active)
+        if everyone >= self.max_queued:
+            raise QueueFull(
+                f"runs: {everyone} are queued or running on this server (at most {self.max_queued}); try again "
+                "when one has finished"
+            )
+
+    def add(self, job, user: str, replicates: int) -> bool:
+        """Register another kind of job (a "+N" job: anything with ``key``, ``users`` and ``active``) under the
+        same limits as runs; False when the same job is already going (the user joins it); QueueFull else."""
+        with self._lock:
+            going = self.jobs.get(job.key)
+            if going is not None and going.active:
+                going.users.add(user)
+                return False
+            self.check_room(user, replicates)
+            self.jobs[job.key] = job
+            return True
+
+    @property
+    def write_lock(self) -> threading.Lock:
+        """Held while the server's own process draws charts (matplotlib's pyplot is not thread-safe)."""
+        return self._write_lock
 
     def cancel(self, key: str) -> None:
         """Stop a job: running replicates at their next simulated year, queued ones before they start."""

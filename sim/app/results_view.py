@@ -188,6 +188,9 @@ def ResultsTab(language: str):
         solara.HTML("div", drawn_once("targets", None, [run], language))
     Heading("h3", t("charts", language))
     Charts([run], language)
+    from sim.app.steps_view import StepsPanel
+
+    StepsPanel(language)
     d = draft.value
     raw = d.raw() if d is not None else None
     if raw is not None and run.name != raw.get("name"):

@@ -50,6 +50,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "One year: a target reached by then along a straight line from 2020; several years: a schedule.",
         "一个年份：自2020年起线性达到该年目标；多个年份：逐年安排。",
     ),
+    "profile": ("How the change comes (time profile)", "推进方式"),
+    "profile_table": ("year by year, as in the table", "逐年数值（按表格）"),
+    "profile_to": ("Value reached", "目标值"),
+    "profile_by": ("By year", "达到年份"),
+    "profile_start": ("From year (blank: the base year)", "起始年份（空：基年）"),
     "no_insurance": ("No insurance", "不实施"),
     "indicator": ("Indicator", "指标"),
     "direction": ("Direction", "方向"),
@@ -89,6 +94,36 @@ TEXTS: dict[str, tuple[str, str]] = {
     "one_replicate": (
         "One replicate: no interval (set replicates above 1 for the 90% band)",
         "仅一次重复：无区间（重复次数大于1时显示90%区间）",
+    ),
+    # "+N": a lever stepped on the results page
+    "steps_heading": ("What a step of one lever changes (+N)", "逐级调整一项政策的影响（+N）"),
+    "steps_help": (
+        "The plan run again with the lever raised or lowered by each step (+10% or +5000 in the lever's unit, "
+        "comma-separated), with the same random draws as the plan: the change in every target and its P(met), "
+        "and in the plan's cost.",
+        "以相同的随机抽样重新运行规划，并将该政策逐级上调或下调（+10%，或按该政策单位 +5000，以逗号分隔）："
+        "各目标及其达标概率的变化，以及规划成本的变化。",
+    ),
+    "steps_lever": ("Lever", "政策"),
+    "steps_by": ("Steps", "调整幅度"),
+    "steps_run": ("Run the steps", "运行逐级调整"),
+    "steps_none": ("steps: give at least one, e.g. +10%, +20%, +30%", "调整幅度：至少给出一项，例如 +10%, +20%, +30%"),
+    "steps_bad": (
+        "step = {step}: a step is +N or +N%, not zero (e.g. +10%, -5%, +5000)",
+        "调整幅度 = {step}：应为 +N 或 +N%，且不为零（如 +10%、-5%、+5000）",
+    ),
+    "steps_many": (
+        "steps: {n} given; at most {most} here (more with `sim steps`)",
+        "调整幅度：给出{n}项；此处最多{most}项（更多请用 sim steps）",
+    ),
+    "steps_replicates": (
+        "replicates = {n}: steps need at least {least} (set them under Run settings)",
+        "重复次数 = {n}：逐级调整至少需要{least}次（在“运行设置”中修改）",
+    ),
+    "steps_range": ("step = {step}: {lever} would leave its allowed range", "调整幅度 = {step}：{lever}将超出允许范围"),
+    "steps_running": (
+        "Running the plan and its steps: {done} of {total} runs",
+        "正在运行规划及各级调整：已完成{done}/{total}次",
     ),
     # compare
     "compare_help": (
