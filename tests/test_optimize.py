@@ -20,7 +20,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from sim.analysis.optimize import clopper_pearson
+from sim.analysis.optimize import Search, clopper_pearson, evaluate_generation
 from sim.analysis.problem import ProblemError, load_problem
 from sim.cli import app
 from sim.results.query import value as table_value
@@ -117,6 +117,46 @@ def test_clopper_pearson_matches_its_closed_forms():
     assert low == pytest.approx(0.025 ** (1 / 4), rel=1e-9) and high == 1.0
     low, high = clopper_pearson(0, 10, 0.9)
     assert low == 0.0 and high == pytest.approx(1 - 0.05 ** (1 / 10), rel=1e-9)
+
+
+class StoringRunner:
+    """Stands in for the executor: each plan's every run gives the plan's fixed outcomes."""
+
+    def __init__(self, search, outcomes):
+        self.search, self.outcomes = search, outcomes
+
+    def run(self, wanted):
+        for plan, replicate, _ in wanted:
+            self.search.stored[plan, replicate] = self.outcomes[plan]
+
+
+def test_runs_go_only_where_they_can_decide_the_front(tmp_path):
+    problem = load_problem(
+        write(
+            tmp_path,
+            changed(
+                constraints={"probability": 0.8},
+                search={"population": 4, "runs": 200, "replicates": {"first": 4, "most": 8, "step": 4}},
+            ),
+        )
+    )
+    meets, misses = (85000.0, 0.015), (60000.0, 0.015)  # beds_total and institution_share in 2022
+    outcomes = {
+        0: (100.0, 10.0, *meets),  # a plan of an earlier generation, settled and feasible
+        1: (120.0, 12.0, *meets),  # dearer and worse than plan 0: its feasibility cannot matter
+        2: (90.0, 12.0, *meets),  # cheaper than plan 0: might be on the front
+        3: (50.0, 5.0, *misses),  # misses the beds target in every run: clearly infeasible after 4
+        4: (92.0, 13.0, *meets),  # beaten by plan 2 of its own generation: waits, and plan 2 proves feasible
+    }
+    search = Search(problem, stored={}, values=[()] * 5)
+    runner = StoringRunner(search, outcomes)
+    search.need[0] = 8
+    runner.run([(0, r, ()) for r in range(8)])
+    evaluate_generation(search, [1, 2, 3, 4], runner)
+    assert search.need == {0: 8, 1: 4, 2: 8, 3: 4, 4: 4}
+    assert search.requested == 4 * 4 + 4  # plan 0's runs were not asked by this search
+    assert [search.feasible(i) for i in range(5)] == [True, False, True, False, False]
+    assert [search.settled(i) for i in range(5)] == [True, False, True, True, False]
 
 
 def test_a_problem_with_a_level_outside_the_lever_type_is_refused(tmp_path):

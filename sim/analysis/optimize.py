@@ -3,10 +3,13 @@ by NSGA-II (pymoo, in ask-and-tell mode, constraint-dominance for the targets) o
 
 Each candidate plan is run on the same random streams (common random numbers: replicate r of every plan
 uses the problem's seed and stream r, and so the same ensemble member), a few runs first
-(``replicates.first``); a candidate whose Clopper-Pearson interval of P(met) straddles the required
-probability for some target gets ``replicates.step`` more, up to ``replicates.most``: runs are spent where
-they decide feasibility. A candidate's objectives are the mean (or quantile) over its runs; its constraint
-for each target is p - P(met).
+(``replicates.first``). More runs (``replicates.step`` at a time, up to ``replicates.most``) go only where
+they can change the front: to a plan whose feasibility is undecided (no target's Clopper-Pearson interval of
+P(met) wholly below p, some target's straddling it) and that no feasible plan beats on the first runs. A plan
+clearly missing a target, or beaten, keeps its first runs and is never reported feasible. Plans are compared
+by the search on their first runs (the same streams for all); the front reports each plan's estimates over
+all its runs. A candidate's objectives are the mean (or quantile) over its runs; its constraint for each
+target is p - P(met).
 
 Every run is stored as it finishes (``sim.analysis.sweep.RunStore``: one Parquet part per task, renamed into
 place), through the executor sweeps use (this process, local processes or a Dask cluster). The search itself
@@ -149,16 +152,47 @@ class Search:
             self.values.append(values)
         return self.plans[key]
 
-    def outcomes(self, plan: int) -> np.ndarray:
-        return np.array([self.stored[plan, r] for r in range(self.need[plan])], dtype=float)
+    estimates: dict[tuple[int, int], Estimate] = field(default_factory=dict)  # (plan, runs) -> its estimate
 
-    def estimate(self, plan: int) -> Estimate:
-        return estimate(self.problem, self.outcomes(plan))
+    def outcomes(self, plan: int, runs: int | None = None) -> np.ndarray:
+        return np.array([self.stored[plan, r] for r in range(runs or self.need[plan])], dtype=float)
 
-    def straddles(self, plan: int) -> bool:
+    def estimate(self, plan: int, runs: int | None = None) -> Estimate:
+        """From the plan's runs so far, or from its first ``runs``."""
+        key = (plan, runs or self.need[plan])
+        if key not in self.estimates:
+            self.estimates[key] = estimate(self.problem, self.outcomes(*key))
+        return self.estimates[key]
+
+    def screening(self, plan: int) -> np.ndarray:
+        """The plan's objectives on the first runs every plan has (the same streams for all: common random
+        numbers), signed to be minimised: what plans are compared on while the search runs."""
+        return self.estimate(plan, self.problem.spec.search.replicates.first).objectives * self.problem.signs
+
+    def settled(self, plan: int) -> bool:
+        """Its feasibility decided, or as many runs as a plan gets."""
+        return self.need[plan] >= self.problem.spec.search.replicates.most or not self.undecided(plan)
+
+    def feasible(self, plan: int) -> bool:
+        """Settled, and every target met in at least the required share of its runs. A plan left unsettled
+        because a feasible plan beat it on the first runs (``beaten``) is not reported as feasible."""
+        p = self.problem.spec.constraints.probability
+        return self.settled(plan) and bool(np.all(self.estimate(plan).probability >= p))
+
+    def beaten(self, plan: int, feasible: list[int]) -> bool:
+        """Whether one of the feasible plans is at least as good on every objective and better on one, on the
+        first runs: then no number of runs can make the plan part of the front, and none are spent on it."""
+        if not feasible:
+            return False
+        mine, theirs = self.screening(plan), np.array([self.screening(q) for q in feasible if q != plan])
+        return bool(len(theirs) and np.any(np.all(theirs <= mine, axis=1) & np.any(theirs < mine, axis=1)))
+
+    def undecided(self, plan: int) -> bool:
+        """Whether more runs could change the plan's feasibility: no target is clearly missed (its interval
+        wholly below p: the plan is infeasible whatever the others do) and some target's interval straddles p."""
         p = self.problem.spec.constraints.probability
         e = self.estimate(plan)
-        return bool(np.any((e.low < p) & (e.high >= p)))
+        return bool(np.all(e.high >= p) and np.any(e.low < p))
 
 
 def _now() -> str:
@@ -263,21 +297,27 @@ class SearchFailed(OptimizeError):
 
 
 def evaluate_generation(search: Search, ids: list[int], runner: Runner) -> None:
-    """Run the generation's plans: ``first`` replicates each, then ``step`` more for those whose P(met)
-    interval straddles p, until none does or they have ``most`` (or the budget is spent)."""
+    """Run the generation's plans: ``first`` replicates each, then ``step`` more, round by round, for those
+    whose feasibility is undecided (``Search.undecided``) and that no feasible plan beats on the first runs
+    (``Search.beaten``), until none is left or they have ``most`` (or the budget is spent). A plan beaten only
+    by another undecided plan that meets every target so far waits: if that one proves feasible, the plan's
+    feasibility cannot matter; if not, the plan's turn comes. Runs go where they decide the front."""
     spec = search.problem.spec.search
+    p = search.problem.spec.constraints.probability
     fresh = [i for i in dict.fromkeys(ids) if i not in search.need]
     for plan in fresh:
         search.need[plan] = spec.replicates.first
         search.requested += spec.replicates.first
     batch = fresh
     while batch:
-        wanted = [(p, r, search.values[p]) for p in batch for r in range(search.need[p])]
-        runner.run(wanted)
+        runner.run([(q, r, search.values[q]) for q in batch for r in range(search.need[q])])
+        open_ = [q for q in fresh if search.need[q] < spec.replicates.most and search.undecided(q)]
+        feasible = [q for q in search.need if search.feasible(q)]
+        hopeful = [q for q in open_ if bool(np.all(search.estimate(q).probability >= p))]
         batch = []
-        for plan in fresh:
+        for plan in open_:
             step = min(spec.replicates.step, spec.replicates.most - search.need[plan])
-            if step > 0 and search.requested + step <= spec.runs and search.straddles(plan):
+            if search.requested + step <= spec.runs and not search.beaten(plan, feasible + hopeful):
                 search.need[plan] += step
                 search.requested += step
                 batch.append(plan)
@@ -296,13 +336,15 @@ def search_plans(search: Search, runner: Runner) -> None:
     space = PymooProblem(
         n_var=problem.variables, n_obj=len(problem.objectives), n_ieq_constr=len(problem.targets), xl=0.0, xu=1.0
     )
-    # the first generation: the starting plan and random others (a generator of the problem's seed)
+    # the first generation: the starting plan, the ends of the box (every lever at the low end of its range,
+    # then at the high end: NSGA-II's operators seldom reach a bound, and the front often ends on one), and
+    # random others, from a generator of the problem's seed
     first = np.random.default_rng(problem.spec.seed).random((spec.population, problem.variables))
     first[0] = problem.start_point()
+    first[1], first[2] = 0.0, 1.0
     algorithm = NSGA2(pop_size=spec.population, sampling=first, eliminate_duplicates=True)
     algorithm.setup(space, termination=MaximumGenerationTermination(spec.generations), seed=problem.spec.seed)
     p = problem.spec.constraints.probability
-    signs = np.array([1.0 if o.sense == "min" else -1.0 for o in problem.objectives])
     for _ in range(spec.generations):
         if search.requested + spec.population * spec.replicates.first > spec.runs:
             break
@@ -311,7 +353,7 @@ def search_plans(search: Search, runner: Runner) -> None:
         search.generations.append(ids)
         evaluate_generation(search, ids, runner)
         estimates = [search.estimate(i) for i in ids]
-        objectives = np.array([e.objectives * signs for e in estimates])
+        objectives = np.array([search.screening(i) for i in ids])
         objectives = np.where(np.isfinite(objectives), objectives, np.finfo(float).max / 1e6)
         answers = {"F": objectives}
         if problem.targets:

@@ -74,8 +74,7 @@ def front_of(result: SearchResult, plans: list[int]) -> list[int]:
     import moocore
 
     search = result.search
-    p = search.problem.spec.constraints.probability
-    feasible = [i for i in dict.fromkeys(plans) if bool(np.all(search.estimate(i).probability >= p))]
+    feasible = [i for i in dict.fromkeys(plans) if search.feasible(i)]
     if not feasible:
         return []
     points = signed(result, feasible)
@@ -86,8 +85,7 @@ def front_of(result: SearchResult, plans: list[int]) -> list[int]:
 
 
 def signed(result: SearchResult, plans: list[int]) -> np.ndarray:
-    signs = np.array([1.0 if o.sense == "min" else -1.0 for o in result.search.problem.objectives])
-    return np.array([result.search.estimate(i).objectives * signs for i in plans])
+    return np.array([result.search.estimate(i).objectives * result.search.problem.signs for i in plans])
 
 
 def convergence(result: SearchResult) -> tuple[pd.DataFrame, list[float] | None]:
@@ -97,8 +95,7 @@ def convergence(result: SearchResult) -> tuple[pd.DataFrame, list[float] | None]
     search = result.search
     everything = [i for ids in search.generations for i in ids]
     final = front_of(result, everything)
-    p = search.problem.spec.constraints.probability
-    feasible = [i for i in dict.fromkeys(everything) if bool(np.all(search.estimate(i).probability >= p))]
+    feasible = [i for i in dict.fromkeys(everything) if search.feasible(i)]
     reference = None
     if final:
         points = signed(result, feasible)
@@ -143,7 +140,8 @@ def finish(result: SearchResult, workers: int | None = None, scheduler: str | No
                 "plan": i,
                 **lever_columns(result, i),
                 **estimate_columns(result, search.estimate(i)),
-                "meets_targets": bool(np.all(search.estimate(i).probability >= p)),
+                "meets_targets": search.feasible(i),
+                "settled": search.settled(i),
             }
             for i in everything
         ]

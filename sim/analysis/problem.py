@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import Field
 
 from sim.analysis.experiment import ExperimentError, starting_scenario
@@ -78,7 +79,7 @@ class ConstraintSpec(Strict):
 
 class ReplicateSpec(Strict):
     first: int = Field(4, ge=1, description="Runs of every candidate.")
-    most: int = Field(16, ge=1, description="Runs at most, for a candidate whose P(met) interval straddles p.")
+    most: int = Field(16, ge=1, description="Runs at most, for an undecided candidate that could be on the front.")
     step: int = Field(4, ge=1, description="Runs added at a time to such a candidate.")
 
 
@@ -178,6 +179,11 @@ class Problem:
     @property
     def variables(self) -> int:
         return sum(d.variables for d in self.decisions)
+
+    @property
+    def signs(self) -> np.ndarray:
+        """+1 for an objective minimised, -1 for one maximised: objectives times signs are all minimised."""
+        return np.array([1.0 if o.sense == "min" else -1.0 for o in self.objectives])
 
     def resolved(self) -> dict:
         """Everything that decides the results, as plain data: the problem with its defaults, the base scenario
