@@ -357,9 +357,19 @@ def starting_scenario(spec: Any, path: Path) -> Scenario:
         raise ExperimentError(f"{path}: scenario = {show(spec.scenario)}: no such file ({scenario_path})")
     try:
         raw = read_scenario_file(scenario_path)
+    except ScenarioError as e:
+        raise ExperimentError(str(e)) from None
+    return study_scenario(raw, spec, path, scenario_path)
+
+
+def study_scenario(raw: Any, spec: Any, path: Path, source: Path) -> Scenario:
+    """A study's scenario from the data of the scenario it names (read from ``source``, or a scenario already
+    loaded, as the app's "Find a plan" has it): ``set``, ``seed`` and one replicate applied, refused at a scale
+    that is not faithful."""
+    try:
         if not isinstance(raw, dict):
-            return parse_scenario(raw, str(scenario_path))  # raises the scenario's own message
-        raw.setdefault("name", scenario_path.stem)
+            return parse_scenario(raw, str(source))  # raises the scenario's own message
+        raw.setdefault("name", source.stem)
         for key, value in spec.set.items():
             set_value(raw, key, value, f"{path}: set.{key}")
         raw["seed"], raw["replicates"] = spec.seed, 1

@@ -21,6 +21,7 @@ number of workers.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -380,19 +381,18 @@ def run_search(
     resume: bool = False,
     progress: Callable[[int], None] | None = None,
     command: list[str] | None = None,
+    executor: Executor | None = None,
 ) -> SearchResult:
-    """The search (resumed from what is stored); nothing is written before the folder is checked and the
-    executor reached."""
+    """The search (resumed from what is stored), on ``executor`` if given (left open: the app's serves others
+    too), else on one made from ``workers`` or ``scheduler``; nothing is written before the folder is checked
+    and the executor reached. An exception raised by ``progress`` stops the search (the app's Cancel): the
+    runs finished are stored, and a search resumed goes on from them."""
     from sim.results.runs import code_version
 
     start = time.perf_counter()
     out = Path(out)
     stored_manifest = check_folder(out, problem, resume)
-    try:
-        executor = make_executor(workers, scheduler)
-    except ExecutorError as e:
-        raise OptimizeError(str(e)) from None
-    with executor:
+    with open_executor(executor, workers, scheduler) as executor:
         manifest = stored_manifest or new_manifest(problem)
         out.mkdir(parents=True, exist_ok=True)
         store = RunStore(out / RUNS, store_columns(problem))
@@ -432,6 +432,16 @@ def run_search(
     return SearchResult(out, search, session["runs_done"], time.perf_counter() - start, manifest)
 
 
+def open_executor(executor: Executor | None, workers: int | None, scheduler: str | None):
+    """The executor given, left open when done (it is its owner's), or a new one, shut down when done."""
+    if executor is not None:
+        return contextlib.nullcontext(executor)
+    try:
+        return make_executor(workers, scheduler)
+    except ExecutorError as e:
+        raise OptimizeError(str(e)) from None
+
+
 def verification_seed(seed: int) -> int:
     """Fresh streams for verification: other random draws and other ensemble members than the search's."""
     from sim.analysis.design import stream_int
@@ -445,9 +455,10 @@ def verify_plans(
     workers: int | None,
     scheduler: str | None,
     progress: Callable[[int], None] | None = None,
+    executor: Executor | None = None,
 ) -> dict[int, Estimate]:
     """Each plan re-run ``verify.runs`` times on fresh streams (stored in DIR/verify, resumed like the
-    search); its estimates."""
+    search); its estimates. ``executor``: as for ``run_search``."""
     problem = result.search.problem
     runs = problem.spec.verify.runs
     store = RunStore(result.out / "verify", store_columns(problem))
@@ -455,12 +466,8 @@ def verify_plans(
     stored, _ = read_store(store, problem)
     session = result.manifest["sessions"][-1]
     session.setdefault("verification_runs_done", 0)
-    try:
-        executor = make_executor(workers, scheduler)
-    except ExecutorError as e:
-        raise OptimizeError(str(e)) from None
     counter = {"runs_done": 0}
-    with executor:
+    with open_executor(executor, workers, scheduler) as executor:
         runner = Runner(
             Job(problem, verification_seed(problem.spec.seed)),
             store,

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from sim.analysis.executors import Executor
 from sim.analysis.optimize import Estimate, SearchResult, verify_plans
 from sim.results.files import MANIFEST, write_atomic, write_json
 
@@ -128,8 +129,15 @@ def chosen_plans(front: list[int], how_many: int) -> list[int]:
     return [front[k] for k in picks]
 
 
-def finish(result: SearchResult, workers: int | None = None, scheduler: str | None = None, progress=None) -> Found:
-    """Tables, verification and the cheapest plan, written into the search folder; the manifest completed."""
+def finish(
+    result: SearchResult,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress=None,
+    executor: Executor | None = None,
+) -> Found:
+    """Tables, verification and the cheapest plan, written into the search folder; the manifest completed.
+    The verification runs on ``executor`` if given (see ``run_search``)."""
     search, out = result.search, result.out
     problem = search.problem
     p = problem.spec.constraints.probability
@@ -154,7 +162,7 @@ def finish(result: SearchResult, workers: int | None = None, scheduler: str | No
     verified_rows, verdicts = [], {}
     chosen = chosen_plans(front, problem.spec.verify.plans)
     if chosen:
-        fresh = verify_plans(result, chosen, workers, scheduler, progress)
+        fresh = verify_plans(result, chosen, workers, scheduler, progress, executor)
         for plan in chosen:
             e, v = search.estimate(plan), fresh[plan]
             for t, target in enumerate(problem.targets):

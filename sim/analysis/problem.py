@@ -254,6 +254,14 @@ def load_problem(path: Path) -> Problem:
         base = starting_scenario(spec, path)
     except ExperimentError as e:
         raise ProblemError(str(e)) from None
+    return resolve_problem(spec, base, path)
+
+
+def resolve_problem(spec: ProblemFile, base: Scenario, path: Path) -> Problem:
+    """A validated problem on its starting scenario (``set`` and ``seed`` applied), resolved: its levers,
+    objectives and targets checked against the catalogues and the scenario, and both ends of every range
+    tried; ProblemError with one line naming ``path`` and the first problem. A problem file and the app's
+    "Find a plan" (``sim.analysis.plan_search``) both come here."""
     decisions = tuple(_decision(lever, i, base, path) for i, lever in enumerate(spec.levers))
     keys = [d.key for d in decisions]
     for i, key in enumerate(keys):

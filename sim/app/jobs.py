@@ -136,7 +136,13 @@ class RunQueue:
     user, as many at once as the executor has workers."""
 
     def __init__(
-        self, runs: Path, executor: Executor, per_user: int = 2, max_replicates: int = 20, max_queued: int = 16
+        self,
+        runs: Path,
+        executor: Executor,
+        per_user: int = 2,
+        max_replicates: int = 20,
+        max_queued: int = 16,
+        max_search_runs: int = 3000,
     ):
         from sim.analysis.executors import LocalProcesses
 
@@ -147,6 +153,7 @@ class RunQueue:
         self.per_user = per_user
         self.max_replicates = max_replicates
         self.max_queued = max_queued
+        self.max_search_runs = max_search_runs  # model runs one "Find a plan" search may spend
         self.jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()  # matplotlib's pyplot (the charts) is not thread-safe

@@ -1,7 +1,8 @@
 """The scenario explorer's pages (Solara): pick a region and a starting scenario, change the levers, run,
-read the results, compare scenarios, download, and read how the model works. The page and its tabs are
-here; picking and editing in ``editing``, running in ``running``, results and comparisons in
-``results_view``, the session's state in ``state``.
+read the results, compare scenarios, download, find the cheapest plan meeting the targets, and read how the
+model works. The page and its tabs are here; picking and editing in ``editing``, running in ``running``,
+results and comparisons in ``results_view``, finding a plan in ``optimize_view``, the session's state in
+``state``.
 
 State is per browser session (Solara's reactive variables); runs are the server's (``server.queue()``).
 Every field is checked with the command line's own code: a value that makes the scenario invalid is
@@ -21,6 +22,7 @@ import solara
 from sim.app import server
 from sim.app.drafts import Draft
 from sim.app.editing import Changes, Picker, Section, lever_sections, open_draft
+from sim.app.optimize_view import PlanTab
 from sim.app.results_view import CompareTab, ResultsTab
 from sim.app.running import RunControls
 from sim.app.state import asked_at, draft, explain_page, guarded, lang, log, notice, places, session_id, tab, visited
@@ -117,7 +119,7 @@ def Page():
 
     solara.use_effect(drawn)
     pages = [("tab_scenario", ScenarioTab), ("tab_results", ResultsTab), ("tab_compare", CompareTab)]
-    pages.append(("tab_explain", ExplainTab))
+    pages += [("tab_plan", PlanTab), ("tab_explain", ExplainTab)]
     TabBar([t(key, language) for key, _ in pages], tab, "main-tabs")
     # every page stays drawn, the others moved out of sight (with their size, so their charts draw): results
     # opened or finished while the user is on another page are ready when they switch to them

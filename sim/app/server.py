@@ -32,6 +32,7 @@ class AppConfig:
     per_user: int = 2
     max_replicates: int = 20  # replicates of one run a user may ask for
     max_queued: int = 16  # runs queued or running on the server at once, all users together
+    max_search_runs: int = 3000  # model runs one "Find a plan" search may spend
     root_path: str = ""  # where a reverse proxy serves the app, e.g. /sim
 
 
@@ -52,7 +53,9 @@ def queue():
         if isinstance(executor, LocalProcesses):  # start the workers (and import the model) before the first run
             for _ in range(executor.workers):
                 executor.submit(int)
-        _QUEUE = RunQueue(CONFIG.runs, executor, CONFIG.per_user, CONFIG.max_replicates, CONFIG.max_queued)
+        _QUEUE = RunQueue(
+            CONFIG.runs, executor, CONFIG.per_user, CONFIG.max_replicates, CONFIG.max_queued, CONFIG.max_search_runs
+        )
     return _QUEUE
 
 

@@ -16,6 +16,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "tab_scenario": ("Scenario", "情景"),
     "tab_results": ("Results", "结果"),
     "tab_compare": ("Compare", "比较"),
+    "tab_plan": ("Find a plan", "寻找方案"),
     "tab_explain": ("Explain", "说明"),
     "language": ("Language", "语言"),
     # picking
@@ -125,6 +126,46 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Running the plan and its steps: {done} of {total} runs",
         "正在运行规划及各级调整：已完成{done}/{total}次",
     ),
+    # find a plan: the search for the cheapest plan meeting the scenario's targets
+    "plan_pick": ("Pick a scenario on the Scenario page first", "请先在“情景”页选择情景"),
+    "plan_no_targets": (
+        "{name} has no targets: add plan targets on the Scenario page to search for a plan that meets them",
+        "{name}没有规划目标：请先在“情景”页添加规划目标，再寻找达到目标的方案",
+    ),
+    "plan_help": (
+        "Searches the levers that move the scenario's targets (NSGA-II, every plan on the same random draws) for "
+        "the plans that meet every target with a probability of at least {p:.0%} at the least cost, and re-runs the "
+        "best of them on fresh draws. The scenario is cut at {year} and run at {scale:g} persons per agent.",
+        "对影响情景目标的各项政策进行搜索（NSGA-II，各方案使用相同的随机抽样），找出以不低于{p:.0%}的概率达到"
+        "全部目标且成本最低的方案，并以新的随机抽样重新运行其中最优者进行验证。情景截至{year}年，"
+        "每个主体代表{scale:g}人。",
+    ),
+    "plan_levers": ("Levers searched (each over its whole range)", "搜索的政策（各在其允许范围内）"),
+    "plan_targets": ("Targets to meet", "须达到的目标"),
+    "plan_objectives": ("Judged by", "评价标准"),
+    "plan_budget": ("Budget", "计算量"),
+    "plan_runs": ("{runs:,} model runs", "{runs}次模型运行"),
+    "plan_run": ("Find a plan", "寻找方案"),
+    "plan_running": ("Searching: {done:,} of at most {total:,} runs", "搜索中：已完成{done}次，最多{total}次运行"),
+    "plan_stopping": (
+        "Stopping: the runs under way finish first, and are kept",
+        "正在停止：进行中的运行完成后停止，结果予以保留",
+    ),
+    "plan_cancelled": (
+        "Cancelled: the runs done are kept; the same search asked again goes on from them",
+        "已取消：已完成的运行已保存；再次进行同一搜索时将从中继续",
+    ),
+    "plan_failed": ("The search failed: {error}", "搜索失败：{error}"),
+    "plan_stored": (
+        "Stored search of this exact problem (same code and data)",
+        "此问题的已存搜索结果（代码与数据相同）",
+    ),
+    "plan_cheapest": ("The cheapest plan meeting every target: plan {plan}", "达到全部目标的最低成本方案：方案{plan}"),
+    "plan_none_verified": (
+        "No plan of the front kept P(met) on fresh runs: none is offered as a scenario",
+        "前沿上的方案在新的运行中均未保持达标概率：不提供可打开的情景",
+    ),
+    "plan_open": ("Open as scenario", "作为情景打开"),
     # compare
     "compare_help": (
         "Add up to four scenarios from the Results tab; the first is the baseline the others are compared with.",

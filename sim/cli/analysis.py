@@ -316,16 +316,14 @@ def with_evaluation_scale(path: Path, s, sets: list[str] | None):
     """The scenario at the coarsest faithful scale (rounded down to a whole number) when neither its file nor
     --set gives one, and the note that says so (None when a scale was given): an ensemble of 100 runs at one
     agent per person would take hours."""
-    from math import floor
-
     from sim.scenario.files import read_scenario_file
     from sim.scenario.levers import with_lever
-    from sim.scenario.scale import coarsest_faithful_scale
+    from sim.scenario.scale import coarsest_faithful_scale, faithful_scale
 
     if any(a.split("=", 1)[0].strip() == "scale" for a in sets or []) or "scale" in read_scenario_file(path):
         return s, None
     limit = coarsest_faithful_scale(s)
-    scale = max(1.0, float(floor(limit.scale)))
+    scale = faithful_scale(s)
     if scale == s.scale:  # its own scale is already the coarsest faithful one: nothing to say
         return s, None
     note = (

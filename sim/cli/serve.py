@@ -34,6 +34,9 @@ def app_(
     per_user: Annotated[int, typer.Option(help="Runs one user may have queued or running at once.")] = 2,
     max_replicates: Annotated[int, typer.Option(help="Replicates one run may ask for.")] = 20,
     max_queued: Annotated[int, typer.Option(help="Runs queued or running at once, all users together.")] = 16,
+    max_search_runs: Annotated[
+        int, typer.Option(help="Model runs one 'Find a plan' search may spend (its budgets are offered up to this).")
+    ] = 3000,
     root_path: Annotated[
         str, typer.Option(help="Path a reverse proxy serves the app under, e.g. /sim (default: the site's root).")
     ] = "",
@@ -51,6 +54,7 @@ def app_(
     at_least("--per-user", per_user, 1)
     at_least("--max-replicates", max_replicates, 1)
     at_least("--max-queued", max_queued, 1)
+    at_least("--max-search-runs", max_search_runs, 4)  # one generation of the smallest search: 4 plans, 1 run each
     if root_path and not re.fullmatch(r"(/[\w.~-]+)+", root_path):
         fail(f"--root-path = {show(root_path)}: must be a path like /sim (letters, digits, '-', '_', '.', '~')")
     for option, folder in (("--scenarios", scenarios), ("--region-files", region_files)):
@@ -67,7 +71,7 @@ def app_(
             fail(f"--port = {port}: cannot listen on {host}:{port} ({e.strerror or e}); choose another port")
     config = AppConfig(
         runs, scenarios, region_files, workers or available_cores(), scheduler, per_user, max_replicates, max_queued,
-        root_path,
+        max_search_runs, root_path,
     )  # fmt: skip
     console.print(f"sim app on http://{host}:{port}/ (runs in {runs / 'app'}; Ctrl-C stops it)")
     try:

@@ -39,6 +39,15 @@ def search_problem(folder: Path) -> str | None:
     return None
 
 
+def read_table(path: Path) -> pd.DataFrame:
+    """A table the search wrote; empty when it had no rows (a search no plan could meet writes front.csv and
+    verified.csv with no columns either)."""
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
 def _amount(value: float, lang: str) -> str:
     if abs(value) >= 1e8:
         return f"{value / 1e8:,.2f} 亿" if lang == "zh" else f"{value / 1e9:,.2f} bn"
@@ -66,7 +75,7 @@ def texts(folder: Path, lang: str) -> list[str]:
     R = labels(lang)["optimize_report"]
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     p = manifest["resolved"]["problem"]["constraints"]["probability"]
-    front = pd.read_csv(folder / "front.csv")
+    front = read_table(folder / "front.csv")
     if front.empty:
         return [R["infeasible"].format(p=p, best=manifest.get("best_probability", 0.0))]
     names, words = _objective_names(manifest), _objective_words(manifest, lang)
@@ -95,7 +104,7 @@ def texts(folder: Path, lang: str) -> list[str]:
                         more=_amount(last[names[j]] - first[names[j]], lang),
                     )
                 )
-    verified = pd.read_csv(folder / "verified.csv")
+    verified = read_table(folder / "verified.csv")
     if not verified.empty:
         plans = verified.groupby("plan").met.all()
         lines.append(
@@ -118,7 +127,7 @@ def front_table(folder: Path, lang: str) -> pd.DataFrame:
     interval, the verification."""
     R = labels(lang)["optimize_report"]
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    front = pd.read_csv(folder / "front.csv")
+    front = read_table(folder / "front.csv")
     columns = {"plan": R["plan"]}
     for lever in manifest["resolved"]["problem"]["levers"]:
         columns[lever["key"]] = lever_catalogue()[lever["key"]].label(lang)
@@ -242,8 +251,8 @@ def xlsx_report(folder: Path, path: Path, lang: str) -> None:
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     sheets = {
         R["summary"]: pd.DataFrame({R["summary"]: [*texts(folder, lang), generated(manifest, lang)]}),
-        R["front"]: pd.read_csv(folder / "front.csv"),
-        R["verification"]: pd.read_csv(folder / "verified.csv"),
+        R["front"]: read_table(folder / "front.csv"),
+        R["verification"]: read_table(folder / "verified.csv"),
         R["plans"]: pd.read_csv(folder / "evaluations.csv"),
     }
     with pd.ExcelWriter(path, engine="openpyxl") as writer:

@@ -3,6 +3,7 @@ scale (docs/model.md, "Faithful scales"), and one run must fit in this machine's
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -74,6 +75,12 @@ def coarsest_faithful_scale(scenario: Scenario) -> Limit:
                 )
             )
     return min(limits, key=lambda limit: limit.scale)
+
+
+def faithful_scale(scenario: Scenario) -> float:
+    """The coarsest faithful scale rounded down to a whole number of persons per agent (at least 1): what
+    studies of many runs use when none is given (`sim evaluate`, the app's "Find a plan")."""
+    return max(1.0, float(math.floor(coarsest_faithful_scale(scenario).scale)))
 
 
 def scale_problem(scenario: Scenario) -> str | None:
