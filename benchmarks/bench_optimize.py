@@ -8,8 +8,9 @@ Runs the search (a copy of the problem with the search settings given, in a temp
 then prints one line per generation: model runs spent, plans asked, the front's size and its hypervolume
 (moocore, against the search's reference point: the worst feasible value of each objective plus a tenth of
 its spread), the wall time of the search and of the verification, and the runs per second. With
-``--reference DIR`` (a search folder of the same problem with a larger budget), the final hypervolume is
-also given as a share of the reference front's, both against the reference's reference point. With
+``--reference DIR [DIR ...]`` (search folders of the same problem with larger budgets), the final hypervolume
+is also given as a share of the reference front's (the plans of their fronts together that none of them
+beats), both against the first folder's reference point. With
 ``--chart FILE`` the convergence (hypervolume by runs) is drawn.
 """
 
@@ -51,7 +52,12 @@ def main() -> None:
     parser.add_argument("--generations", type=int)
     parser.add_argument("--runs", type=int, help="the search's budget of model runs")
     parser.add_argument("--out", type=Path, help="keep the search here (default: a temporary folder)")
-    parser.add_argument("--reference", type=Path, help="a search folder of the same problem with a larger budget")
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        nargs="+",
+        help="search folders of the same problem with larger budgets: their fronts together are the reference",
+    )
     parser.add_argument("--chart", type=Path, help="draw hypervolume by runs into this PNG")
     args = parser.parse_args()
 
@@ -88,12 +94,13 @@ def main() -> None:
             print(line)
         if args.reference is not None:
             names = [o.name for o in problem.objectives]
-            signs = np.array([1.0 if o.sense == "min" else -1.0 for o in problem.objectives])
-            reference_point = json.loads((args.reference / "manifest.json").read_text())["hypervolume"]["reference"]
-            ours = front_points(out, names, signs)
-            theirs = front_points(args.reference, names, signs)
+            first = args.reference[0] / "manifest.json"
+            reference_point = json.loads(first.read_text())["hypervolume"]["reference"]
+            ours = front_points(out, names, problem.signs)
+            theirs = np.vstack([front_points(folder, names, problem.signs) for folder in args.reference])
             share = hypervolume(ours, ref=reference_point) / hypervolume(theirs, ref=reference_point)
-            print(f"hypervolume against the reference front ({args.reference}): {share:.2%}")
+            folders = ", ".join(map(str, args.reference))
+            print(f"hypervolume against the reference front ({folders}; the first one's reference point): {share:.2%}")
         if args.chart is not None:
             import matplotlib.pyplot as plt
 

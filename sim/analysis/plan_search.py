@@ -29,6 +29,11 @@ from sim.scenario.policy import PROFILES, Profile
 
 PROBABILITY = 0.8  # every target met with at least this probability
 UNMET_QUANTILE = 0.9  # unmet need in a bad year, not an average one
+# half to one and a half times the scenario's own level of each lever: every plan a bureau would write as an
+# alternative (the shipped problems search 0.8-1.2 of Tianjin's beds, 0.5-2 of its trainees), narrow enough for
+# a few thousand runs to settle the front; the catalogue's whole range (up to every person aged 60+ in a bed)
+# left a 200-run search at 83,000 beds for an 80,000 target
+PLAN_SPAN = (0.5, 1.5)
 MOST_REPLICATES = 16  # runs of one plan at most (where its P(met) interval straddles the probability)
 
 
@@ -116,9 +121,10 @@ def plan_problem(scenario: Scenario, runs: int, most: int = MOST_REPLICATES) -> 
 
 
 def searched(scenario: Scenario, key: str, year: int, last: int) -> dict[str, Any]:
-    """A lever as a problem file would search it: the catalogue's range (a count's upper end the region's people
-    aged 60+, rounded down to two significant figures so that the search's grid lands on it), a schedule by
-    ``year`` along every profile; a choice among all its choices."""
+    """A lever as a problem file would search it: around the scenario's own level by ``year`` (``PLAN_SPAN``
+    of it, within the catalogue's range), or over the catalogue's range where the scenario sets no level (a
+    count's upper end the region's people aged 60+, rounded down to two significant figures so that the
+    search's grid lands on it); a schedule by ``year`` along every profile; a choice among all its choices."""
     lever = lever_catalogue()[key]
     if lever.type == "choice":
         return {"key": key}
@@ -131,10 +137,31 @@ def searched(scenario: Scenario, key: str, year: int, last: int) -> dict[str, An
         people = load_region(scenario.region, scenario.region_file).population_total()
         unit = 10 ** max(0, math.floor(math.log10(people)) - 1)
         high = math.floor(people / unit) * unit
+    level = plan_level(scenario, key, year)
+    if level is not None and level > 0 and lever.type != "year":
+        low, high = (max(low, _readable(PLAN_SPAN[0] * level)), min(high, _readable(PLAN_SPAN[1] * level)))
+        if lever.type == "integer":
+            low, high = math.ceil(low), math.floor(high)
     entry = {"key": key, "range": [low, high]}
     if lever.type == "schedule":
         entry |= {"by": year, "profiles": list(PROFILES)}
     return entry
+
+
+def _readable(x: float) -> float:
+    """6 significant figures: 0.9, not 0.6 * 1.5 = 0.8999999999999999."""
+    return float(f"{x:.6g}")
+
+
+def plan_level(scenario: Scenario, key: str, year: int) -> float | None:
+    """The lever's level in the scenario by ``year``: a schedule's value in that year, a number as set (None
+    where the scenario leaves it to the region's default)."""
+    from sim.scenario.levers import lever_path, lever_spec
+
+    if lever_catalogue()[key].type == "schedule":
+        return lever_path(scenario, key)[year]
+    value = lever_spec(scenario, key)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def cut_at(scenario: Scenario, last: int) -> dict[str, Any]:
