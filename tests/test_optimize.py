@@ -20,7 +20,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from sim.analysis.optimize import Search, clopper_pearson, evaluate_generation
+from sim.analysis.optimize import Search, evaluate_generation
+from sim.analysis.plan_estimate import clopper_pearson
 from sim.analysis.problem import ProblemError, load_problem
 from sim.cli import app
 from sim.results.query import value as table_value

@@ -27,7 +27,8 @@ import pandas as pd
 import yaml
 
 from sim.analysis.executors import Executor
-from sim.analysis.optimize import Estimate, SearchResult, verify_plans
+from sim.analysis.optimize import SearchResult, verify_plans
+from sim.analysis.plan_estimate import Estimate
 from sim.results.files import MANIFEST, write_atomic, write_json
 
 COST_PREFIX = "plan_cost"
