@@ -230,10 +230,14 @@ class RunQueue:
             self.jobs[job.key] = job
             return True
 
-    @property
-    def write_lock(self) -> threading.Lock:
-        """Held while the server's own process draws charts (matplotlib's pyplot is not thread-safe)."""
-        return self._write_lock
+    def write(self, function, *args) -> None:
+        """Write a job's results (tables and charts): on a local worker, which shares this machine's folders,
+        else in the server's own process under a lock (matplotlib's pyplot is not thread-safe)."""
+        if self.write_on_workers:
+            self.executor.submit(function, *args).result()
+        else:
+            with self._write_lock:
+                function(*args)
 
     def cancel(self, key: str) -> None:
         """Stop a job: running replicates at their next simulated year, queued ones before they start."""
@@ -252,12 +256,7 @@ class RunQueue:
                 tables[r], seconds[r] = future.result()
                 job.replicates_done += 1
             wall = time.perf_counter() - job.started
-            if self.write_on_workers:
-                args = (job.scenario, tables, seconds, wall, str(job.folder), command, changes)
-                self.executor.submit(write_task, *args).result()
-            else:
-                with self._write_lock:
-                    write_task(job.scenario, tables, seconds, wall, str(job.folder), command, changes)
+            self.write(write_task, job.scenario, tables, seconds, wall, str(job.folder), command, changes)
             state = "done"
         except BaseException as e:  # noqa: BLE001 - a worker's failure is the job's, never the server's
             cancelled = (job.job_dir / CANCEL).exists()

@@ -148,11 +148,7 @@ def search(queue: RunQueue, job: SearchJob) -> None:
         if job.cancel_asked:
             raise SearchCancelled()
         found = finish(result, progress=job.advance, executor=queue.executor)
-        if queue.write_on_workers:
-            queue.executor.submit(draw, result, found, str(job.folder)).result()
-        else:
-            with queue.write_lock:
-                draw(result, found, str(job.folder))
+        queue.write(draw, result, found, str(job.folder))
         state = "done"
     except SearchCancelled:
         state = "cancelled"

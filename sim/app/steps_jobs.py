@@ -139,11 +139,7 @@ def finish(queue: RunQueue, job: StepsJob, names: list[str], tasks: list[tuple[s
             raise RuntimeError("cancelled")
         frame = table(job.scenario, names, found)
         record = steps_record(job, queue.executor.describe())
-        if queue.write_on_workers:
-            queue.executor.submit(write_steps, frame, record, str(job.folder)).result()
-        else:
-            with queue.write_lock:
-                write_steps(frame, record, str(job.folder))
+        queue.write(write_steps, frame, record, str(job.folder))
         state = "done"
     except BaseException as e:  # noqa: BLE001 - a worker's failure is the job's, never the server's
         if job.state == "cancelled":
