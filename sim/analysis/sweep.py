@@ -48,6 +48,7 @@ from sim.results.files import MANIFEST, OutputError, check_output_dir, write_ato
 RUNS = "runs"
 ERRORS = "errors"
 MODEL_CHUNK = 8  # model runs per task: about 2 s at 100 persons per agent, the most a kill loses per worker
+FOLDER_KINDS = {"sweep": "a sweep", "emulator": "an emulator"}  # what a folder of runs holds, in words
 TASKS_PER_WORKER = 4  # fewer, larger tasks for cheap runs (test functions, tiny sweeps)
 
 
@@ -190,9 +191,10 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def check_sweep_folder(out: Path, exp: Experiment, resume: bool) -> dict | None:
+def check_sweep_folder(out: Path, exp: Experiment, resume: bool, kind: str = "sweep") -> dict | None:
     """The stored manifest to resume from, None for a new sweep; SweepError if the folder is not ours,
-    holds a sweep and --resume was not given, or holds a sweep of another experiment or data."""
+    holds a sweep and --resume was not given, or holds a sweep of another experiment or data. ``kind``:
+    what the folder holds (a sweep, or an emulator's training runs)."""
     from sim.data.regions import data_file_hashes
 
     out = Path(out)
@@ -208,11 +210,11 @@ def check_sweep_folder(out: Path, exp: Experiment, resume: bool) -> dict | None:
             stored = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError):
             stored = None
-    if not isinstance(stored, dict) or stored.get("kind") != "sweep":
-        raise SweepError(f"{out}: exists and is not a sweep folder of this tool; choose another --out")
+    if not isinstance(stored, dict) or stored.get("kind") != kind:
+        raise SweepError(f"{out}: exists and is not {FOLDER_KINDS[kind]} folder of this tool; choose another --out")
     if not resume:
         raise SweepError(
-            f"{out}: holds a sweep already ({stored.get('status')}); add --resume to continue it "
+            f"{out}: holds {FOLDER_KINDS[kind]} already ({stored.get('status')}); add --resume to continue it "
             "(or to analyse it again), or choose another --out"
         )
     if stored.get("experiment_sha256") != exp.fingerprint():
@@ -280,14 +282,24 @@ def run_sweep(
         raise SweepError(str(e)) from None
     with executor:
         manifest = stored or new_manifest(exp, design)
-        runs_now = run_session(exp, design, out, manifest, executor, chunk, progress, command)
+        planned = planned_runs(design, exp.spec.replicates)
+        runs_now = run_session(
+            exp, Job.of(exp), planned, design.frame(exp), out, manifest, executor, chunk, progress, command
+        )
     outcomes, indices, convergence, notes = analyse_sweep(exp, design, out, manifest, charts)
     return SweepResult(out, outcomes, indices, convergence, notes, runs_now, time.perf_counter() - start)
 
 
+def planned_runs(design: Design, replicates: int) -> list[tuple[int, int, tuple]]:
+    """A sweep's runs: every replicate of every point of its design, as (point, replicate, values)."""
+    return [(p, r, design.values[p]) for p in range(design.points) for r in range(replicates)]
+
+
 def run_session(
     exp: Experiment,
-    design: Design,
+    job: Job,
+    planned: list[tuple[int, int, tuple]],
+    design_frame: pd.DataFrame,
     out: Path,
     manifest: dict,
     executor: Executor,
@@ -295,11 +307,11 @@ def run_session(
     progress: Callable[[int, int], None] | None,
     command: list[str] | None,
 ) -> int:
-    """One session: run every point and replicate not in the store, storing each task's runs as it
-    finishes; the manifest records the session (also if it fails). Returns the runs done."""
+    """One session: run every planned (point, replicate, values) not in the store, storing each task's
+    runs as it finishes; the manifest records the session (also if it fails), the folder keeps
+    ``design_frame`` (the factor values of each point). Returns the runs done."""
     from sim.results.runs import code_version
 
-    job = Job.of(exp)
     out.mkdir(parents=True, exist_ok=True)
     store = RunStore(out / RUNS, [r.name for r in exp.readers])
     store.clean()
@@ -309,9 +321,8 @@ def run_session(
         earlier["runs_done"] = int((stored_runs.session == i).sum())
         if "wall_seconds" not in earlier:
             earlier["interrupted"] = True  # killed: it could not record its end
-    reps = range(exp.spec.replicates)
-    todo = [(p, r, design.values[p]) for p in range(design.points) for r in reps if (p, r) not in finished]
-    total = design.points * exp.spec.replicates
+    todo = [run for run in planned if run[:2] not in finished]
+    total = len(planned)
     size = chunk or task_size(job, len(todo), executor.workers)
     session = {
         "started_utc": _now(),
@@ -327,7 +338,7 @@ def run_session(
     number = len(manifest["sessions"]) - 1
     write_json(out / MANIFEST, manifest)
     if not (out / "design.parquet").exists():
-        write_atomic(out / "design.parquet", lambda p: design.frame(exp).to_parquet(p, index=False))
+        write_atomic(out / "design.parquet", lambda p: design_frame.to_parquet(p, index=False))
     if progress:
         progress(len(finished), total)
     tasks = [todo[i : i + size] for i in range(0, len(todo), size)]

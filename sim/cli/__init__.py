@@ -9,7 +9,7 @@ from importlib import import_module
 
 from sim.cli.common import app
 
-GROUPS = ("scenarios", "documents", "analysis", "steps", "optimize", "serve")
+GROUPS = ("scenarios", "documents", "analysis", "emulate", "steps", "optimize", "serve")
 for group in GROUPS:
     import_module(f"sim.cli.{group}")
 

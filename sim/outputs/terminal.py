@@ -179,6 +179,22 @@ def ranking_lines(exp, result) -> list[str]:
     return lines
 
 
+def emulator_table(validation: pd.DataFrame) -> Table:
+    """Held-out validation of an emulator, one row per outcome."""
+    t = Table(title="Emulator on held-out runs")
+    for col in ("outcome", "R²", "error / spread", "90% interval holds", "predicted"):
+        t.add_column(col, overflow="fold")
+    for r in validation.itertuples():
+        t.add_row(
+            r.outcome,
+            f"{r.r2:.3f}",
+            f"{r.relative_error:.1%}",
+            f"{r.coverage_90:.0%} of {r.heldout_runs}",
+            "yes" if r.usable else f"[bold red]no[/]: {r.why_not}",
+        )
+    return t
+
+
 def regions_table() -> tuple[Table, list[str]]:
     """The packaged regions (China, the 31 provinces, the plans' cities) with their names, population aged
     60+ and calibration, and their sources."""

@@ -10,6 +10,7 @@ filled in), ``manifest.json`` (what made it: seed, replicate streams, code and d
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import subprocess
@@ -96,6 +97,24 @@ def code_version() -> dict:
         except (OSError, subprocess.CalledProcessError):
             pass
     return info
+
+
+MODEL_CODE = ("common", "catalogues", "data", "scenario", "model", "results")  # what a run executes and reads
+
+
+def model_code_sha256() -> str:
+    """SHA-256 of the package's code and packaged files that make a run's numbers (the layers up to
+    results, and the outcomes read from a run): unchanged by work on the analysis, outputs, app or
+    command line, so what was computed from runs (an emulator) stays valid until the model changes."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    files = [f for layer in MODEL_CODE for f in sorted((package / layer).rglob("*")) if f.is_file()]
+    files.append(package / "analysis" / "outcomes.py")
+    for f in files:
+        if f.suffix in (".pyc",) or "__pycache__" in f.parts:
+            continue
+        digest.update(str(f.relative_to(package)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def calibration_record(scenario: Scenario) -> dict | None:
