@@ -43,6 +43,7 @@ DRAW_STREAM = (2**32, 6)  # the emulator's draws; spawn key (2**32, 6, i) for th
 DRAW_BASE_SAMPLES = 256  # base samples the draws are taken at: (G + 2) x 256 points, jointly
 DRAWS = 100  # joint draws of the mean function per outcome; their sd is good to about 7%
 SET_BY_EXPERIMENT = ("seed", "replicates")  # in the base scenario, but not what the model's mean depends on
+PREDICT_BLOCK = 4096  # points predicted at once
 KEYS = ["outcome", "factor", "factor2", "index"]
 
 
@@ -188,7 +189,7 @@ def indices_with_uncertainty(
     design = make_design(exp)
     order = _emulator_order(exp, emulator)
     x = encode(emulator.factors, [tuple(v[j] for j in order) for v in design.values])
-    means = pd.DataFrame({o: predict_fit(emulator.fits[o], emulator.train, x, sd=False).mean for o in outcomes})
+    means = pd.DataFrame({o: _mean(emulator, o, x) for o in outcomes})
     mine = dataclasses.replace(exp, readers=tuple(r for r in exp.readers if r.name in outcomes))
     indices, convergence, more_notes = analyse(mine, design, means)
     blocks = min(DRAW_BASE_SAMPLES, design.blocks)
@@ -198,6 +199,17 @@ def indices_with_uncertainty(
     indices, convergence = (_with_emulator(t, spread, exp.spec.method.confidence, runs) for t in (indices, convergence))
     draw_points = len(np.unique(x[: blocks * design.block], axis=0))
     return EmulatedIndices(indices, convergence, uncertainty, [*(notes or []), *more_notes], design, draw_points)
+
+
+def _mean(emulator: Emulator, outcome: str, x: np.ndarray) -> np.ndarray:
+    """The emulator's mean at ``x``, a block of points at a time: a whole design's kernel matrix against the
+    training runs would take gigabytes (98,304 points x 512 runs for ten factors at N = 8192)."""
+    fit = emulator.fits[outcome]
+    blocks = [
+        predict_fit(fit, emulator.train, x[i : i + PREDICT_BLOCK], sd=False).mean
+        for i in range(0, len(x), PREDICT_BLOCK)
+    ]
+    return np.concatenate(blocks)
 
 
 def _emulator_order(exp: Experiment, emulator: Emulator) -> list[int]:
