@@ -108,8 +108,19 @@ def _key(v):
 
 # --- the Gaussian process --------------------------------------------------------------------------------
 def matern52(a: np.ndarray, b: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    d = np.sqrt(np.maximum(_sqdist(a / lengths, b / lengths), 0.0))
-    return (1.0 + SQRT5 * d + (5.0 / 3.0) * d * d) * np.exp(-SQRT5 * d)
+    """(1 + sqrt5 d + 5/3 d^2) exp(-sqrt5 d), computed in place: the draws of an emulated sweep take it on
+    millions of pairs, and fewer temporary arrays make it half again as fast (the same numbers)."""
+    d = _sqdist(a / lengths, b / lengths)
+    np.maximum(d, 0.0, out=d)
+    np.sqrt(d, out=d)
+    scaled = SQRT5 * d
+    decay = np.exp(-scaled)
+    out = (5.0 / 3.0) * d
+    out *= d
+    scaled += 1.0
+    out += scaled
+    out *= decay
+    return out
 
 
 def _sqdist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -191,10 +202,23 @@ def latent_draws(fit: Fit, train: np.ndarray, x: np.ndarray, draws: int, rng: np
     mean = cross @ fit.weights
     v = solve_triangular(fit.chol, cross.T, lower=True, check_finite=False)
     cov = fit.amplitude * matern52(x, x, fit.lengths) - v.T @ v
-    cov[np.diag_indices_from(cov)] += 1e-8 * fit.amplitude  # jitter: the conditioned covariance is near singular
-    root = np.linalg.cholesky(cov)
+    root = _jittered_root(cov, fit.amplitude)
     z = rng.standard_normal((len(x), draws))
     return (fit.shift + fit.scale * (mean[:, None] + root @ z)).T
+
+
+def _jittered_root(cov: np.ndarray, amplitude: float) -> np.ndarray:
+    """A Cholesky factor of the conditioned covariance, which is near singular (points close to each other
+    or to training points of a noiseless outcome): the least jitter that makes it one, from a hundred
+    millionth of the amplitude to a ten thousandth (an sd of 1% of the amplitude's, white, at most)."""
+    diagonal = np.diag_indices_from(cov)
+    for jitter in (1e-8, 1e-7, 1e-6, 1e-5, 1e-4):
+        cov[diagonal] += jitter * amplitude
+        try:
+            return np.linalg.cholesky(cov)
+        except np.linalg.LinAlgError:
+            cov[diagonal] -= jitter * amplitude
+    raise EmulatorError("the emulator's joint draws cannot be computed (its covariance is not positive definite)")
 
 
 # --- the emulator: every outcome, its inputs and what it was trained on -------------------------------

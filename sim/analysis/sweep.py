@@ -212,6 +212,8 @@ def check_sweep_folder(out: Path, exp: Experiment, resume: bool, kind: str = "sw
             stored = None
     if not isinstance(stored, dict) or stored.get("kind") != kind:
         raise SweepError(f"{out}: exists and is not {FOLDER_KINDS[kind]} folder of this tool; choose another --out")
+    if stored.get("emulated"):  # no runs to resume or analyse again: its numbers are the emulator's
+        raise SweepError(f"{out}: holds an emulated sweep (no model runs); choose another --out")
     if not resume:
         raise SweepError(
             f"{out}: holds {FOLDER_KINDS[kind]} already ({stored.get('status')}); add --resume to continue it "

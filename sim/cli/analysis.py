@@ -164,16 +164,38 @@ def sweep(
         int | None, typer.Option(help="Runs per task sent to a worker (default: automatic); results do not change.")
     ] = None,
     charts: Annotated[bool, typer.Option(help="Also draw the charts (PNG) into DIR/charts.")] = True,
+    emulator: Annotated[
+        Path | None,
+        typer.Option(
+            help="Sobol indices from this trained emulator (sim emulate) instead of model runs: seconds, no run; "
+            "the intervals include the emulator's uncertainty. Default --out: runs/sweeps/<name>-emulated."
+        ),
+    ] = None,
     set_: SetOption = None,
 ) -> None:
     """Rank the factors of an experiment by their effect on its outcomes (Morris or Sobol, with SALib).
 
     Runs every point of the design, storing each finished run at once in DIR/runs, then writes
-    outcomes.csv, indices.csv, convergence.csv, charts and manifest.json."""
+    outcomes.csv, indices.csv, convergence.csv, charts and manifest.json. With --emulator, runs nothing:
+    the emulator predicts every point; writes indices.csv, convergence.csv, uncertainty.csv, charts and
+    manifest.json (marked emulated)."""
     from sim.analysis.experiment import ExperimentError, load_experiment
     from sim.analysis.sweep import SweepError, SweepFailed, run_sweep
     from sim.outputs.sweep_charts import save_sweep_charts
 
+    if emulator is not None:
+        given = [(k, v) for k, v in (("--workers", workers), ("--scheduler", scheduler), ("--chunk", chunk)) if v]
+        given += [("--resume", True)] if resume else []
+        if given:
+            option, value = given[0]
+            shown = "" if value is True else f" = {show(value)}"
+            fail(f"{option}{shown} with --emulator: an emulated sweep runs no model; leave {option} out")
+        try:
+            exp = load_experiment(experiment, set_)
+        except ExperimentError as e:
+            fail(str(e))
+        emulated_sweep(exp, emulator, out or Path("runs") / "sweeps" / f"{exp.name}-emulated", charts)
+        return
     if workers is not None and scheduler is not None:
         fail(f"--workers = {workers} with --scheduler = {show(scheduler)}: give one of them")
     at_least("--workers", workers, 1)
@@ -217,6 +239,34 @@ def sweep(
     console.print(
         f"Sweep in [bold]{out}[/] ({result.runs_now} runs now, {len(result.outcomes)} in all, "
         f"{result.wall_seconds:.1f} s)"
+    )
+
+
+def emulated_sweep(exp, emulator: Path, out: Path, charts: bool) -> None:
+    """The indices from the emulator, written to ``out``; one line and exit 2 if they cannot be."""
+    from sim.analysis.emulated_sweep import run_emulated_sweep
+    from sim.analysis.emulator import EmulatorError
+    from sim.analysis.sweep import SweepError
+    from sim.outputs.sweep_charts import Emulated, save_sweep_charts
+
+    def draw(exp, indices, convergence, runs, folder, emulator_name, points):
+        return save_sweep_charts(
+            exp, indices, convergence, runs, folder, emulated=Emulated(emulator_name, runs, points)
+        )
+
+    with err.status(f"{exp.name}: Sobol indices from the emulator in {emulator}"):
+        try:
+            result = run_emulated_sweep(exp, emulator, out, draw if charts else None, ["sim", *sys.argv[1:]])
+        except (EmulatorError, SweepError) as e:
+            fail(str(e))
+    for note in result.notes:
+        err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+    for line in ranking_lines(exp, result.indices):
+        console.print(line)
+    analysed = result.indices.indices.outcome.nunique()
+    console.print(
+        f"Emulated sweep in [bold]{out}[/]: indices of {analysed} of {len(exp.readers)} outcomes from the emulator "
+        f"in {emulator}, no model run ({result.analysis_seconds:.1f} s to compute, {result.wall_seconds:.1f} s in all)"
     )
 
 

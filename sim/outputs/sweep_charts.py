@@ -12,6 +12,7 @@ catalogue's words for its indicator, breakdown and year.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -33,6 +34,32 @@ LINE_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9"
 CONVERGENCE_LINES = len(LINE_COLOURS)  # the most influential factors drawn; more would not be legible
 PLANE_LABELS = 8  # factors labelled in the mu*-sigma plane, most influential first; the rest crowd the origin
 PLANE_LABEL_SIZE = 6
+# The words of an emulated sweep's charts live here, not in the label tables: those are in the data layer,
+# whose every file is part of the code an emulator is refused for (sim.results.runs.model_code_sha256), so
+# a word changed there would make every trained emulator unusable.
+EMULATED_WORDS = {
+    "en": {
+        "title": "{title} (emulator)",
+        "source": "sim {version} · experiment {name}: {method}, EMULATED: {points:,} points predicted by the emulator "
+        "{emulator}, trained on {runs:,} model runs; seed {seed} · {base} · intervals: {confidence:.0%}, bootstrap "
+        "and the emulator's uncertainty",
+    },
+    "zh": {
+        "title": "{title}（代理模型估计）",
+        "source": "sim {version} · 试验 {name}：{method}，代理模型估计：代理模型 {emulator} 预测 {points:,} 个设计点，"
+        "由 {runs:,} 次模型运行训练；随机种子 {seed} · {base} · "
+        "区间：{confidence:.0%}，含 bootstrap 与代理模型的不确定性",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Emulated:
+    """Charts of indices an emulator gave, not model runs: their titles and source lines say so."""
+
+    emulator: str  # its folder
+    training_runs: int
+    points: int  # design points predicted
 
 
 def factor_label(exp: Experiment, name: str, L: dict) -> str:
@@ -85,12 +112,24 @@ def _plain_numbers(axis) -> None:
         axis.set_major_formatter(matplotlib.ticker.FuncFormatter(_compact))
 
 
-def source_line(exp: Experiment, runs: int, L: dict) -> str:
+def source_line(exp: Experiment, runs: int, L: dict, emulated: Emulated | None = None) -> str:
     S, m = L["sweep"], exp.spec.method
     if exp.base:
         base = S["base"].format(scenario=exp.base.name, scale=exp.base.scale)
     else:
         base = S["model"].format(model=exp.spec.model)
+    if emulated is not None:
+        return EMULATED_WORDS[L["lang"]]["source"].format(
+            version=__version__,
+            name=exp.name,
+            method=m.name,
+            points=emulated.points,
+            emulator=emulated.emulator,
+            runs=emulated.training_runs,
+            seed=exp.spec.seed,
+            base=base,
+            confidence=m.confidence,
+        )
     return S["source"].format(
         version=__version__,
         name=exp.name,
@@ -103,6 +142,10 @@ def source_line(exp: Experiment, runs: int, L: dict) -> str:
     )
 
 
+def _title(title: str, L: dict, emulated: Emulated | None) -> str:
+    return EMULATED_WORDS[L["lang"]]["title"].format(title=title) if emulated is not None else title
+
+
 def _finish(fig: Figure, title: str, source: str, bottom: float = 0.06) -> Figure:
     fig.suptitle(title, fontsize=10, x=0.01, ha="left")
     fig.text(0.01, 0.005, source, fontsize=5.5, color="#555555", wrap=True)
@@ -110,7 +153,9 @@ def _finish(fig: Figure, title: str, source: str, bottom: float = 0.06) -> Figur
     return fig
 
 
-def ranking_figure(exp: Experiment, indices: pd.DataFrame, outcome: str, runs: int, lang: str = "en") -> Figure:
+def ranking_figure(
+    exp: Experiment, indices: pd.DataFrame, outcome: str, runs: int, lang: str = "en", emulated: Emulated | None = None
+) -> Figure:
     """Factors ranked by ST (S1 beside it) or mu*, most influential at the top, with intervals."""
     L = labels(lang)
     S = L["sweep"]
@@ -138,11 +183,13 @@ def ranking_figure(exp: Experiment, indices: pd.DataFrame, outcome: str, runs: i
         if len(shown) > 1:  # one index is named by the axis
             ax.legend(fontsize=7, frameon=False, loc="lower right")
         _plain_numbers(ax.xaxis)
-        title = S["ranking_title"].format(outcome=outcome_label(exp, outcome, L))
-        return _finish(fig, title, source_line(exp, runs, L))
+        title = _title(S["ranking_title"].format(outcome=outcome_label(exp, outcome, L)), L, emulated)
+        return _finish(fig, title, source_line(exp, runs, L, emulated))
 
 
-def morris_plane_figure(exp: Experiment, indices: pd.DataFrame, outcome: str, runs: int, lang: str = "en") -> Figure:
+def morris_plane_figure(
+    exp: Experiment, indices: pd.DataFrame, outcome: str, runs: int, lang: str = "en", emulated: Emulated | None = None
+) -> Figure:
     """mu* against sigma, the most influential factors labelled where their labels do not overlap."""
     L = labels(lang)
     S = L["sweep"]
@@ -176,8 +223,8 @@ def morris_plane_figure(exp: Experiment, indices: pd.DataFrame, outcome: str, ru
         # below the plane, where it can cover neither a point nor a label
         handles, names = ax.get_legend_handles_labels()
         fig.legend(handles, names, loc="lower center", ncol=2, fontsize=7, frameon=False, bbox_to_anchor=(0.5, 0.035))
-        title = S["plane_title"].format(outcome=outcome_label(exp, outcome, L))
-        _finish(fig, title, source_line(exp, runs, L), 0.1)
+        title = _title(S["plane_title"].format(outcome=outcome_label(exp, outcome, L)), L, emulated)
+        _finish(fig, title, source_line(exp, runs, L, emulated), 0.1)
         shown = table.head(PLANE_LABELS)
         points = list(zip(table["mu_star"], sigma, strict=True))
         named = [(factor_label(exp, f, L), row["mu_star"], sigma[f]) for f, row in shown.iterrows()]
@@ -229,7 +276,14 @@ def _places(px: float, py: float, width: float, height: float, gap: float) -> It
             yield dx, dy, ha, Bbox.from_bounds(left, py + dy - height / 2, width, height)
 
 
-def convergence_figure(exp: Experiment, convergence: pd.DataFrame, outcome: str, runs: int, lang: str = "en") -> Figure:
+def convergence_figure(
+    exp: Experiment,
+    convergence: pd.DataFrame,
+    outcome: str,
+    runs: int,
+    lang: str = "en",
+    emulated: Emulated | None = None,
+) -> Figure:
     """The main indices of the most influential factors against the size of the design."""
     L = labels(lang)
     S = L["sweep"]
@@ -256,20 +310,25 @@ def convergence_figure(exp: Experiment, convergence: pd.DataFrame, outcome: str,
         handles, names = axes[0, 0].get_legend_handles_labels()
         fig.legend(handles, names, loc="lower center", ncol=2, fontsize=6, frameon=False, bbox_to_anchor=(0.5, 0.03))
         rows = (len(names) + 1) // 2
-        title = S["convergence_title"].format(outcome=outcome_label(exp, outcome, L))
-        return _finish(fig, title, source_line(exp, runs, L), 0.06 + 0.045 * rows)
+        title = _title(S["convergence_title"].format(outcome=outcome_label(exp, outcome, L)), L, emulated)
+        return _finish(fig, title, source_line(exp, runs, L, emulated), 0.06 + 0.045 * rows)
 
 
 def sweep_figures(
-    exp: Experiment, indices: pd.DataFrame, convergence: pd.DataFrame, runs: int, lang: str = "en"
+    exp: Experiment,
+    indices: pd.DataFrame,
+    convergence: pd.DataFrame,
+    runs: int,
+    lang: str = "en",
+    emulated: Emulated | None = None,
 ) -> Iterator[tuple[str, Figure]]:
     """(file stem, figure) for every outcome that was analysed, one at a time (a sweep has many)."""
     for outcome in dict.fromkeys(indices.outcome):
-        yield f"ranking_{outcome}", ranking_figure(exp, indices, outcome, runs, lang)
+        yield f"ranking_{outcome}", ranking_figure(exp, indices, outcome, runs, lang, emulated)
         if exp.spec.method.name == "morris":
-            yield f"morris_plane_{outcome}", morris_plane_figure(exp, indices, outcome, runs, lang)
+            yield f"morris_plane_{outcome}", morris_plane_figure(exp, indices, outcome, runs, lang, emulated)
         if convergence[convergence.outcome == outcome].sample_size.nunique() > 1:
-            yield f"convergence_{outcome}", convergence_figure(exp, convergence, outcome, runs, lang)
+            yield f"convergence_{outcome}", convergence_figure(exp, convergence, outcome, runs, lang, emulated)
 
 
 def save_sweep_charts(
@@ -279,10 +338,12 @@ def save_sweep_charts(
     runs: int,
     out: Path,
     langs: tuple[str, ...] = LANGS,
+    emulated: Emulated | None = None,
 ) -> list[Path]:
-    """The charts in every language, each in ``out/LANG`` as a run's are in its ``charts/LANG``."""
+    """The charts in every language, each in ``out/LANG`` as a run's are in its ``charts/LANG``; marked as
+    an emulator's when ``emulated`` says whose."""
     return [
         save(fig, Path(out) / lang / f"{stem}.png")
         for lang in langs
-        for stem, fig in sweep_figures(exp, indices, convergence, runs, lang)
+        for stem, fig in sweep_figures(exp, indices, convergence, runs, lang, emulated)
     ]
