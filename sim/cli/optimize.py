@@ -50,7 +50,9 @@ def optimize(
     """Find the cheapest plans that meet the scenario's targets with a required probability (NSGA-II).
 
     Stores every run in DIR/runs as it finishes, then writes evaluations.csv, front.csv, convergence.csv,
-    verified.csv (the chosen plans re-run with fresh seeds), cheapest.yaml, charts and manifest.json."""
+    verified.csv (the chosen plans re-run with fresh seeds), cheapest.yaml, charts and manifest.json.
+    With --emulator, the search runs on the emulator and front.csv holds the plans it proposed, each run
+    verify.runs times by the model: the model's estimates beside the emulator's (emulated_* columns)."""
     from sim.analysis.optimize import OptimizeError, SearchFailed, run_search
     from sim.analysis.optimum import finish
     from sim.analysis.problem import ProblemError, load_problem
