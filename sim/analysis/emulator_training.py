@@ -1,5 +1,7 @@
-"""Training an emulator of an experiment: the runs it learns from, the runs it is judged on, the fit and
-the validation, stored in a folder that a killed training resumes from.
+"""Training an emulator of an experiment (or of a policy-search problem: ``sim.analysis.problem_emulation``):
+the runs it learns from, the runs it is judged on, the fit and the validation, stored in a folder that a
+killed training resumes from. What it learns from is a ``Source``: its factors, its outcomes and the run of
+one design point, which an experiment and a problem each supply.
 
 - **Training runs**: the first ``runs`` points of a scrambled Sobol' sequence over the factors' ranges
   (space-filling; uniform over each range whatever the factor's distribution), one run each with the
@@ -23,7 +25,9 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,8 +46,10 @@ from sim.analysis.emulator import (
 )
 from sim.analysis.executors import ExecutorError, make_executor
 from sim.analysis.experiment import Experiment, Factor
-from sim.analysis.sweep import RUNS, Job, RunStore, SweepError, check_sweep_folder, run_session
+from sim.analysis.outcomes import Reader
+from sim.analysis.sweep import RUNS, Job, RunStore, SweepError, check_sweep_folder, run_session, run_task
 from sim.results.files import MANIFEST, write_atomic, write_json
+from sim.scenario import Scenario
 
 TRAINING_STREAM = (2**32, 3)  # the Sobol' scramble of the training points
 HOLDOUT_STREAM = (2**32, 4)  # the held-out Latin hypercube
@@ -66,6 +72,52 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class Source:
+    """What an emulator learns from: its factors and outcomes, and how a design point is run. ``kind`` says
+    what the study is (an experiment or a problem) and names its record in the manifest."""
+
+    kind: str  # "experiment" or "problem"
+    name: str
+    path: Path
+    seed: int
+    factors: list[Factor]
+    readers: tuple[Reader, ...]  # the outcomes, in the order a run returns them
+    base: Scenario | None  # for the calibration it is trained with
+    resolved: dict  # everything that decides the runs, as plain data
+    sha256: str  # of it: a resumed training and a user of the emulator must match it
+    job: Any  # sent with each task
+    work: Any  # worker side: (job, [(point, replicate, values)]) -> [(point, replicate, seconds, outcome ...)]
+    values: Any  # design points u in [0, 1]^d -> factor values, one tuple per point
+
+    def fingerprint(self) -> str:  # as an experiment's: what check_sweep_folder compares
+        return self.sha256
+
+
+def experiment_source(exp: Experiment) -> Source:
+    """An experiment's factors and outcomes; every point its own seed (independent draws)."""
+    job = Job.of(exp)
+    job = Job(job.base, job.function, job.keys, job.readers, job.seed, "independent")  # every point its own draw
+    return Source(
+        "experiment",
+        exp.name,
+        exp.path,
+        exp.spec.seed,
+        list(exp.factors),
+        exp.readers,
+        exp.base,
+        exp.resolved(),
+        exp.fingerprint(),
+        job,
+        run_task,
+        partial(design_values, list(exp.factors)),
+    )
+
+
+def source_of(study: Experiment | Source) -> Source:
+    return study if isinstance(study, Source) else experiment_source(study)
+
+
+@dataclass(frozen=True)
 class Training:
     """The runs of a training plan: (point, replicate, values) with their inputs and roles."""
 
@@ -74,51 +126,53 @@ class Training:
     train_points: int
 
 
-def training_runs(exp: Experiment, plan: Plan) -> Training:
+def training_runs(study: Experiment | Source, plan: Plan) -> Training:
     from scipy.stats import qmc
 
-    d = len(exp.factors)
+    source = source_of(study)
+    d = len(source.factors)
     with warnings.catch_warnings():  # a count that is not a power of two loses a little balance; allowed
         warnings.simplefilter("ignore", UserWarning)
-        u_train = qmc.Sobol(d, scramble=True, seed=stream(exp.spec.seed, TRAINING_STREAM)).random(plan.runs)
-    u_held = qmc.LatinHypercube(d, seed=stream(exp.spec.seed, HOLDOUT_STREAM)).random(plan.holdout)
-    train, held = design_values(exp.factors, u_train), design_values(exp.factors, u_held)
+        u_train = qmc.Sobol(d, scramble=True, seed=stream(source.seed, TRAINING_STREAM)).random(plan.runs)
+    u_held = qmc.LatinHypercube(d, seed=stream(source.seed, HOLDOUT_STREAM)).random(plan.holdout)
+    train, held = source.values(u_train), source.values(u_held)
     runs = [(p, 0, v) for p, v in enumerate(train)]
     runs += [(plan.runs + p, r, v) for p, v in enumerate(held) for r in range(plan.replicates)]
     columns = {"point": np.arange(plan.runs + plan.holdout), "role": ["train"] * plan.runs + ["holdout"] * plan.holdout}
-    for j, f in enumerate(exp.factors):
+    for j, f in enumerate(source.factors):
         columns[f.name] = [v[j] for v in train + held]
     return Training(runs, pd.DataFrame(columns), plan.runs)
 
 
-def trained_on(exp: Experiment) -> dict:
+def trained_on(source: Source) -> dict:
     """What an emulator's numbers depend on: refused if any of it changes."""
     from sim.data.regions import data_file_hashes
     from sim.results.runs import calibration_record, model_code_sha256
 
     return {
-        "experiment_sha256": exp.fingerprint(),
+        f"{source.kind}_sha256": source.sha256,
         "model_code_sha256": model_code_sha256(),
         "data_files_sha256": data_file_hashes(),
-        "calibration_sha256": (calibration_record(exp.base) or {}).get("sha256") if exp.base else None,
+        "calibration_sha256": (calibration_record(source.base) or {}).get("sha256") if source.base else None,
     }
 
 
-def new_manifest(exp: Experiment, plan: Plan) -> dict:
+def new_manifest(source: Source, plan: Plan) -> dict:
     from datetime import UTC, datetime
 
     import sklearn
 
     from sim.results.runs import environment
 
-    on = trained_on(exp)
+    on = trained_on(source)
     return {
         "kind": "emulator",
-        "name": exp.name,
+        "name": source.name,
         "status": "running",
-        "experiment_file": str(exp.path),
-        "experiment_sha256": on["experiment_sha256"],
-        "seed": exp.spec.seed,
+        "trained_for": source.kind,
+        f"{source.kind}_file": str(source.path),
+        "experiment_sha256": source.sha256,  # the key a resumed training is checked on (an experiment's or a problem's)
+        "seed": source.seed,
         "training": plan.as_dict(),
         "design": {
             "training": "scrambled Sobol' sequence over the factors' ranges, stream (2**32, 3); one run per point "
@@ -128,7 +182,8 @@ def new_manifest(exp: Experiment, plan: Plan) -> dict:
             "model": "Gaussian process per outcome: amplitude x Matern 5/2 (a length per factor) + white noise, "
             "fitted by scikit-learn with restarts from stream (2**32, 5)",
         },
-        "experiment": exp.resolved(),
+        source.kind: source.resolved,
+        "factors": [f.model_dump(mode="json") for f in source.factors],
         "data_files_sha256": on["data_files_sha256"],
         "trained_on": on,
         "environment": environment() | {"scikit-learn": sklearn.__version__},
@@ -148,7 +203,7 @@ class TrainingResult:
 
 
 def train_emulator(
-    exp: Experiment,
+    study: Experiment | Source,
     out: Path,
     plan: Plan = Plan(),
     workers: int | None = None,
@@ -161,31 +216,40 @@ def train_emulator(
     """Run what is not stored, then fit and validate; EmulatorError (one line) if it cannot."""
     start = time.perf_counter()
     out = Path(out)
+    source = source_of(study)
     try:
-        stored = check_sweep_folder(out, exp, resume, kind="emulator")
+        stored = check_sweep_folder(out, source, resume, kind="emulator")
     except SweepError as e:
         raise EmulatorError(str(e)) from None
     if stored is not None and stored.get("training") != plan.as_dict():
         raise EmulatorError(
             f"{out}: its training plan was {stored.get('training')}, not {plan.as_dict()}; choose another --out"
         )
-    training = training_runs(exp, plan)
-    job = Job.of(exp)
-    job = Job(job.base, job.function, job.keys, job.readers, job.seed, "independent")  # every point its own draw
+    training = training_runs(source, plan)
     try:
         executor = make_executor(workers, scheduler)
     except ExecutorError as e:
         raise EmulatorError(str(e)) from None
     with executor:
-        manifest = stored or new_manifest(exp, plan)
+        manifest = stored or new_manifest(source, plan)
         try:
             runs_now = run_session(
-                exp, job, training.runs, training.frame, out, manifest, executor, chunk, progress, command
+                source,
+                source.job,
+                training.runs,
+                training.frame,
+                out,
+                manifest,
+                executor,
+                chunk,
+                progress,
+                command,
+                work=source.work,
             )
         except SweepError as e:
             raise EmulatorError(str(e)) from None
     fit_start = time.perf_counter()
-    emulator, validation, heldout = fit_and_validate(exp, out, training, manifest)
+    emulator, validation, heldout = fit_and_validate(source, out, training, manifest)
     fit_seconds = time.perf_counter() - fit_start
     write_atomic(out / "validation.csv", lambda p: validation.to_csv(p, index=False))
     write_atomic(out / "heldout.csv", lambda p: heldout.to_csv(p, index=False))
@@ -203,17 +267,17 @@ def train_emulator(
     return TrainingResult(out, emulator, validation, runs_now, time.perf_counter() - start, fit_seconds)
 
 
-def fit_and_validate(exp: Experiment, out: Path, training: Training, manifest: dict):
-    names = [r.name for r in exp.readers]
+def fit_and_validate(source: Source, out: Path, training: Training, manifest: dict):
+    names = [r.name for r in source.readers]
     runs = RunStore(out / RUNS, names).read()
     if len(runs) != len(training.runs):
         raise EmulatorError(f"{out}: {len(runs)} of {len(training.runs)} runs are stored; run again with --resume")
     values = {p: v for p, _, v in training.runs}
     train = runs[runs.point < training.train_points]
     held = runs[runs.point >= training.train_points]
-    x_train = encode(exp.factors, [values[p] for p in train.point])
-    x_held = encode(exp.factors, [values[p] for p in held.point])
-    seed = stream_int(exp.spec.seed, FIT_STREAM)
+    x_train = encode(source.factors, [values[p] for p in train.point])
+    x_held = encode(source.factors, [values[p] for p in held.point])
+    seed = stream_int(source.seed, FIT_STREAM)
     fits, rows, heldout = {}, [], []
     for name in names:
         fits[name] = fit_outcome(x_train, train[name].to_numpy(float), seed)
@@ -236,7 +300,7 @@ def fit_and_validate(exp: Experiment, out: Path, training: Training, manifest: d
         )
     validation = pd.DataFrame(rows)
     emulator = Emulator(
-        list(exp.factors), names, x_train, fits, {r["outcome"]: r for r in rows}, manifest["trained_on"]
+        list(source.factors), names, x_train, fits, {r["outcome"]: r for r in rows}, manifest["trained_on"]
     )
     return emulator, validation, pd.concat(heldout, ignore_index=True)
 
@@ -279,7 +343,8 @@ def load_emulator(folder: Path) -> Emulator:
     folder = Path(folder)
     manifest = manifest_of(folder)
     try:
-        factors = [Factor.model_validate(f) for f in manifest["experiment"]["experiment"]["factors"]]
+        factors = manifest.get("factors") or manifest["experiment"]["experiment"]["factors"]  # older: only there
+        factors = [Factor.model_validate(f) for f in factors]
         outcomes = [r["outcome"] for r in manifest["validation"]]
         stored = manifest["trained_on"]
         sha = manifest["emulator_sha256"]
@@ -305,7 +370,7 @@ def check_current(folder: Path, manifest: dict, stored: dict) -> None:
         raise EmulatorError(
             f"{folder}: trained on other packaged data (data changed since); train it again with sim emulate"
         )
-    scenario = manifest["experiment"].get("scenario")
+    scenario = manifest[manifest.get("trained_for", "experiment")].get("scenario")
     if scenario is not None:
         from sim.data.fits import resolve
 

@@ -93,11 +93,7 @@ class Search:
     runs_by_generation: list[int] = field(default_factory=list)  # runs requested by the end of each
 
     def plan_of(self, x: np.ndarray) -> int:
-        values, u = [], list(map(float, x))
-        for decision in self.problem.decisions:
-            values.append(decision.decode(u[: decision.variables] + [0.0]))
-            u = u[decision.variables :]
-        values = tuple(values)
+        values = self.problem.decode(x)
         key = tuple((v["level"], v["profile"]) for v in values)
         if key not in self.plans:
             number = len(self.values)
@@ -281,27 +277,45 @@ def evaluate_generation(search: Search, ids: list[int], runner: Runner) -> None:
                 batch.append(plan)
 
 
-def search_plans(search: Search, runner: Runner) -> None:
-    """NSGA-II, asked and told generation by generation until the generations or the run budget are spent."""
+def nsga2(problem: Problem, generations: int):
+    """NSGA-II (pymoo, ask-and-tell) over the problem's variables, and its search space. The first generation:
+    the starting plan, the ends of the box (every lever at the low end of its range, then at the high end:
+    NSGA-II's operators seldom reach a bound, and the front often ends on one), and random others, from a
+    generator of the problem's seed."""
     from pymoo.algorithms.moo.nsga2 import NSGA2
-    from pymoo.core.evaluator import Evaluator
     from pymoo.core.problem import Problem as PymooProblem
-    from pymoo.problems.static import StaticProblem
     from pymoo.termination.max_gen import MaximumGenerationTermination
 
-    problem = search.problem
     spec = problem.spec.search
     space = PymooProblem(
         n_var=problem.variables, n_obj=len(problem.objectives), n_ieq_constr=len(problem.targets), xl=0.0, xu=1.0
     )
-    # the first generation: the starting plan, the ends of the box (every lever at the low end of its range,
-    # then at the high end: NSGA-II's operators seldom reach a bound, and the front often ends on one), and
-    # random others, from a generator of the problem's seed
     first = np.random.default_rng(problem.spec.seed).random((spec.population, problem.variables))
     first[0] = problem.start_point()
     first[1], first[2] = 0.0, 1.0
     algorithm = NSGA2(pop_size=spec.population, sampling=first, eliminate_duplicates=True)
-    algorithm.setup(space, termination=MaximumGenerationTermination(spec.generations), seed=problem.spec.seed)
+    algorithm.setup(space, termination=MaximumGenerationTermination(generations), seed=problem.spec.seed)
+    return algorithm, space
+
+
+def tell(algorithm, space, population, objectives: np.ndarray, probabilities: np.ndarray) -> None:
+    """Give NSGA-II a generation's answers: objectives signed to be minimised, and per target p - P(met)
+    (feasible when <= 0: constraint-dominance)."""
+    from pymoo.core.evaluator import Evaluator
+    from pymoo.problems.static import StaticProblem
+
+    answers = {"F": np.where(np.isfinite(objectives), objectives, np.finfo(float).max / 1e6)}
+    if space.n_ieq_constr:
+        answers["G"] = probabilities
+    Evaluator().eval(StaticProblem(space, **answers), population)
+    algorithm.tell(infills=population)
+
+
+def search_plans(search: Search, runner: Runner) -> None:
+    """NSGA-II, asked and told generation by generation until the generations or the run budget are spent."""
+    problem = search.problem
+    spec = problem.spec.search
+    algorithm, space = nsga2(problem, spec.generations)
     p = problem.spec.constraints.probability
     for _ in range(spec.generations):
         if search.requested + spec.population * spec.replicates.first > spec.runs:
@@ -312,12 +326,7 @@ def search_plans(search: Search, runner: Runner) -> None:
         evaluate_generation(search, ids, runner)
         estimates = [search.estimate(i) for i in ids]
         objectives = np.array([search.screening(i) for i in ids])
-        objectives = np.where(np.isfinite(objectives), objectives, np.finfo(float).max / 1e6)
-        answers = {"F": objectives}
-        if problem.targets:
-            answers["G"] = np.array([p - e.probability for e in estimates])
-        Evaluator().eval(StaticProblem(space, **answers), population)
-        algorithm.tell(infills=population)
+        tell(algorithm, space, population, objectives, np.array([p - e.probability for e in estimates]))
         search.runs_by_generation.append(search.requested)
 
 

@@ -225,18 +225,23 @@ def finish(
     return Found(evaluations, front_table, conv, verified, cheapest, best, lines)
 
 
-def write_plan(result: SearchResult, plan: int, path: Path) -> None:
-    """A plan as a scenario file: the search's seed and as many replicates as the search ran of it."""
+def write_plan(
+    result: SearchResult, plan: int, path: Path, seed: int | None = None, runs: int | None = None, why: str = ""
+) -> None:
+    """A plan as a scenario file: the search's seed and as many replicates as the search ran of it (or
+    ``seed`` and ``runs``: the verification's, for a plan only the verification ran)."""
     search = result.search
-    scenario = search.problem.plan_scenario(search.values[plan], replicates=search.need[plan])
+    runs = search.need[plan] if runs is None else runs
+    scenario = search.problem.plan_scenario(search.values[plan], seed=seed, replicates=runs)
     resolved = scenario.model_dump()
     resolved["name"] = f"{search.problem.name}-plan-{plan}"
     if resolved["observed"] is not None:
         resolved["observed"] = str(Path(resolved["observed"]).resolve())
+    which = "the search's" if seed is None else "the verification's"
     header = (
         f"# Plan {plan} of the search {search.problem.name}: the cheapest plan meeting "
-        f"every target that passed verification.\n# `sim run` on this file repeats the search's "
-        f"{search.need[plan]} runs of it (same seed and replicates).\n"
+        f"every target that passed verification{why}.\n# `sim run` on this file repeats {which} "
+        f"{runs} runs of it (same seed and replicates).\n"
     )
     text = header + yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True)
     write_atomic(path, lambda f: Path(f).write_text(text, encoding="utf-8"))

@@ -199,6 +199,14 @@ class Problem:
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps(self.resolved(), sort_keys=True).encode()).hexdigest()
 
+    def decode(self, x) -> tuple[dict, ...]:
+        """A point of the search's variables (each in [0, 1]) as each lever's {level, profile}."""
+        values, u = [], list(map(float, x))
+        for decision in self.decisions:
+            values.append(decision.decode(u[: decision.variables] + [0.0]))
+            u = u[decision.variables :]
+        return tuple(values)
+
     def plan_code(self, values: tuple[dict, ...]) -> tuple[float, ...]:
         """A plan as numbers, stored with its runs (so that a resumed search checks it asks the same plans):
         each lever's level (a choice's position) and its profile's position (-1 for none)."""

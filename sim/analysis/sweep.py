@@ -308,10 +308,12 @@ def run_session(
     chunk: int | None,
     progress: Callable[[int, int], None] | None,
     command: list[str] | None,
+    work: Callable[[object, list], list] = run_task,
 ) -> int:
     """One session: run every planned (point, replicate, values) not in the store, storing each task's
     runs as it finishes; the manifest records the session (also if it fails), the folder keeps
-    ``design_frame`` (the factor values of each point). Returns the runs done."""
+    ``design_frame`` (the factor values of each point). Returns the runs done. ``work(job, task)`` runs a
+    task on a worker (another study's runs, e.g. a policy-search problem's plans, bring their own)."""
     from sim.results.runs import code_version
 
     out.mkdir(parents=True, exist_ok=True)
@@ -347,7 +349,7 @@ def run_session(
     done = len(finished)
     session_start = time.perf_counter()
     try:
-        for k, (_, rows) in enumerate(executor.as_completed(partial(run_task, job), tasks)):
+        for k, (_, rows) in enumerate(executor.as_completed(partial(work, job), tasks)):
             store.append(rows, number, k)
             done += len(rows)
             session["runs_done"] += len(rows)

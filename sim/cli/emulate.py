@@ -16,7 +16,11 @@ from sim.outputs.terminal import progress_bar
 @app.command()
 def emulate(
     experiment: Annotated[
-        Path, typer.Argument(help="Experiment YAML file (see experiments/): its factors and outcomes.")
+        Path,
+        typer.Argument(
+            help="Experiment YAML file (see experiments/): its factors and outcomes; or a problem file of sim "
+            "optimize (see experiments/optimize/): its levers, and what its objectives and targets read."
+        ),
     ],
     runs: Annotated[
         int, typer.Option(help="Training runs: points of a scrambled Sobol' sequence over the factors.")
@@ -49,7 +53,6 @@ def emulate(
     once they change). Outcomes below the standard are marked and never predicted."""
     from sim.analysis.emulator import EmulatorError
     from sim.analysis.emulator_training import Plan, train_emulator
-    from sim.analysis.experiment import ExperimentError, load_experiment
 
     if workers is not None and scheduler is not None:
         fail(f"--workers = {workers} with --scheduler = {show(scheduler)}: give one of them")
@@ -58,10 +61,7 @@ def emulate(
     at_least("--runs", runs, 16)
     at_least("--holdout", holdout, 8)
     at_least("--replicates", replicates, 1)
-    try:
-        exp = load_experiment(experiment, set_)
-    except ExperimentError as e:
-        fail(str(e))
+    exp = load_study(experiment, set_)
     out = out or Path("runs") / "emulators" / exp.name
     with progress_bar(err, "runs") as progress:
         task = progress.add_task(f"{exp.name}: runs", total=None)
@@ -93,3 +93,35 @@ def emulate(
         f"Emulator in [bold]{out}[/]: {usable} of {len(result.validation)} outcomes predicted to the standard "
         f"({result.runs_now} runs now, fit {result.fit_seconds:.1f} s, {result.wall_seconds:.1f} s in all)"
     )
+
+
+def is_problem_file(path: Path) -> bool:
+    """A problem file of sim optimize has levers and objectives (an experiment has factors and outcomes)."""
+    from sim.common.errors import ScenarioError
+    from sim.common.user_files import read_yaml_file
+
+    try:
+        raw = read_yaml_file(path, "empty")
+    except ScenarioError:
+        return False  # the experiment's loader says what is wrong with it
+    return isinstance(raw, dict) and "levers" in raw and "objectives" in raw
+
+
+def load_study(path: Path, sets: list[str] | None):
+    """What to train on: an experiment, or a problem's emulation source; one line and exit 2 if it cannot."""
+    from sim.analysis.experiment import ExperimentError, load_experiment
+
+    if is_problem_file(path):
+        from sim.analysis.problem import ProblemError, load_problem
+        from sim.analysis.problem_emulation import problem_source
+
+        if sets:
+            fail(f"--set = {show(sets[0])}: not for a problem file; change its scenario with the problem's set:")
+        try:
+            return problem_source(load_problem(path))
+        except ProblemError as e:
+            fail(str(e))
+    try:
+        return load_experiment(path, sets)
+    except ExperimentError as e:
+        fail(str(e))

@@ -55,10 +55,11 @@ def objective_label(result: SearchResult, j: int, L: dict) -> str:
 
 def source_line(result: SearchResult, L: dict) -> str:
     problem = result.search.problem
-    return L["optimize"]["source"].format(
+    emulated = "emulator" in result.manifest  # proposed by an emulator: its runs are the verification's
+    return L["optimize"]["source_emulated" if emulated else "source"].format(
         version=__version__,
         name=problem.name,
-        runs=result.search.requested,
+        runs=result.manifest["runs"]["verification"] if emulated else result.search.requested,
         plans=len(result.search.values),
         seed=problem.spec.seed,
         scenario=problem.base.name,

@@ -82,14 +82,17 @@ def texts(folder: Path, lang: str) -> list[str]:
     resolved = manifest["resolved"]["problem"]["objectives"]
     j = next((k for k, o in enumerate(resolved) if o["indicator"].startswith("plan_cost")), 0)
     first, last = front.iloc[0], front.iloc[-1]
-    lines = [
+    emulator = manifest.get("emulator")
+    runs = manifest["runs"]["verification"] if emulator else manifest["runs"]["search"]
+    lines = [R["emulated"].format(training=emulator["training_runs"], runs=int(first.runs))] if emulator else []
+    lines += [
         R["cheapest"].format(
             p=p,
             cost=_amount(first[names[j]], lang),
             objective=words[j],
             plan=int(first.plan),
             n=len(front),
-            runs=manifest["runs"]["search"],
+            runs=runs,
             plans=manifest["plans_asked"],
         )
     ]
