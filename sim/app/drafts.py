@@ -120,6 +120,10 @@ class Draft:
         refuse_file_changes(self.changes)
         return what_if(self.base(), list(self.changes), self.label, self.default_name())
 
+    def resolved(self) -> dict | None:
+        """The validated scenario as plain data (defaults filled in), made once per draft; None if not valid."""
+        return _resolved(self)
+
     def raw(self) -> dict:
         """The scenario as written, changes applied (for the editors, before validation)."""
         base = self.base()

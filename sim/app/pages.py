@@ -23,6 +23,7 @@ from sim.app import server
 from sim.app.drafts import Draft
 from sim.app.editing import Changes, Picker, Section, lever_sections, open_draft
 from sim.app.optimize_view import PlanTab
+from sim.app.preview_view import PreviewPanel
 from sim.app.results_view import CompareTab, ResultsTab
 from sim.app.running import RunControls
 from sim.app.state import asked_at, draft, explain_page, guarded, lang, log, notice, places, session_id, tab, visited
@@ -42,6 +43,7 @@ def ScenarioTab(language: str):
                 Changes(language)
         with solara.Column():
             if draft.value is not None:
+                PreviewPanel(language)
                 for section, fields in lever_sections().items():
                     Section(section, fields, language)
                 Section("targets", [], language)

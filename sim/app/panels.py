@@ -117,8 +117,8 @@ def panel_option(panel: str, runs: list[Run], lang: str) -> dict:
                 low = _clean(data["p05"], scale, percent)
                 high = _clean(data["p95"], scale, percent)
                 width = [None if a is None or b is None else round(b - a, 4) for a, b in zip(low, high, strict=True)]
-                series.append(_band_part(f"{name} (5%)", low, stack, None))
-                series.append(_band_part(f"{name} (95%)", width, stack, colour))
+                series.append(band_part(f"{name} (5%)", low, stack, None))
+                series.append(band_part(f"{name} (95%)", width, stack, colour))
             series.append(
                 {
                     "name": name,
@@ -176,7 +176,7 @@ def panel_height(option: dict) -> int:
     return PLOT_HEIGHT - 36 + option["grid"]["bottom"]
 
 
-def _band_part(name: str, data: list, stack: str, colour: str | None) -> dict:
+def band_part(name: str, data: list, stack: str, colour: str | None) -> dict:
     """The 90% band as two stacked series: an invisible lower edge, then its width shaded."""
     return {
         "name": name,

@@ -34,6 +34,7 @@ class AppConfig:
     max_queued: int = 16  # runs queued or running on the server at once, all users together
     max_search_runs: int = 3000  # model runs one "Find a plan" search may spend
     root_path: str = ""  # where a reverse proxy serves the app, e.g. /sim
+    previews: tuple = ()  # emulators (sim.analysis.preview.Preview) loaded at start, for the Scenario page's preview
 
 
 CONFIG = AppConfig()

@@ -76,6 +76,50 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Something went wrong on the server ({what}); the scenario is unchanged",
         "服务器出错（{what}）；情景未改变",
     ),
+    # the emulated preview (sim app --emulator)
+    "preview_heading": ("Preview of the key charts", "主要图表预览"),
+    "preview_banner": (
+        "Emulated preview, not a model run: held-out error {error}",
+        "模拟器预览，并非模型运行：留出验证误差 {error}",
+    ),
+    "preview_help": (
+        "An emulator trained on {runs:,} model runs ({name}) predicts these charts at once; the shaded band holds 90% "
+        "of single runs; the error is its root-mean-square error on runs it never saw, as a share of how much the "
+        "outcome varies over the levers' ranges (the largest of the charts shown). Press Run for the model's own "
+        "results, which replace the preview.",
+        "模拟器（基于{runs}次模型运行训练，{name}）即时预测以下图表；阴影为单次运行的90%区间；误差为其在未参与训练的"
+        "运行上的均方根误差，占该指标在各政策取值范围内变化幅度的比例（取所示图表中的最大值）。点击“运行”获得模型"
+        "本身的结果，并替换预览。",
+    ),
+    "preview_kind": ("Emulated preview, held-out error {error}", "模拟器预览，留出验证误差 {error}"),
+    "preview_model_kind": ("Model run", "模型运行"),
+    "preview_model": (
+        "The model's own results (replicates: {replicates}), in place of the emulated preview",
+        "模型本身的结果（重复次数：{replicates}），已替换模拟器预览",
+    ),
+    "preview_not": ("{what}: not previewed: held-out R² {r2}", "{what}：不预览：留出验证R² {r2}"),
+    "preview_not_coverage": (
+        "{what}: not previewed: its 90% band held {coverage} of held-out runs",
+        "{what}：不预览：其90%区间仅包含{coverage}的留出运行",
+    ),
+    "preview_scenario": (
+        "No emulated preview: this is not the scenario the emulator learnt ({name}; {key} differs); press Run",
+        "无模拟器预览：此情景不是模拟器所学习的情景（{name}；{key}不同）；请点击“运行”",
+    ),
+    "preview_lever": (
+        "No emulated preview: {lever} is not one of the levers the emulator learnt; press Run",
+        "无模拟器预览：{lever}不在模拟器所学习的政策之中；请点击“运行”",
+    ),
+    "preview_form": (
+        "No emulated preview: the emulator learnt {lever} by its {years} value only (a straight line to it); press Run",
+        "无模拟器预览：模拟器仅学习了{lever}在{years}年的取值（线性达到）；请点击“运行”",
+    ),
+    "preview_range": (
+        "No emulated preview: {lever} = {value} is outside what the emulator learnt ({allowed}); it is not "
+        "extrapolated: press Run",
+        "无模拟器预览：{lever} = {value}超出模拟器所学习的范围（{allowed}）；不做外推：请点击“运行”",
+    ),
+    "preview_unset": ("not set", "未设定"),
     # results
     "key_numbers": ("Key indicators", "主要指标"),
     "targets": ("Plan targets", "规划目标"),

@@ -37,6 +37,13 @@ def app_(
     max_search_runs: Annotated[
         int, typer.Option(help="Model runs one 'Find a plan' search may spend (its budgets are offered up to this).")
     ] = 3000,
+    emulator: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="An emulator folder (sim emulate) whose scenario gets an emulated preview of the key charts as "
+            "levers move; repeat for several."
+        ),
+    ] = None,
     root_path: Annotated[
         str, typer.Option(help="Path a reverse proxy serves the app under, e.g. /sim (default: the site's root).")
     ] = "",
@@ -63,6 +70,7 @@ def app_(
     runs.mkdir(parents=True, exist_ok=True) if runs.parent.is_dir() else None
     if not runs.is_dir() or not os.access(runs, os.W_OK):
         fail(f"--runs = '{runs}': not a writable folder")
+    previews = load_previews(emulator or [])
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: a port just left is free
         try:
@@ -71,10 +79,24 @@ def app_(
             fail(f"--port = {port}: cannot listen on {host}:{port} ({e.strerror or e}); choose another port")
     config = AppConfig(
         runs, scenarios, region_files, workers or available_cores(), scheduler, per_user, max_replicates, max_queued,
-        max_search_runs, root_path,
+        max_search_runs, root_path, previews,
     )  # fmt: skip
     console.print(f"sim app on http://{host}:{port}/ (runs in {runs / 'app'}; Ctrl-C stops it)")
     try:
         serve(host, port, config)
     except ExecutorError as e:
         fail(str(e))
+
+
+def load_previews(folders: list[Path]) -> tuple:
+    """Every --emulator folder loaded before the server listens; one line and exit 2 for one that cannot be used."""
+    from sim.analysis.emulator import EmulatorError
+    from sim.analysis.preview import Preview
+
+    previews = []
+    for folder in folders:
+        try:
+            previews.append(Preview.load(folder))
+        except EmulatorError as e:
+            fail(f"--emulator = '{folder}': {str(e).removeprefix(f'{folder}: ')}")
+    return tuple(previews)
