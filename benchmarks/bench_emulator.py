@@ -34,9 +34,9 @@ def main() -> None:
 
     from threadpoolctl import threadpool_limits
 
+    from sim.analysis.design import stream_int
     from sim.analysis.emulator import encode, fit_outcome, predict_fit
     from sim.analysis.emulator_training import FIT_STREAM, load_emulator, validate
-    from sim.analysis.design import stream_int
     from sim.analysis.sweep import RUNS, RunStore
 
     emulator = load_emulator(args.folder)
@@ -50,8 +50,10 @@ def main() -> None:
     held = runs[~train_mask]
     x_held = x_all[~train_mask]
     seed = stream_int(manifest["seed"], FIT_STREAM)
-    print(f"{args.folder}: {len(emulator.factors)} factors, {len(emulator.outcomes)} outcomes, {trained} training runs, "
-          f"{len(held)} held-out runs at {held.point.nunique()} points")
+    print(
+        f"{args.folder}: {len(emulator.factors)} factors, {len(emulator.outcomes)} outcomes, {trained} training runs, "
+        f"{len(held)} held-out runs at {held.point.nunique()} points"
+    )
 
     rows = []
     for n in [s for s in args.sizes if s <= trained]:
@@ -60,12 +62,17 @@ def main() -> None:
             fit = fit_outcome(x_all[train_mask][:n], runs[train_mask][o].to_numpy(float)[:n], seed)
             pred = predict_fit(fit, x_all[train_mask][:n], x_held)
             low, high = pred.interval()
-            rows.append({"runs": n, **validate(o, held.point.to_numpy(), held[o].to_numpy(float), pred.mean, low, high)})
+            rows.append(
+                {"runs": n, **validate(o, held.point.to_numpy(), held[o].to_numpy(float), pred.mean, low, high)}
+            )
         print(f"  {n:4d} training runs: fitted in {time.perf_counter() - start:.1f} s")
     curve = pd.DataFrame(rows)
     summary = curve.groupby("runs").agg(
-        median_r2=("r2", "median"), worst_r2=("r2", "min"), median_error=("relative_error", "median"),
-        median_coverage=("coverage_90", "median"), usable=("usable", "sum"),
+        median_r2=("r2", "median"),
+        worst_r2=("r2", "min"),
+        median_error=("relative_error", "median"),
+        median_coverage=("coverage_90", "median"),
+        usable=("usable", "sum"),
     )
     print("\nLearning curve (held-out):")
     print(summary.to_string(float_format=lambda v: f"{v:.3f}"))
@@ -97,8 +104,10 @@ def main() -> None:
         for v in values[:200]:
             emulator.predict([v], usable)
         single = (time.perf_counter() - one) / 200
-    print(f"\nPredictions on one core: {points / seconds:,.0f} points a second in batches of {points:,} "
-          f"({len(usable)} usable outcomes each, mean and sd); one point alone {single * 1000:.2f} ms")
+    print(
+        f"\nPredictions on one core: {points / seconds:,.0f} points a second in batches of {points:,} "
+        f"({len(usable)} usable outcomes each, mean and sd); one point alone {single * 1000:.2f} ms"
+    )
 
     compare_gradient_boosting(emulator, runs, train_mask, x_all, held, last)
 
@@ -114,11 +123,26 @@ def compare_gradient_boosting(emulator, runs, train_mask, x_all, held, gp: pd.Da
     for o in emulator.outcomes:
         y = runs[train_mask][o].to_numpy(float)
         mean = HistGradientBoostingRegressor(random_state=0).fit(x_train, y).predict(x_held)
-        low = HistGradientBoostingRegressor(loss="quantile", quantile=0.05, random_state=0).fit(x_train, y).predict(x_held)
-        high = HistGradientBoostingRegressor(loss="quantile", quantile=0.95, random_state=0).fit(x_train, y).predict(x_held)
+        low = (
+            HistGradientBoostingRegressor(loss="quantile", quantile=0.05, random_state=0)
+            .fit(x_train, y)
+            .predict(x_held)
+        )
+        high = (
+            HistGradientBoostingRegressor(loss="quantile", quantile=0.95, random_state=0)
+            .fit(x_train, y)
+            .predict(x_held)
+        )
         v = validate(o, held.point.to_numpy(), held[o].to_numpy(float), mean, low, high)
-        rows.append({"outcome": o, "gbm_r2": v["r2"], "gbm_coverage_90": v["coverage_90"],
-                     "gp_r2": gp.loc[o, "r2"], "gp_coverage_90": gp.loc[o, "coverage_90"]})
+        rows.append(
+            {
+                "outcome": o,
+                "gbm_r2": v["r2"],
+                "gbm_coverage_90": v["coverage_90"],
+                "gp_r2": gp.loc[o, "r2"],
+                "gp_coverage_90": gp.loc[o, "coverage_90"],
+            }
+        )
     table = pd.DataFrame(rows).set_index("outcome")
     print(table.to_string(float_format=lambda v: f"{v:.3f}"))
     print(f"median R²: gradient boosting {table.gbm_r2.median():.3f}, Gaussian process {table.gp_r2.median():.3f}")
