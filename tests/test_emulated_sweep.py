@@ -157,6 +157,7 @@ def _renamed_factor(folder, tmp_path):
     shutil.copytree(folder, other)
     manifest = json.loads((other / "manifest.json").read_text())
     manifest["experiment"]["experiment"]["factors"][2]["key"] = "x4"
+    manifest["factors"][2]["key"] = "x4"  # where the emulator reads its factors from
     (other / "manifest.json").write_text(json.dumps(manifest))
     return other
 

@@ -92,7 +92,7 @@ def test_hostile_yaml_is_refused_before_it_is_expanded(tmp_path, text, expected)
         (["run", str(PLAN), "--seed=abc"], "error: --seed = 'abc': must be a whole number"),
         (["run", str(PLAN), "--bogus"], "error: No such option: --bogus"),
         (["run"], "error: Missing argument 'scenario'."),
-        (["bogus"], "error: No such command 'bogus' (allowed: app, calibrate, compare, evaluate,"),
+        (["bogus"], "error: No such command 'bogus' (allowed: app, calibrate, compare, emulate, evaluate,"),
         (["evaluate", str(PLAN), "--on-track", "x"], "error: --on-track = 'x': must be a number"),
     ],
 )
